@@ -1,0 +1,187 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// AppSpec is the runtime configuration of a parent app. Every Task of the App
+// inherits it, the way Cloud Foundry and Kf tasks inherit their app's
+// environment, service bindings, resources, start command and security
+// groups.
+// +kubebuilder:validation:XValidation:rule="!has(self.serviceBindings) || self.serviceBindings.all(b, self.serviceBindings.exists_one(o, o.name == b.name))",message="serviceBindings: binding names must be unique; rename or remove the duplicate",fieldPath=".serviceBindings"
+type AppSpec struct {
+	// image is the container image that the App's tasks run, for example
+	// registry.example.com/shop/web@sha256:... Pin a digest so every task runs
+	// the same code.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="!self.contains(' ')",message="must be an image reference without spaces, for example registry.example.com/team/app:v1"
+	Image string `json:"image"`
+
+	// command is the image's entrypoint, as in a container's command. When
+	// empty, the image's own ENTRYPOINT is used.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=4096
+	Command []string `json:"command,omitempty"`
+
+	// args is the App's start command, passed to the entrypoint. A Task
+	// without its own spec.command runs these args; a Task with one
+	// replaces them.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=4096
+	Args []string `json:"args,omitempty"`
+
+	// workingDir is the directory tasks start in. When empty, the image's
+	// WORKDIR is used.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	WorkingDir string `json:"workingDir,omitempty"`
+
+	// env lists the environment variables every task of the App gets. A
+	// Task's own spec.env wins over an entry of the same name.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=256
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
+	// envFrom fills the environment from ConfigMaps and Secrets in the
+	// App's namespace.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	EnvFrom []corev1.EnvFromSource `json:"envFrom,omitempty"`
+
+	// resources are the requests and limits of each task's container. Disk
+	// is ephemeral-storage. Cluster policy supplies defaults when this is
+	// empty and caps what a Task may ask for.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// serviceBindings bind backing services to the App. Each names a Secret
+	// in the App's namespace; tasks see its keys as files under
+	// $SERVICE_BINDING_ROOT/<name> (the servicebinding.io convention), and
+	// Cloud Foundry apps also get VCAP_SERVICES.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	ServiceBindings []ServiceBinding `json:"serviceBindings,omitempty"`
+
+	// securityGroups name the network security groups of the App. Each
+	// becomes the pod label taskgate.dev/sg-<name>: "true" on every task,
+	// for cluster admins' NetworkPolicies to select.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=50
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	SecurityGroups []string `json:"securityGroups,omitempty"`
+
+	// serviceAccountName is the ServiceAccount tasks run as. When empty,
+	// the namespace's default ServiceAccount is used. A Task cannot choose
+	// another.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// imagePullSecrets name Secrets in the App's namespace used to pull
+	// image.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
+
+	// podSecurityContext is the pod-level security context of tasks. When
+	// empty, tasks get a hardened default (runAsNonRoot, seccomp
+	// RuntimeDefault).
+	// +optional
+	PodSecurityContext *corev1.PodSecurityContext `json:"podSecurityContext,omitempty"`
+
+	// securityContext is the container security context of tasks. When
+	// empty, tasks get a hardened default (drop ALL capabilities, no
+	// privilege escalation).
+	// +optional
+	SecurityContext *corev1.SecurityContext `json:"securityContext,omitempty"`
+}
+
+// ServiceBinding binds one backing service, whose credentials are in a
+// Secret, to an App.
+type ServiceBinding struct {
+	// name of the binding, unique within the App. Tasks find the Secret's
+	// keys under $SERVICE_BINDING_ROOT/<name>.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// secretName is the Secret, in the App's namespace, that holds the
+	// binding's credentials.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	SecretName string `json:"secretName"`
+}
+
+// AppStatus is the observed state of an App.
+type AppStatus struct {
+	// conditions describe the App. Ready is True when its configuration is
+	// valid and its bindings resolve.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the spec generation the conditions describe.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// lastTaskID is the ID given to the App's most recent Task. IDs are
+	// handed out in order 1, 2, 3... without gaps.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	LastTaskID int64 `json:"lastTaskID,omitempty"`
+}
+
+// App is a parent app whose runtime configuration its Tasks inherit: image,
+// start command, environment, service bindings, resources and security
+// groups. Create Tasks that reference it to run one-off work such as a
+// database migration.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=tgapp,categories=taskgate
+// +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.image`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Tasks",type=integer,JSONPath=`.status.lastTaskID`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type App struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the App's runtime configuration.
+	// +required
+	Spec AppSpec `json:"spec"`
+
+	// status is the App's observed state.
+	// +optional
+	Status AppStatus `json:"status,omitempty"`
+}
+
+// AppList is a list of Apps.
+// +kubebuilder:object:root=true
+type AppList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []App `json:"items"`
+}

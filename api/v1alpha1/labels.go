@@ -1,0 +1,16 @@
+package v1alpha1
+
+// Labels and annotations that taskgate reads or writes. They are part of the
+// API: admins select on them in NetworkPolicies and policy rules.
+const (
+	// LabelApp names the App a Task or Job belongs to. On a batch/v1 Job it
+	// asks the webhook to inject that App's configuration.
+	LabelApp = "taskgate.dev/app"
+	// LabelTaskID carries a Task's per-app ID on the Task and its pods.
+	LabelTaskID = "taskgate.dev/task-id"
+	// LabelTask names the Task that a PipelineRun or pod runs.
+	LabelTask = "taskgate.dev/task"
+	// LabelSecurityGroupPrefix prefixes one pod label per security group,
+	// for example taskgate.dev/sg-public-egress: "true".
+	LabelSecurityGroupPrefix = "taskgate.dev/sg-"
+)

@@ -1,0 +1,175 @@
+// Command localcluster builds and runs taskgate's local control plane
+// (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and
+// the Tekton controller) on 127.0.0.1.
+//
+//	localcluster build            build the pinned binaries into the cache
+//	localcluster up   [-dir DIR]  start a cluster in the background
+//	localcluster down [-dir DIR]  stop it
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/taskgate/taskgate/test/localcluster"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "localcluster:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: localcluster build|up|down [-dir DIR] [-nodes N]")
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	dir := fs.String("dir", ".cluster", "directory for the kubeconfig, logs and pid file")
+	nodes := fs.Int("nodes", 1, "number of kwok fake nodes")
+	foreground := fs.Bool("foreground", false, "run the cluster in this process until SIGTERM")
+	timeout := fs.Duration("timeout", 30*time.Minute, "how long up may take, including a cold build")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	root, err := localcluster.RepoRoot()
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		return fmt.Errorf("resolving -dir: %w", err)
+	}
+	logf := func(format string, a ...any) { fmt.Printf(format+"\n", a...) }
+	switch args[0] {
+	case "build":
+		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+		defer cancel()
+		b, err := localcluster.BuildBinaries(ctx, root, logf)
+		if err != nil {
+			return err
+		}
+		logf("binaries ready in %s and beside %s", b.Dir(), b.Tekton)
+		return nil
+	case "up":
+		if *foreground {
+			return serve(root, abs, *nodes, *timeout, logf)
+		}
+		return detach(abs, args[1:], *timeout)
+	case "down":
+		return down(abs)
+	}
+	return fmt.Errorf("unknown command %q: want build, up or down", args[0])
+}
+
+// serve runs the cluster until SIGTERM or SIGINT, marking readiness with
+// a file beside the kubeconfig.
+func serve(root, dir string, nodes int, timeout time.Duration, logf func(string, ...any)) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := localcluster.Start(startCtx, localcluster.Options{RepoRoot: root, Dir: dir, Nodes: nodes, Logf: logf})
+	if err != nil {
+		if c != nil {
+			_ = c.Stop()
+		}
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ready"), []byte(c.Kubeconfig+"\n"), 0o644); err != nil {
+		_ = c.Stop()
+		return fmt.Errorf("marking ready: %w", err)
+	}
+	<-ctx.Done()
+	logf("stopping")
+	_ = os.Remove(filepath.Join(dir, "ready"))
+	return c.Stop()
+}
+
+// detach starts "up -foreground" in its own session and waits until it is
+// ready or has failed.
+func detach(dir string, args []string, timeout time.Duration) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	if pid, err := readPID(dir); err == nil && syscall.Kill(pid, 0) == nil {
+		return fmt.Errorf("a cluster is already running from %s (pid %d); run 'make cluster-down' first", dir, pid)
+	}
+	_ = os.Remove(filepath.Join(dir, "ready"))
+	logPath := filepath.Join(dir, "localcluster.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", logPath, err)
+	}
+	defer logFile.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding own executable: %w", err)
+	}
+	cmd := exec.Command(self, append([]string{"up", "-foreground"}, args...)...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the cluster: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
+		return fmt.Errorf("writing pid file: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(logPath)
+			return fmt.Errorf("cluster exited (%v):\n%s", err, b)
+		case <-deadline:
+			return fmt.Errorf("cluster not ready after %s; see %s", timeout, logPath)
+		case <-time.After(200 * time.Millisecond):
+			if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+				fmt.Printf("cluster ready; logs in %s\nexport KUBECONFIG=%s\n", dir, filepath.Join(dir, "kubeconfig"))
+				return nil
+			}
+		}
+	}
+}
+
+func down(dir string) error {
+	pid, err := readPID(dir)
+	if err != nil {
+		fmt.Println("no cluster running from", dir)
+		return nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		_ = os.Remove(filepath.Join(dir, "pid"))
+		fmt.Println("no cluster running from", dir)
+		return nil
+	}
+	for i := 0; i < 300 && syscall.Kill(pid, 0) == nil; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if syscall.Kill(pid, 0) == nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	_ = os.Remove(filepath.Join(dir, "pid"))
+	fmt.Println("cluster stopped")
+	return nil
+}
+
+func readPID(dir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "pid"))
+	if err != nil {
+		return 0, fmt.Errorf("reading pid file: %w", err)
+	}
+	return strconv.Atoi(string(b))
+}

@@ -1,0 +1,186 @@
+package localcluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// KubernetesVersion is the version of the control-plane binaries.
+const KubernetesVersion = "v1.36.3"
+
+// Binaries are the paths of the executables a cluster runs.
+type Binaries struct {
+	Etcd, APIServer, ControllerManager, Scheduler, Kubectl, Kwok, Tekton string
+}
+
+// Dir returns the directory that holds etcd, kube-apiserver and kubectl,
+// the layout envtest expects.
+func (b Binaries) Dir() string { return filepath.Dir(b.APIServer) }
+
+// binaryModule is one pinned Go module under test/clusterbin and the
+// commands built from it.
+type binaryModule struct {
+	dir      string            // under test/clusterbin
+	packages map[string]string // output name -> package path
+	ldflags  string
+}
+
+var binaryModules = []binaryModule{
+	{
+		dir: "kube",
+		packages: map[string]string{
+			"kube-apiserver":          "k8s.io/kubernetes/cmd/kube-apiserver",
+			"kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+			"kube-scheduler":          "k8s.io/kubernetes/cmd/kube-scheduler",
+			"kubectl":                 "k8s.io/kubernetes/cmd/kubectl",
+		},
+		// Without a real version clients that parse it, Tekton among them,
+		// refuse to start ("Invalid character(s) found in build meta data").
+		ldflags: "-X k8s.io/component-base/version.gitVersion=" + KubernetesVersion +
+			" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36" +
+			" -X k8s.io/component-base/version.gitTreeState=clean" +
+			" -X k8s.io/client-go/pkg/version.gitVersion=" + KubernetesVersion +
+			" -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=36",
+	},
+	{dir: "etcd", packages: map[string]string{"etcd": "go.etcd.io/etcd/server/v3"}},
+	{dir: "kwok", packages: map[string]string{"kwok": "sigs.k8s.io/kwok/cmd/kwok"}},
+	{dir: "tekton", packages: map[string]string{"tekton-controller": "github.com/tektoncd/pipeline/cmd/controller"}},
+}
+
+// CacheDir is where built binaries are kept: $TASKGATE_CACHE, or
+// taskgate/clusterbin under the user's cache directory.
+func CacheDir() (string, error) {
+	if d := os.Getenv("TASKGATE_CACHE"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the user cache directory: %w", err)
+	}
+	return filepath.Join(d, "taskgate", "clusterbin"), nil
+}
+
+// BuildBinaries builds every binary the cluster needs, unless the cache
+// already holds a build of the same pinned versions, and returns their
+// paths. repoRoot is the taskgate checkout.
+func BuildBinaries(ctx context.Context, repoRoot string, log func(format string, args ...any)) (Binaries, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return Binaries{}, err
+	}
+	// etcd, kube-apiserver and kubectl must share one directory for envtest.
+	assets := filepath.Join(cache, "assets")
+	if err := os.MkdirAll(assets, 0o755); err != nil {
+		return Binaries{}, fmt.Errorf("creating %s: %w", assets, err)
+	}
+	paths := map[string]string{}
+	for _, m := range binaryModules {
+		modDir := filepath.Join(repoRoot, "test", "clusterbin", m.dir)
+		key, err := moduleKey(modDir, m.ldflags)
+		if err != nil {
+			return Binaries{}, err
+		}
+		out := filepath.Join(cache, m.dir+"-"+key)
+		if !complete(out, m.packages) {
+			log("building %s binaries into %s (a cold build takes minutes)", m.dir, out)
+			if err := buildModule(ctx, modDir, out, m); err != nil {
+				return Binaries{}, err
+			}
+		}
+		for name := range m.packages {
+			p := filepath.Join(out, name)
+			paths[name] = p
+			if name == "etcd" || name == "kube-apiserver" || name == "kubectl" {
+				link := filepath.Join(assets, name)
+				_ = os.Remove(link)
+				if err := os.Symlink(p, link); err != nil {
+					return Binaries{}, fmt.Errorf("linking %s: %w", link, err)
+				}
+				paths[name] = link
+			}
+		}
+	}
+	return Binaries{
+		Etcd:              paths["etcd"],
+		APIServer:         paths["kube-apiserver"],
+		ControllerManager: paths["kube-controller-manager"],
+		Scheduler:         paths["kube-scheduler"],
+		Kubectl:           paths["kubectl"],
+		Kwok:              paths["kwok"],
+		Tekton:            paths["tekton-controller"],
+	}, nil
+}
+
+// moduleKey identifies a build: the module's pinned versions, the flags and
+// the toolchain.
+func moduleKey(modDir, ldflags string) (string, error) {
+	h := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join(modDir, f))
+		if err != nil {
+			return "", fmt.Errorf("reading pinned module: %w", err)
+		}
+		h.Write(b)
+	}
+	fmt.Fprint(h, ldflags, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return hex.EncodeToString(h.Sum(nil))[:12], nil
+}
+
+func complete(dir string, packages map[string]string) bool {
+	for name := range packages {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func buildModule(ctx context.Context, modDir, out string, m binaryModule) error {
+	tmp := out + ".tmp"
+	_ = os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", tmp, err)
+	}
+	for name, pkg := range m.packages {
+		args := []string{"build", "-trimpath", "-o", filepath.Join(tmp, name)}
+		if m.ldflags != "" {
+			args = append(args, "-ldflags", m.ldflags)
+		}
+		cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
+		cmd.Dir = modDir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %w\n%s", pkg, err, strings.TrimSpace(string(b)))
+		}
+	}
+	_ = os.RemoveAll(out)
+	if err := os.Rename(tmp, out); err != nil {
+		return fmt.Errorf("moving build into place: %w", err)
+	}
+	return nil
+}
+
+// RepoRoot finds the taskgate checkout that holds the working directory.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding working directory: %w", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "test", "clusterbin")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no taskgate checkout above %s", dir)
+		}
+		dir = parent
+	}
+}

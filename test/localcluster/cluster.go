@@ -1,0 +1,294 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
+)
+
+// Options configure a cluster.
+type Options struct {
+	// RepoRoot is the taskgate checkout; the pinned modules and CRDs are
+	// read from it.
+	RepoRoot string
+	// Dir receives the kubeconfig and one log file per component.
+	Dir string
+	// Nodes is the number of kwok fake nodes; at least one.
+	Nodes int
+	// Logf reports progress.
+	Logf func(format string, args ...any)
+}
+
+// Cluster is a running local control plane.
+type Cluster struct {
+	// Config is an admin (system:masters) client configuration.
+	Config *rest.Config
+	// Kubeconfig is the path of the admin kubeconfig.
+	Kubeconfig string
+	// Binaries are the executables the cluster runs; Kubectl is handy in
+	// tests.
+	Binaries Binaries
+	// Dir holds the kubeconfig and the components' logs.
+	Dir string
+
+	env   *envtest.Environment
+	procs []*process
+}
+
+// Start builds what is missing and starts a cluster. Stop it with Stop, even
+// when Start fails.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	if opts.Nodes < 1 {
+		opts.Nodes = 1
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", opts.Dir, err)
+	}
+	bins, err := BuildBinaries(ctx, opts.RepoRoot, opts.Logf)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Binaries: bins, Dir: opts.Dir}
+	begin := time.Now()
+	steps := []struct {
+		name string
+		run  func(context.Context, Options) error
+	}{
+		{"kube-apiserver", c.startAPIServer},
+		{"kube-controller-manager", c.startControllerManager},
+		{"kube-scheduler", c.startScheduler},
+		{"kwok", c.startKwok},
+		{"tekton", c.startTekton},
+	}
+	for _, s := range steps {
+		t := time.Now()
+		if err := s.run(ctx, opts); err != nil {
+			return c, fmt.Errorf("starting %s: %w", s.name, err)
+		}
+		opts.Logf("%s ready in %s", s.name, time.Since(t).Round(10*time.Millisecond))
+	}
+	opts.Logf("cluster ready in %s; KUBECONFIG=%s", time.Since(begin).Round(10*time.Millisecond), c.Kubeconfig)
+	return c, nil
+}
+
+// Stop stops every component, newest first.
+func (c *Cluster) Stop() error {
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		c.procs[i].stop(5 * time.Second)
+	}
+	if c.env != nil {
+		if err := c.env.Stop(); err != nil {
+			return fmt.Errorf("stopping the apiserver and etcd: %w", err)
+		}
+	}
+	return nil
+}
+
+// Client returns an admin client for the cluster's built-in types.
+func (c *Cluster) Client() (client.Client, error) {
+	return client.New(c.Config, client.Options{})
+}
+
+func (c *Cluster) start(name, bin string, args, env []string) (*process, error) {
+	p, err := startProcess(c.Dir, name, bin, args, env)
+	if err != nil {
+		return nil, err
+	}
+	c.procs = append(c.procs, p)
+	return p, nil
+}
+
+func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
+	tekton, err := tektonCRDs(opts.RepoRoot)
+	if err != nil {
+		return err
+	}
+	logs, err := os.Create(filepath.Join(c.Dir, "kube-apiserver.log"))
+	if err != nil {
+		return fmt.Errorf("creating apiserver log: %w", err)
+	}
+	c.env = &envtest.Environment{
+		BinaryAssetsDirectory: c.Binaries.Dir(),
+		CRDDirectoryPaths:     []string{filepath.Join(opts.RepoRoot, "charts", "taskgate", "crds")},
+		CRDs:                  tekton,
+		ErrorIfCRDPathMissing: true,
+	}
+	c.env.ControlPlane.Etcd = &envtest.Etcd{Out: logs, Err: logs}
+	api := &envtest.APIServer{Out: logs, Err: logs}
+	// The apiserver's own Endpoints would point at 127.0.0.1, which the
+	// Endpoints API rejects; nothing in-cluster needs to reach it.
+	api.Configure().Set("endpoint-reconciler-type", "none")
+	c.env.ControlPlane.APIServer = api
+	if _, err := c.env.Start(); err != nil {
+		return fmt.Errorf("starting etcd and kube-apiserver: %w", err)
+	}
+	admin, err := c.env.AddUser(envtest.User{Name: "taskgate-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("adding the admin user: %w", err)
+	}
+	c.Config = admin.Config()
+	kubeconfig, err := admin.KubeConfig()
+	if err != nil {
+		return fmt.Errorf("rendering the admin kubeconfig: %w", err)
+	}
+	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
+	if err := os.WriteFile(c.Kubeconfig, kubeconfig, 0o600); err != nil {
+		return fmt.Errorf("writing kubeconfig: %w", err)
+	}
+	return os.WriteFile(filepath.Join(c.Dir, "ca.crt"), c.Config.CAData, 0o644)
+}
+
+func (c *Cluster) startControllerManager(ctx context.Context, _ Options) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	if _, err := c.start("kube-controller-manager", c.Binaries.ControllerManager, []string{
+		"--kubeconfig=" + c.Kubeconfig,
+		"--authentication-kubeconfig=" + c.Kubeconfig,
+		"--authorization-kubeconfig=" + c.Kubeconfig,
+		"--bind-address=127.0.0.1", "--secure-port=" + port,
+		"--leader-elect=false", "--controllers=*",
+		// Each controller must act as its own ServiceAccount; otherwise
+		// the Job controller is forbidden to create pods.
+		"--use-service-account-credentials=true",
+		"--root-ca-file=" + filepath.Join(c.Dir, "ca.crt"),
+		"--allocate-node-cidrs=false", "--profiling=false",
+	}, nil); err != nil {
+		return err
+	}
+	cl, err := c.Client()
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	// The ServiceAccount controller creating "default" shows the
+	// controllers are running.
+	return poll(ctx, func() (bool, error) {
+		if err := c.procs[len(c.procs)-1].exited(); err != nil {
+			return false, err
+		}
+		err := cl.Get(ctx, types.NamespacedName{Namespace: "default", Name: "default"}, &corev1.ServiceAccount{})
+		return err == nil, nil
+	})
+}
+
+func (c *Cluster) startScheduler(ctx context.Context, _ Options) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	p, err := c.start("kube-scheduler", c.Binaries.Scheduler, []string{
+		"--kubeconfig=" + c.Kubeconfig,
+		"--authentication-kubeconfig=" + c.Kubeconfig,
+		"--authorization-kubeconfig=" + c.Kubeconfig,
+		"--bind-address=127.0.0.1", "--secure-port=" + port,
+		"--leader-elect=false", "--profiling=false",
+	}, nil)
+	if err != nil {
+		return err
+	}
+	return p.waitForLog(ctx, "Serving securely")
+}
+
+func (c *Cluster) startKwok(ctx context.Context, opts Options) error {
+	modDir, err := moduleDir(opts.RepoRoot, "kwok", "sigs.k8s.io/kwok")
+	if err != nil {
+		return err
+	}
+	stages := filepath.Join(c.Dir, "kwok-stages.yaml")
+	if err := writeStages(modDir, stages); err != nil {
+		return err
+	}
+	// Settings go on the command line: a settings object in the config
+	// file is not defaulted.
+	if _, err := c.start("kwok", c.Binaries.Kwok, []string{
+		"--kubeconfig=" + c.Kubeconfig, "--config=" + stages,
+		"--manage-all-nodes=true", "--node-lease-duration-seconds=40",
+		"--cidr=10.0.0.0/16", "--node-ip=10.0.255.1",
+	}, nil); err != nil {
+		return err
+	}
+	cl, err := c.Client()
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	for i := range opts.Nodes {
+		if err := applyManifest(ctx, cl, nodeManifest(fmt.Sprintf("kwok-node-%d", i))); err != nil {
+			return err
+		}
+	}
+	return poll(ctx, func() (bool, error) {
+		var nodes corev1.NodeList
+		if err := cl.List(ctx, &nodes); err != nil {
+			return false, nil
+		}
+		ready := 0
+		for _, n := range nodes.Items {
+			for _, cond := range n.Status.Conditions {
+				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		return ready == opts.Nodes, nil
+	})
+}
+
+// moduleDir returns where the module cache holds a pinned module.
+func moduleDir(repoRoot, clusterbin, module string) (string, error) {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
+	cmd.Dir = filepath.Join(repoRoot, "test", "clusterbin", clusterbin)
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("locating module %s: %w", module, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// applyManifest server-side applies every object in a YAML stream.
+func applyManifest(ctx context.Context, cl client.Client, manifest string) error {
+	for _, doc := range strings.Split(manifest, "\n---") {
+		if strings.TrimSpace(doc) == "" {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+			return fmt.Errorf("decoding manifest: %w", err)
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		status, hasStatus := u.Object["status"]
+		if err := cl.Patch(ctx, u, client.Apply, client.FieldOwner("localcluster"), client.ForceOwnership); err != nil {
+			return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+		// Nodes report capacity through status, which apply to the main
+		// resource ignores.
+		if hasStatus {
+			u.Object["status"] = status
+			u.SetManagedFields(nil)
+			u.SetResourceVersion("")
+			if err := cl.Status().Patch(ctx, u, client.Apply, client.FieldOwner("localcluster"), client.ForceOwnership); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("applying status of %s %s: %w", u.GetKind(), u.GetName(), err)
+			}
+		}
+	}
+	return nil
+}
