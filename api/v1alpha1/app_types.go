@@ -9,7 +9,6 @@ import (
 // inherits it, the way Cloud Foundry and Kf tasks inherit their app's
 // environment, service bindings, resources, start command and security
 // groups.
-// +kubebuilder:validation:XValidation:rule="!has(self.serviceBindings) || self.serviceBindings.all(b, self.serviceBindings.exists_one(o, o.name == b.name))",message="serviceBindings: binding names must be unique; rename or remove the duplicate",fieldPath=".serviceBindings"
 type AppSpec struct {
 	// image is the container image that the App's tasks run, for example
 	// registry.example.com/shop/web@sha256:... Pin a digest so every task runs
@@ -69,7 +68,8 @@ type AppSpec struct {
 	// $SERVICE_BINDING_ROOT/<name> (the servicebinding.io convention), and
 	// Cloud Foundry apps also get VCAP_SERVICES.
 	// +optional
-	// +listType=atomic
+	// +listType=map
+	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=64
 	ServiceBindings []ServiceBinding `json:"serviceBindings,omitempty"`
 

@@ -51,7 +51,7 @@ const ConditionSucceeded = "Succeeded"
 // +kubebuilder:validation:XValidation:rule="has(self.cpu) == has(oldSelf.cpu) && has(self.memory) == has(oldSelf.memory) && has(self.disk) == has(oldSelf.disk)",message="cpu, memory and disk cannot be added or removed after the Task is created; create a new Task instead"
 // +kubebuilder:validation:XValidation:rule="has(self.env) == has(oldSelf.env)",message="env cannot be added or removed after the Task is created; create a new Task instead",fieldPath=".env"
 // +kubebuilder:validation:XValidation:rule="has(self.timeout) == has(oldSelf.timeout) && has(self.retries) == has(oldSelf.retries)",message="timeout and retries cannot be added or removed after the Task is created; create a new Task instead"
-// +kubebuilder:validation:XValidation:rule="!has(oldSelf.resolved) || has(self.resolved)",message="resolved is written at creation and cannot be removed",fieldPath=".resolved"
+// +kubebuilder:validation:XValidation:rule="has(self.resolved) == has(oldSelf.resolved)",message="resolved is written by taskgate at creation and is immutable",fieldPath=".resolved"
 type TaskSpec struct {
 	// appRef names the App, in the Task's own namespace, whose
 	// configuration the Task runs with. It cannot change after creation.
