@@ -43,6 +43,8 @@ type Cluster struct {
 	Binaries Binaries
 	// Dir holds the kubeconfig and the components' logs.
 	Dir string
+	// RepoRoot is the taskgate checkout the cluster was built from.
+	RepoRoot string
 
 	env   *envtest.Environment
 	procs []*process
@@ -64,7 +66,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Binaries: bins, Dir: opts.Dir}
+	c := &Cluster{Binaries: bins, Dir: opts.Dir, RepoRoot: opts.RepoRoot}
 	begin := time.Now()
 	steps := []struct {
 		name string
@@ -150,6 +152,12 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
 	if err := os.WriteFile(c.Kubeconfig, kubeconfig, 0o600); err != nil {
 		return fmt.Errorf("writing kubeconfig: %w", err)
+	}
+	// A kubectl beside the kubeconfig saves users hunting for the cache.
+	link := filepath.Join(c.Dir, "kubectl")
+	_ = os.Remove(link)
+	if err := os.Symlink(c.Binaries.Kubectl, link); err != nil {
+		return fmt.Errorf("linking kubectl: %w", err)
 	}
 	return os.WriteFile(filepath.Join(c.Dir, "ca.crt"), c.Config.CAData, 0o644)
 }
