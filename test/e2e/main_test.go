@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/klog/v2/textlogger"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
@@ -59,7 +62,39 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "starting the local cluster:", err, "\nlogs in", dir)
 		return 1
 	}
+	hooks, err := installWebhooks(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	logFile, err := os.Create(filepath.Join(dir, "manager.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "creating manager log:", err)
+		return 1
+	}
+	defer logFile.Close()
+	log := textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(logFile), textlogger.Verbosity(2)))
+	ctrl.SetLogger(log)
+	if err := startManager(ctx, hooks, log); err != nil {
+		fmt.Fprintln(os.Stderr, "starting the manager:", err)
+		return 1
+	}
+	defer func() {
+		if err := stopManager(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the manager:", err)
+		}
+	}()
 	return m.Run()
+}
+
+// freePort asks the kernel for an unused port on 127.0.0.1.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // newClient returns an admin client that reads straight from the apiserver.

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/textlogger"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/taskgate/taskgate/manager"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "taskgate:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	opts := manager.DefaultOptions()
+	fs := flag.NewFlagSet("taskgate", flag.ContinueOnError)
+	kubeconfig := fs.String("kubeconfig", "", "path to a kubeconfig; in a pod the in-cluster configuration is used")
+	fs.StringVar(&opts.Namespace, "namespace", envOr("POD_NAMESPACE", opts.Namespace), "namespace taskgate runs in; holds the policy ConfigMap and the leader Lease")
+	fs.StringVar(&opts.PolicyConfigMap, "policy-configmap", opts.PolicyConfigMap, "name of the policy ConfigMap in --namespace")
+	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", opts.MetricsAddr, "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", opts.HealthAddr, "address of the /healthz and /readyz endpoints")
+	fs.StringVar(&opts.WebhookHost, "webhook-host", opts.WebhookHost, "address the webhook server listens on; empty means all")
+	fs.IntVar(&opts.WebhookPort, "webhook-port", opts.WebhookPort, "port the webhook server listens on")
+	fs.StringVar(&opts.CertDir, "cert-dir", opts.CertDir, "directory with the webhook serving certificate (tls.crt, tls.key)")
+	fs.BoolVar(&opts.LeaderElection, "leader-elect", opts.LeaderElection, "elect one replica to run the reconcilers")
+	fs.StringVar(&opts.LeaderElectionID, "leader-election-id", opts.LeaderElectionID, "name of the leader-election Lease")
+	fs.DurationVar(&opts.LeaseDuration, "lease-duration", opts.LeaseDuration, "how long a standby waits before taking an unrenewed Lease")
+	fs.DurationVar(&opts.RenewDeadline, "renew-deadline", opts.RenewDeadline, "how long the leader keeps trying to renew before it steps down")
+	fs.DurationVar(&opts.RetryPeriod, "retry-period", opts.RetryPeriod, "how often replicas try to acquire or renew the Lease")
+	fs.DurationVar(&opts.ShutdownDrain, "shutdown-drain", opts.ShutdownDrain, "how long to keep serving, unready, after SIGTERM")
+	fs.DurationVar(&opts.GracefulShutdown, "graceful-shutdown-timeout", opts.GracefulShutdown, "how long runnables get to stop")
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	logConfig := textlogger.NewConfig()
+	logConfig.AddFlags(klogFlags)
+	klogFlags.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	log := textlogger.NewLogger(logConfig)
+	klog.SetLogger(log)
+	ctrl.SetLogger(log)
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if *kubeconfig == "" {
+		cfg, err = ctrl.GetConfig()
+	}
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	mgr, err := manager.New(cfg, opts, log)
+	if err != nil {
+		return err
+	}
+	log.Info("Starting taskgate", "namespace", opts.Namespace, "policyConfigMap", opts.PolicyConfigMap)
+	return mgr.Run(ctrl.SetupSignalHandler())
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}

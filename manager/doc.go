@@ -1,0 +1,6 @@
+// Package manager assembles taskgate's single binary: the webhook server,
+// which serves on every replica, the policy loader, which also runs on every
+// replica so each one admits by the same policy, and the reconcilers, which
+// only the elected leader runs. Flags live in cmd/taskgate and arrive here
+// as Options.
+package manager

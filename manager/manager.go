@@ -1,0 +1,186 @@
+package manager
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/webhook"
+)
+
+// Webhook paths. The chart's webhook configurations point at these.
+const (
+	PathMutateJob             = "/mutate-batch-v1-job"
+	PathValidatePolicyConfMap = "/validate-policy-configmap"
+)
+
+// Scheme returns the types the manager reads and writes.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, taskgatev1alpha1.AddToScheme, pipelinev1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("building scheme: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Manager is taskgate's controller-runtime manager and the policy it
+// decides by.
+type Manager struct {
+	ctrl.Manager
+	Policy  *policy.Store
+	Metrics *Metrics
+
+	opts     Options
+	draining atomic.Bool
+}
+
+// New builds a manager. Run starts it.
+func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	hookServer := crwebhook.NewServer(crwebhook.Options{
+		Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.CertDir,
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) {
+			c.MinVersion = tls.VersionTLS12
+			// HTTP/2 stays off: its rapid-reset and stream-exhaustion
+			// attacks (CVE-2023-44487, CVE-2023-39325) buy a webhook nothing.
+			c.NextProtos = []string{"http/1.1"}
+		}},
+	})
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Logger:                  log,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.HealthAddr,
+		WebhookServer:           hookServer,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        opts.LeaderElectionID,
+		LeaderElectionNamespace: opts.Namespace,
+		LeaseDuration:           &opts.LeaseDuration,
+		RenewDeadline:           &opts.RenewDeadline,
+		RetryPeriod:             &opts.RetryPeriod,
+		// The leader gives up its Lease on shutdown so a standby takes
+		// over at once instead of after LeaseDuration.
+		LeaderElectionReleaseOnCancel: true,
+		GracefulShutdownTimeout:       &opts.GracefulShutdown,
+		Cache: cache.Options{
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				// Only the policy ConfigMap, never the cluster's others.
+				&corev1.ConfigMap{}: {
+					Namespaces: map[string]cache.Config{opts.Namespace: {}},
+					Field:      fields.OneTermEqualSelector("metadata.name", opts.PolicyConfigMap),
+				},
+			},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	m := &Manager{Manager: mgr, Policy: policy.NewStore(opts.Namespace), opts: opts}
+	if m.Metrics, err = NewMetrics(metrics.Registry); err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
+	loader := &policyLoader{
+		store:    m.Policy,
+		cache:    mgr.GetCache(),
+		key:      types.NamespacedName{Namespace: opts.Namespace, Name: opts.PolicyConfigMap},
+		recorder: mgr.GetEventRecorder("taskgate"),
+		metrics:  m.Metrics,
+		log:      log.WithName("policy"),
+	}
+	if err := mgr.Add(loader); err != nil {
+		return nil, fmt.Errorf("adding policy loader: %w", err)
+	}
+	// Asking the manager for its webhook server is what adds it as a
+	// runnable.
+	hookServer = mgr.GetWebhookServer()
+	m.registerWebhooks(hookServer, scheme)
+	for name, check := range map[string]healthz.Checker{
+		"webhook":  hookServer.StartedChecker(),
+		"policy":   loader.Checker(),
+		"caches":   m.cachesSynced,
+		"draining": m.notDraining,
+	} {
+		if err := mgr.AddReadyzCheck(name, check); err != nil {
+			return nil, fmt.Errorf("adding readiness check %s: %w", name, err)
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("adding liveness check: %w", err)
+	}
+	return m, nil
+}
+
+func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Scheme) {
+	server.Register(PathMutateJob, &crwebhook.Admission{Handler: &webhook.JobDefaulter{
+		Policy:     m.Policy,
+		Namespaces: webhook.CachedNamespaceLabels(m.GetCache()),
+		Decided:    m.Metrics.decided,
+	}, RecoverPanic: ptr.To(true)})
+	server.Register(PathValidatePolicyConfMap, admission.WithValidator(scheme, &webhook.PolicyConfigMapValidator{
+		Namespace: m.opts.Namespace, Name: m.opts.PolicyConfigMap,
+	}))
+}
+
+func (m *Manager) cachesSynced(req *http.Request) error {
+	ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+	defer cancel()
+	if !m.GetCache().WaitForCacheSync(ctx) {
+		return errors.New("informer caches not synced")
+	}
+	return nil
+}
+
+func (m *Manager) notDraining(*http.Request) error {
+	if m.draining.Load() {
+		return errors.New("shutting down")
+	}
+	return nil
+}
+
+// Run runs the manager until ctx ends. It then reports unready for
+// ShutdownDrain while still serving, so Service endpoints drop this replica
+// before its webhook server stops, and only then stops.
+func (m *Manager) Run(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		m.draining.Store(true)
+		time.Sleep(m.opts.ShutdownDrain)
+		cancel()
+	}()
+	return m.Start(runCtx)
+}

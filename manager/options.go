@@ -1,0 +1,74 @@
+package manager
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/taskgate/taskgate/policy"
+)
+
+// Options configure the manager. cmd/taskgate fills them from flags.
+type Options struct {
+	// Namespace is the manager's own namespace: it holds the policy
+	// ConfigMap and the leader-election Lease, and policy never touches it.
+	Namespace string
+	// PolicyConfigMap names the policy ConfigMap in Namespace.
+	PolicyConfigMap string
+
+	// MetricsAddr and HealthAddr are the listen addresses of the metrics
+	// and health-probe servers; "0" disables one.
+	MetricsAddr, HealthAddr string
+
+	// WebhookHost and WebhookPort are where the webhook server listens.
+	WebhookHost string
+	WebhookPort int
+	// CertDir holds the webhook serving certificate, tls.crt and tls.key.
+	CertDir string
+
+	// LeaderElection turns on leader election for the reconcilers.
+	LeaderElection bool
+	// LeaderElectionID names the Lease.
+	LeaderElectionID string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+
+	// ShutdownDrain is how long the manager keeps serving, unready, after
+	// a termination signal, so endpoints stop sending it requests first.
+	ShutdownDrain time.Duration
+	// GracefulShutdown bounds how long runnables get to stop.
+	GracefulShutdown time.Duration
+}
+
+// DefaultOptions are the options a flag left unset gets.
+func DefaultOptions() Options {
+	return Options{
+		Namespace:        "taskgate-system",
+		PolicyConfigMap:  policy.ConfigMapName,
+		MetricsAddr:      ":8080",
+		HealthAddr:       ":8081",
+		WebhookPort:      9443,
+		CertDir:          "/tmp/k8s-webhook-server/serving-certs",
+		LeaderElection:   true,
+		LeaderElectionID: "taskgate-manager",
+		LeaseDuration:    15 * time.Second,
+		RenewDeadline:    10 * time.Second,
+		RetryPeriod:      2 * time.Second,
+		ShutdownDrain:    5 * time.Second,
+		GracefulShutdown: 30 * time.Second,
+	}
+}
+
+// Validate reports options that cannot work.
+func (o Options) Validate() error {
+	switch {
+	case o.Namespace == "":
+		return fmt.Errorf("--namespace is required: the namespace taskgate runs in")
+	case o.PolicyConfigMap == "":
+		return fmt.Errorf("--policy-configmap must name a ConfigMap")
+	case o.WebhookPort <= 0 || o.WebhookPort > 65535:
+		return fmt.Errorf("--webhook-port %d is not a port", o.WebhookPort)
+	case o.LeaderElection && !(o.LeaseDuration > o.RenewDeadline && o.RenewDeadline > o.RetryPeriod):
+		return fmt.Errorf("leader election needs --lease-duration > --renew-deadline > --retry-period")
+	}
+	return nil
+}

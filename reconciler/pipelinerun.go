@@ -1,0 +1,203 @@
+package reconciler
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/pod"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+)
+
+const (
+	// PipelineTaskName is the only task of every Task's pipeline. The
+	// PipelineRun's status.childReferences lists its TaskRun under this name.
+	PipelineTaskName = "run"
+	// StepName is the step that runs the command. TaskRun status.steps
+	// reports it under this name.
+	StepName = "main"
+)
+
+// reservedAnnotationPrefix marks taskgate's own annotations, which are about
+// the Task and must not leak onto its pod.
+var reservedAnnotationPrefix = v1alpha1.GroupVersion.Group + "/"
+
+// cancelPatch sets spec.status, the only PipelineRun field taskgate writes
+// after creation. "add" rather than "replace": RFC 6902 replace fails when
+// the field is absent, which it is until someone cancels.
+const cancelPatch = `[{"op":"add","path":"/spec/status","value":"Cancelled"}]`
+
+// CancelPatch returns the JSON patch (RFC 6902) that cancels a PipelineRun.
+// Apply it with types.JSONPatchType; Tekton then stops the TaskRun and
+// deletes its pod.
+func CancelPatch() []byte {
+	return []byte(cancelPatch)
+}
+
+// BuildPipelineRun returns the PipelineRun that runs task: one pipeline task
+// with one step, configured entirely from task.spec.resolved. It is created
+// once and never updated (Tekton forbids changing a started run), so the
+// result is complete and depends only on task: equal Tasks give equal
+// PipelineRuns.
+func BuildPipelineRun(task *v1alpha1.Task) (*pipelinev1.PipelineRun, error) {
+	if task == nil {
+		return nil, errors.New("build pipelinerun: task is nil")
+	}
+	key := task.Namespace + "/" + task.Name
+	if err := checkBuildable(task); err != nil {
+		return nil, fmt.Errorf("build pipelinerun for task %s: %w", key, err)
+	}
+	labels, err := pipelineRunLabels(task)
+	if err != nil {
+		return nil, fmt.Errorf("build pipelinerun for task %s: %w", key, err)
+	}
+	// Copy so that the PipelineRun shares no memory with the Task.
+	r := task.Spec.Resolved.DeepCopy()
+	retries := 0
+	if task.Spec.Retries != nil {
+		retries = int(*task.Spec.Retries)
+	}
+
+	return &pipelinev1.PipelineRun{
+		TypeMeta: metav1.TypeMeta{
+			APIVersion: pipelinev1.SchemeGroupVersion.String(),
+			Kind:       "PipelineRun",
+		},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        task.Name,
+			Namespace:   task.Namespace,
+			Labels:      labels,
+			Annotations: podAnnotations(task.Annotations),
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion:         v1alpha1.GroupVersion.String(),
+				Kind:               "Task",
+				Name:               task.Name,
+				UID:                task.UID,
+				Controller:         new(true),
+				BlockOwnerDeletion: new(true),
+			}},
+		},
+		Spec: pipelinev1.PipelineRunSpec{
+			PipelineSpec: &pipelinev1.PipelineSpec{
+				Tasks: []pipelinev1.PipelineTask{{
+					Name:    PipelineTaskName,
+					Retries: retries,
+					TaskSpec: &pipelinev1.EmbeddedTask{TaskSpec: pipelinev1.TaskSpec{
+						Steps: []pipelinev1.Step{{
+							Name:             StepName,
+							Image:            r.Image,
+							Command:          r.Command,
+							Args:             r.Args,
+							WorkingDir:       r.WorkingDir,
+							Env:              r.Env,
+							EnvFrom:          r.EnvFrom,
+							ComputeResources: r.Resources,
+							VolumeMounts:     r.VolumeMounts,
+							SecurityContext:  r.SecurityContext,
+						}},
+						Volumes: r.Volumes,
+					}},
+				}},
+			},
+			Timeouts: timeouts(r.Timeout),
+			TaskRunTemplate: pipelinev1.PipelineTaskRunTemplate{
+				ServiceAccountName: r.ServiceAccountName,
+				PodTemplate:        podTemplate(r),
+			},
+		},
+	}, nil
+}
+
+func checkBuildable(task *v1alpha1.Task) error {
+	switch {
+	case task.Spec.Resolved == nil:
+		return errors.New("spec.resolved is not set; the admission webhook writes it when the Task is created")
+	case task.Status.ID == 0:
+		return errors.New("status.id is not assigned yet")
+	case task.UID == "":
+		return errors.New("task has no uid to own the pipelinerun")
+	case task.Spec.Resolved.Timeout != nil && task.Spec.Resolved.Timeout.Duration < 0:
+		return fmt.Errorf("spec.resolved.timeout %s is negative", task.Spec.Resolved.Timeout.Duration)
+	}
+	return nil
+}
+
+// pipelineRunLabels are the security-group labels from resolved.podLabels
+// plus taskgate's own, which win. Tekton copies them onto the TaskRun and
+// pod. They are validated here because a value over 63 characters (a long
+// Task or App name) would otherwise fail later inside Tekton.
+func pipelineRunLabels(task *v1alpha1.Task) (map[string]string, error) {
+	labels := make(map[string]string, len(task.Spec.Resolved.PodLabels)+3)
+	maps.Copy(labels, task.Spec.Resolved.PodLabels)
+	labels[v1alpha1.LabelApp] = task.Spec.AppRef.Name
+	labels[v1alpha1.LabelTask] = task.Name
+	labels[v1alpha1.LabelTaskID] = strconv.FormatInt(task.Status.ID, 10)
+
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		for _, msg := range validation.IsQualifiedName(k) {
+			errs = append(errs, fmt.Errorf("label key %q: %s", k, msg))
+		}
+		for _, msg := range validation.IsValidLabelValue(labels[k]) {
+			errs = append(errs, fmt.Errorf("label %s value %q: %s", k, labels[k], msg))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return labels, nil
+}
+
+// podAnnotations are the Task's annotations that Tekton should carry to the
+// pod: all but kubectl's last-applied copy of the Task and taskgate's own.
+// Nil when none are left, so that the output does not depend on whether the
+// input map was nil or empty.
+func podAnnotations(in map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range in {
+		if k == corev1.LastAppliedConfigAnnotation || strings.HasPrefix(k, reservedAnnotationPrefix) {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]string, len(in))
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// timeouts always writes the limit, because an unset one means Tekton's
+// default-timeout-minutes (60 by default), never "no limit". A nil timeout
+// means policy supplied no default; it runs without a limit, as 0s does.
+//
+// tasks is set along with pipeline: with pipeline alone, Tekton gives the
+// TaskRun the cluster default timeout whenever the pipeline timeout is 0 or
+// longer than that default, and the run would fail at 60 minutes as an
+// ordinary failure.
+func timeouts(t *metav1.Duration) *pipelinev1.TimeoutFields {
+	var d metav1.Duration
+	if t != nil {
+		d = *t
+	}
+	return &pipelinev1.TimeoutFields{Pipeline: new(d), Tasks: new(d)}
+}
+
+// podTemplate carries the pod-level settings; nil when there are none, as
+// Tekton would leave it.
+func podTemplate(r *v1alpha1.ResolvedRun) *pod.PodTemplate {
+	if r.PodSecurityContext == nil && len(r.ImagePullSecrets) == 0 {
+		return nil
+	}
+	return &pod.PodTemplate{
+		SecurityContext:  r.PodSecurityContext,
+		ImagePullSecrets: r.ImagePullSecrets,
+	}
+}

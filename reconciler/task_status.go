@@ -1,0 +1,340 @@
+package reconciler
+
+import (
+	"fmt"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/apis"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+)
+
+// Reasons of a Task's Succeeded condition. Users match on them
+// (kubectl wait, alerts), so they are part of the API.
+const (
+	// ReasonPending: Unknown; the Task's pod is not running yet.
+	ReasonPending = "Pending"
+	// ReasonRunning: Unknown; the command is running.
+	ReasonRunning = "Running"
+	// ReasonSucceeded: True; the command exited with status 0.
+	ReasonSucceeded = "Succeeded"
+	// ReasonFailed: False; the command exited with a non-zero status.
+	ReasonFailed = "Failed"
+	// ReasonTimedOut: False; the run exceeded its timeout.
+	ReasonTimedOut = "TimedOut"
+	// ReasonCancelled: False; the run was cancelled.
+	ReasonCancelled = "Cancelled"
+	// ReasonPendingExpired: False; the pod did not start within the pending
+	// deadline.
+	ReasonPendingExpired = "PendingExpired"
+	// ReasonRunFailed: False; Tekton or Kubernetes could not run the command
+	// (invalid run, image pull failure, eviction, deleted PipelineRun).
+	ReasonRunFailed = "RunFailed"
+)
+
+// PendingExpiredMessage is the failure reason of a Task that stayed Pending
+// past its deadline, in Cloud Foundry's words.
+const PendingExpiredMessage = "Task expired in PENDING state"
+
+// Length limits of the API: TaskStatus.failureReason and
+// metav1.Condition.message.
+const (
+	maxFailureReason    = 1024
+	maxConditionMessage = 32768
+)
+
+// StatusInput is everything ComputeTaskStatus reads.
+type StatusInput struct {
+	// Task as read; Task.Status is the previous status.
+	Task *v1alpha1.Task
+	// PipelineRun runs the Task; nil until it exists.
+	PipelineRun *pipelinev1.PipelineRun
+	// TaskRun is the PipelineRun's TaskRun (see TaskRunName); nil until it
+	// exists.
+	TaskRun *pipelinev1.TaskRun
+	// Now is the time of this reconcile.
+	Now time.Time
+	// PendingDeadline fails a Task still Pending this long after its
+	// creation; 0 never does.
+	PendingDeadline time.Duration
+}
+
+// ComputeTaskStatus returns the Task's status as its PipelineRun and
+// TaskRun show it. A finished Task keeps its status: a run deleted or
+// changed later cannot move it back. status.id is carried over unchanged.
+func ComputeTaskStatus(in StatusInput) v1alpha1.TaskStatus {
+	task, gen := in.Task, in.Task.Generation
+	if task.Status.State.IsFinished() {
+		s := *task.Status.DeepCopy()
+		s.ObservedGeneration = gen
+		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionSucceeded); c != nil {
+			c.ObservedGeneration = gen // still true for the new generation
+		}
+		return s
+	}
+
+	// Second precision, as the API server stores times, so that a status
+	// read back compares equal to the one computed.
+	now := metav1.NewTime(in.Now.Truncate(time.Second))
+	o := classify(in)
+	s := v1alpha1.TaskStatus{
+		ID:                 task.Status.ID,
+		State:              o.state,
+		Conditions:         slices.Clone(task.Status.Conditions), // holds no pointers
+		ObservedGeneration: gen,
+		ExitCode:           o.exitCode,
+		FailureReason:      truncate(o.failureReason, maxFailureReason),
+	}
+	if pr := in.PipelineRun; pr != nil {
+		s.PipelineRunName = pr.Name
+		// The PipelineRun's start, not the TaskRun's: it spans retries, and
+		// completionTime comes from the same clock.
+		s.StartTime = pr.Status.StartTime.DeepCopy()
+		if o.state.IsFinished() {
+			s.CompletionTime = pr.Status.CompletionTime.DeepCopy()
+		}
+	}
+	if tr := in.TaskRun; tr != nil {
+		s.PodName = tr.Status.PodName
+		if s.StartTime == nil {
+			s.StartTime = tr.Status.StartTime.DeepCopy()
+		}
+	}
+	if o.state.IsFinished() && s.CompletionTime == nil {
+		s.CompletionTime = &now // finished by taskgate, not by Tekton
+	}
+	if s.StartTime != nil && s.CompletionTime != nil {
+		d := max(s.CompletionTime.Sub(s.StartTime.Time), 0)
+		s.Duration = &metav1.Duration{Duration: d.Round(time.Second)}
+	}
+	meta.SetStatusCondition(&s.Conditions, metav1.Condition{
+		Type:               v1alpha1.ConditionSucceeded,
+		Status:             o.status,
+		Reason:             o.reason,
+		Message:            truncate(o.message, maxConditionMessage),
+		ObservedGeneration: gen,
+		LastTransitionTime: now,
+	})
+	return s
+}
+
+// outcome is the state of a Task and the words that explain it.
+type outcome struct {
+	state         v1alpha1.TaskState
+	status        metav1.ConditionStatus
+	reason        string
+	message       string
+	failureReason string
+	exitCode      *int32
+}
+
+func classify(in StatusInput) outcome {
+	pr, tr := in.PipelineRun, in.TaskRun
+	if pr == nil {
+		switch {
+		case in.Task.Spec.DesiredState == v1alpha1.DesiredStateCancelled:
+			return cancelled("Task was cancelled before it started")
+		case in.Task.Status.PipelineRunName != "":
+			// It existed, so it was deleted. Creating it again would run
+			// the command a second time.
+			return runFailed(fmt.Sprintf("PipelineRun %s was deleted before it finished", in.Task.Status.PipelineRunName))
+		}
+		return pending(in, "Waiting for the PipelineRun to be created")
+	}
+
+	c := pr.Status.GetCondition(apis.ConditionSucceeded)
+	switch {
+	case c == nil || c.IsUnknown():
+		if commandStarted(tr) {
+			return notFinished(in, v1alpha1.TaskStateRunning, ReasonRunning, fmt.Sprintf("Pod %s is running", tr.Status.PodName))
+		}
+		return pending(in, pendingMessage(tr))
+	case c.IsTrue():
+		o := outcome{state: v1alpha1.TaskStateSucceeded, status: metav1.ConditionTrue, reason: ReasonSucceeded, message: "Task completed successfully"}
+		if st := mainStep(tr); st != nil && st.Terminated != nil {
+			o.exitCode = new(st.Terminated.ExitCode)
+		}
+		return o
+	}
+
+	switch pipelinev1.PipelineRunReason(c.Reason) {
+	case pipelinev1.PipelineRunReasonCancelled:
+		return cancelled("Task was cancelled")
+	case pipelinev1.PipelineRunReasonTimedOut:
+		var limit *metav1.Duration
+		if pr.Spec.Timeouts != nil {
+			limit = pr.Spec.Timeouts.Pipeline
+		}
+		return timedOut(limit)
+	case pipelinev1.PipelineRunReasonFailed:
+		// The PipelineRun only says that its task failed; the TaskRun says why.
+		if o, ok := taskRunFailure(tr); ok {
+			return o
+		}
+	}
+	if c.Message == "" {
+		return runFailed("Tekton reported " + c.Reason)
+	}
+	return runFailed(c.Message)
+}
+
+// taskRunFailure explains a failed TaskRun: its own timeout, the command's
+// exit status, or Tekton's message.
+func taskRunFailure(tr *pipelinev1.TaskRun) (outcome, bool) {
+	if tr == nil {
+		return outcome{}, false
+	}
+	c := tr.Status.GetCondition(apis.ConditionSucceeded)
+	if c != nil && c.Reason == pipelinev1.TaskRunReasonTimedOut.String() {
+		return timedOut(tr.Spec.Timeout), true
+	}
+	if st := mainStep(tr); st != nil && st.Terminated != nil && st.Terminated.ExitCode != 0 && !stoppedByTekton(st) {
+		msg := fmt.Sprintf("Exited with status %d", st.Terminated.ExitCode)
+		if st.Terminated.Reason == "OOMKilled" {
+			msg += " (out of memory)"
+		}
+		return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonFailed,
+			message: msg, failureReason: msg, exitCode: new(st.Terminated.ExitCode)}, true
+	}
+	if c != nil && c.IsFalse() && c.Message != "" {
+		return runFailed(c.Message), true
+	}
+	return outcome{}, false
+}
+
+// stoppedByTekton reports whether Tekton wrote the step's termination itself
+// when it cancelled or timed out the TaskRun. The exit code (1) is then
+// Tekton's, not the command's.
+func stoppedByTekton(st *pipelinev1.StepState) bool {
+	r := st.Terminated.Reason
+	return r == pipelinev1.TaskRunReasonCancelled.String() || r == pipelinev1.TaskRunReasonTimedOut.String()
+}
+
+// commandStarted reports whether the TaskRun's current attempt has started
+// the command: the TaskRun has a start and a pod, and the main step is
+// running, or has terminated in a TaskRun that is done. Tekton writes a
+// step's termination and the TaskRun's outcome in the same update, so a
+// terminated step in a TaskRun still running is left over from an attempt
+// being retried, whose next pod has not started.
+func commandStarted(tr *pipelinev1.TaskRun) bool {
+	if tr == nil || !tr.HasStarted() || tr.Status.PodName == "" {
+		return false
+	}
+	st := mainStep(tr)
+	if st == nil {
+		return false
+	}
+	return st.Running != nil || (st.Terminated != nil && tr.IsDone())
+}
+
+func mainStep(tr *pipelinev1.TaskRun) *pipelinev1.StepState {
+	if tr == nil {
+		return nil
+	}
+	for i := range tr.Status.Steps {
+		if tr.Status.Steps[i].Name == StepName {
+			return &tr.Status.Steps[i]
+		}
+	}
+	return nil
+}
+
+// pendingMessage passes on why the pod is waiting (scheduling, image pull)
+// when Tekton says.
+func pendingMessage(tr *pipelinev1.TaskRun) string {
+	if tr == nil {
+		return "Waiting for Tekton to start the run"
+	}
+	c := tr.Status.GetCondition(apis.ConditionSucceeded)
+	if c == nil || c.Message == "" || c.Reason == pipelinev1.TaskRunReasonStarted.String() || c.Reason == pipelinev1.TaskRunReasonRunning.String() {
+		return "Waiting for the pod to start"
+	}
+	return "Waiting for the pod to start: " + c.Message
+}
+
+// pending is Pending, or Failed once the pending deadline has passed. A
+// TaskRun being retried has run before, so its wait does not count.
+func pending(in StatusInput, message string) outcome {
+	created := in.Task.CreationTimestamp
+	retried := in.TaskRun != nil && len(in.TaskRun.Status.RetriesStatus) > 0
+	if in.PendingDeadline > 0 && !created.IsZero() && !retried && in.Now.Sub(created.Time) >= in.PendingDeadline {
+		return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonPendingExpired,
+			message:       fmt.Sprintf("%s: its pod did not start within %s of creation", PendingExpiredMessage, in.PendingDeadline),
+			failureReason: PendingExpiredMessage}
+	}
+	return notFinished(in, v1alpha1.TaskStatePending, ReasonPending, message)
+}
+
+func notFinished(in StatusInput, state v1alpha1.TaskState, reason, message string) outcome {
+	if in.Task.Spec.DesiredState == v1alpha1.DesiredStateCancelled {
+		message += "; cancelling"
+	}
+	return outcome{state: state, status: metav1.ConditionUnknown, reason: reason, message: message}
+}
+
+func cancelled(message string) outcome {
+	return outcome{state: v1alpha1.TaskStateCancelled, status: metav1.ConditionFalse, reason: ReasonCancelled,
+		message: message, failureReason: message}
+}
+
+func timedOut(limit *metav1.Duration) outcome {
+	msg := "Task timed out"
+	if limit != nil && limit.Duration > 0 {
+		msg = fmt.Sprintf("Task timed out after %s", limit.Duration)
+	}
+	return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonTimedOut,
+		message: msg, failureReason: msg}
+}
+
+func runFailed(message string) outcome {
+	return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonRunFailed,
+		message: message, failureReason: message}
+}
+
+// truncate cuts s to at most n characters, as the API counts them.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// TaskRunName returns the name of pr's TaskRun from status.childReferences,
+// or "" until Tekton has created it.
+func TaskRunName(pr *pipelinev1.PipelineRun) string {
+	if pr == nil {
+		return ""
+	}
+	for _, ref := range pr.Status.ChildReferences {
+		if ref.PipelineTaskName == PipelineTaskName && ref.Kind == "TaskRun" {
+			return ref.Name
+		}
+	}
+	return ""
+}
+
+// ShouldCancel reports whether the reconciler must apply CancelPatch to pr:
+// pr still runs, nobody has cancelled it yet, and either the user asked to
+// cancel the Task or taskgate has already finished it (its pending deadline
+// expired). task.Status is the status just computed.
+func ShouldCancel(task *v1alpha1.Task, pr *pipelinev1.PipelineRun) bool {
+	if pr == nil || pr.IsDone() || pr.IsCancelled() {
+		return false
+	}
+	return task.Spec.DesiredState == v1alpha1.DesiredStateCancelled || task.Status.State.IsFinished()
+}
+
+// PendingDeadlineIn returns how long until a Pending Task's deadline passes,
+// for the reconciler to look again then. ok is false when no deadline
+// applies: the Task is not Pending or deadline is 0.
+func PendingDeadlineIn(task *v1alpha1.Task, now time.Time, deadline time.Duration) (remaining time.Duration, ok bool) {
+	if deadline <= 0 || task.Status.State != v1alpha1.TaskStatePending {
+		return 0, false
+	}
+	return max(task.CreationTimestamp.Add(deadline).Sub(now), 0), true
+}

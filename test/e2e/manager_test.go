@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/taskgate/taskgate/manager"
+)
+
+// managerNamespace is where the test manager runs, as a release of the
+// chart would.
+const managerNamespace = "taskgate-system"
+
+// running is the manager every test talks to, with where it serves.
+var running struct {
+	*manager.Manager
+	metricsURL string
+	stop       context.CancelFunc
+	done       chan error
+}
+
+// installWebhooks renders the chart's webhook configurations, as shipped,
+// and registers them with the apiserver pointing at a local server.
+func installWebhooks(dir string) (*envtest.WebhookInstallOptions, error) {
+	out, err := exec.Command("go", "tool", "-modfile="+filepath.Join(cluster.RepoRoot, "tools", "go.mod"),
+		"helm", "template", "taskgate", filepath.Join(cluster.RepoRoot, "charts", "taskgate"),
+		"--namespace", managerNamespace, "--show-only", "templates/webhooks.yaml").Output()
+	if err != nil {
+		return nil, fmt.Errorf("rendering the chart's webhooks: %w", err)
+	}
+	path := filepath.Join(dir, "webhooks.yaml")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return nil, fmt.Errorf("writing webhooks: %w", err)
+	}
+	hooks := &envtest.WebhookInstallOptions{Paths: []string{path}, LocalServingHost: "127.0.0.1"}
+	if err := hooks.Install(cluster.Config); err != nil {
+		return nil, fmt.Errorf("installing webhooks: %w", err)
+	}
+	return hooks, nil
+}
+
+// startManager runs taskgate's manager in this process, serving the
+// webhooks installHooks registered, and waits until it is ready.
+func startManager(ctx context.Context, hooks *envtest.WebhookInstallOptions, log logr.Logger) error {
+	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: managerNamespace}}
+	if err := client.IgnoreAlreadyExists(c.Create(ctx, ns)); err != nil {
+		return fmt.Errorf("creating %s: %w", managerNamespace, err)
+	}
+	ports := make([]int, 2)
+	for i := range ports {
+		if ports[i], err = freePort(); err != nil {
+			return err
+		}
+	}
+	opts := manager.DefaultOptions()
+	opts.Namespace = managerNamespace
+	opts.WebhookHost, opts.WebhookPort, opts.CertDir = hooks.LocalServingHost, hooks.LocalServingPort, hooks.LocalServingCertDir
+	opts.MetricsAddr = "127.0.0.1:" + strconv.Itoa(ports[0])
+	opts.HealthAddr = "127.0.0.1:" + strconv.Itoa(ports[1])
+	opts.LeaderElection = false
+	opts.ShutdownDrain = 0
+	mgr, err := manager.New(cluster.Config, opts, log)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	running.Manager, running.stop, running.done = mgr, stop, make(chan error, 1)
+	running.metricsURL = "http://" + opts.MetricsAddr + "/metrics"
+	go func() { running.done <- mgr.Run(runCtx) }()
+
+	readyz := "http://" + opts.HealthAddr + "/readyz"
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-running.done:
+			return fmt.Errorf("manager exited: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if resp, err := http.Get(readyz); err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	why := "no answer"
+	if resp, err := http.Get(readyz + "?verbose"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		why = string(b)
+	}
+	return fmt.Errorf("manager not ready after a minute (%s); see manager.log", why)
+}
+
+func stopManager() error {
+	if running.stop == nil {
+		return nil
+	}
+	running.stop()
+	return <-running.done
+}

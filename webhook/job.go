@@ -1,0 +1,103 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"gomodules.xyz/jsonpatch/v2"
+	admissionv1 "k8s.io/api/admission/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/taskgate/taskgate/policy"
+)
+
+// JobDefaulter sets ttlSecondsAfterFinished on new batch/v1 Jobs by cluster
+// policy. Jobs are not ours, so it answers with explicit JSON-patch
+// operations for the fields it owns and never re-marshals the Job: a
+// whole-object round trip would write zero values the Job's author never
+// set.
+type JobDefaulter struct {
+	Policy     PolicySource
+	Namespaces NamespaceLabels
+	// Decided, when set, is told every decision, for metrics.
+	Decided func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
+}
+
+// Handle answers one AdmissionReview for a Job.
+func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create {
+		return admission.Allowed("")
+	}
+	job := &batchv1.Job{}
+	if err := json.Unmarshal(req.Object.Raw, job); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if job.Namespace == "" {
+		job.Namespace = req.Namespace
+	}
+	nsLabels, err := h.Namespaces(ctx, job.Namespace)
+	if err != nil {
+		// The Job webhook fails open; the reconciler applies the TTL
+		// once the Job finishes.
+		return admission.Allowed("").WithWarnings("taskgate: TTL policy not applied at creation: " + err.Error())
+	}
+	d := h.Policy.Current().CreationTTL(objectFacts(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
+	if h.Decided != nil {
+		h.Decided(policy.KindJob, d.Rule, d.Outcome)
+	}
+	return jobResponse(job, d)
+}
+
+func jobResponse(job *batchv1.Job, d policy.TTLDecision) admission.Response {
+	patches := JobTTLPatch(job, d)
+	if len(patches) == 0 {
+		return admission.Allowed("")
+	}
+	resp := admission.Patched("", patches...)
+	if d.Audit || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
+		resp = resp.WithWarnings("taskgate: " + d.String())
+	}
+	return resp
+}
+
+// JobTTLPatch returns the JSON-patch operations that apply a creation-time
+// TTL decision to a Job: the TTL itself (unless auditing) and the decision
+// annotations. No operations when the decision changes nothing.
+func JobTTLPatch(job *batchv1.Job, d policy.TTLDecision) []jsonpatch.JsonPatchOperation {
+	annotations := d.Annotations()
+	if len(annotations) == 0 {
+		return nil
+	}
+	var ops []jsonpatch.JsonPatchOperation
+	if ttl, ok := d.WriteTTL(); ok {
+		ops = append(ops, jsonpatch.NewOperation("add", "/spec/ttlSecondsAfterFinished", ttl))
+	}
+	return append(ops, annotationOps(job.Annotations, annotations)...)
+}
+
+// annotationOps adds annotations to an object whose current annotations
+// are existing, creating the map when there is none.
+func annotationOps(existing, add map[string]string) []jsonpatch.JsonPatchOperation {
+	if existing == nil {
+		m := make(map[string]any, len(add))
+		for k, v := range add {
+			m[k] = v
+		}
+		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", "/metadata/annotations", m)}
+	}
+	ops := make([]jsonpatch.JsonPatchOperation, 0, len(add))
+	for _, k := range slices.Sorted(maps.Keys(add)) {
+		ops = append(ops, jsonpatch.NewOperation("add", "/metadata/annotations/"+escapePointer(k), add[k]))
+	}
+	return ops
+}
+
+// escapePointer escapes a JSON-pointer reference token (RFC 6901).
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
