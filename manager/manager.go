@@ -35,6 +35,9 @@ import (
 // Webhook paths. The chart's webhook configurations point at these.
 const (
 	PathMutateJob             = "/mutate-batch-v1-job"
+	PathMutateTask            = "/mutate-taskgate-dev-v1alpha1-task"
+	PathValidateTask          = "/validate-taskgate-dev-v1alpha1-task"
+	PathValidateApp           = "/validate-taskgate-dev-v1alpha1-app"
 	PathValidatePolicyConfMap = "/validate-policy-configmap"
 )
 
@@ -144,11 +147,16 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 }
 
 func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Scheme) {
+	namespaces := webhook.CachedNamespaceLabels(m.GetCache())
+	apps := webhook.CachedApps(m.GetCache(), m.GetAPIReader())
 	server.Register(PathMutateJob, &crwebhook.Admission{Handler: &webhook.JobDefaulter{
-		Policy:     m.Policy,
-		Namespaces: webhook.CachedNamespaceLabels(m.GetCache()),
-		Decided:    m.Metrics.decided,
+		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
 	}, RecoverPanic: ptr.To(true)})
+	server.Register(PathMutateTask, &crwebhook.Admission{Handler: &webhook.TaskDefaulter{
+		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
+	}, RecoverPanic: ptr.To(true)})
+	server.Register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps}))
+	server.Register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy}))
 	server.Register(PathValidatePolicyConfMap, admission.WithValidator(scheme, &webhook.PolicyConfigMapValidator{
 		Namespace: m.opts.Namespace, Name: m.opts.PolicyConfigMap,
 	}))

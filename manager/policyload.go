@@ -92,18 +92,15 @@ func (l *policyLoader) load(ctx context.Context) {
 	if !l.swapVersion(cm.ResourceVersion) {
 		return
 	}
-	if errs := webhook.PolicyErrors(cm); len(errs) > 0 {
+	p, errs := webhook.LoadPolicy(cm)
+	if len(errs) > 0 {
 		l.metrics.PolicyReloadErrors.Inc()
 		l.log.Error(errs.ToAggregate(), "Invalid policy; the last good policy stays in force", "configMap", klog.KObj(cm))
 		l.recorder.Eventf(cm, nil, corev1.EventTypeWarning, "InvalidPolicy", "Load",
 			"Policy not loaded; the last good policy stays in force: %s", errs.ToAggregate().Error())
 		return
 	}
-	if err := l.store.Update([]byte(cm.Data[policy.ConfigMapKey])); err != nil {
-		// PolicyErrors ran the same Load, so this cannot differ.
-		l.log.Error(err, "Invalid policy", "configMap", klog.KObj(cm))
-		return
-	}
+	l.store.Set(p)
 	l.log.Info("Policy loaded", "configMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion, "mode", l.store.Current().Mode)
 	l.recorder.Eventf(cm, nil, corev1.EventTypeNormal, "PolicyLoaded", "Load", "Policy loaded (mode %s)", l.store.Current().Mode)
 }

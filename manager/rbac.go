@@ -12,3 +12,5 @@ package manager
 // namespace only.
 // +kubebuilder:rbac:groups="",namespace=taskgate-system,resources=configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=taskgate-system,resources=leases,verbs=get;create;update
+// Apps: the webhooks resolve a Task's or Job's configuration from its App.
+// +kubebuilder:rbac:groups=taskgate.dev,resources=apps,verbs=get;list;watch

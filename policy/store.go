@@ -31,9 +31,14 @@ func (s *Store) Update(data []byte) error {
 	if err != nil {
 		return err
 	}
+	s.Set(p)
+	return nil
+}
+
+// Set puts a policy that Load returned in force.
+func (s *Store) Set(p *Policy) {
 	p.ManagerNamespace = s.managerNamespace
 	s.current.Store(p)
-	return nil
 }
 
 // Reset puts the default policy in force, for when the ConfigMap is

@@ -105,6 +105,10 @@ func ComputeTaskStatus(in StatusInput) v1alpha1.TaskStatus {
 			s.StartTime = tr.Status.StartTime.DeepCopy()
 		}
 	}
+	if in.PipelineRun == nil && in.TaskRun == nil {
+		// A deleted run: keep what it showed while it existed.
+		s.StartTime, s.PodName = task.Status.StartTime.DeepCopy(), task.Status.PodName
+	}
 	if o.state.IsFinished() && s.CompletionTime == nil {
 		s.CompletionTime = &now // finished by taskgate, not by Tekton
 	}
@@ -136,13 +140,16 @@ type outcome struct {
 func classify(in StatusInput) outcome {
 	pr, tr := in.PipelineRun, in.TaskRun
 	if pr == nil {
+		// A PipelineRun once seen and now gone was deleted. Creating it
+		// again would run the command a second time, so the Task ends.
+		seen := in.Task.Status.PipelineRunName
 		switch {
-		case in.Task.Spec.DesiredState == v1alpha1.DesiredStateCancelled:
+		case in.Task.Spec.DesiredState == v1alpha1.DesiredStateCancelled && seen == "":
 			return cancelled("Task was cancelled before it started")
-		case in.Task.Status.PipelineRunName != "":
-			// It existed, so it was deleted. Creating it again would run
-			// the command a second time.
-			return runFailed(fmt.Sprintf("PipelineRun %s was deleted before it finished", in.Task.Status.PipelineRunName))
+		case in.Task.Spec.DesiredState == v1alpha1.DesiredStateCancelled:
+			return cancelled("Task was cancelled")
+		case seen != "":
+			return runFailed(fmt.Sprintf("PipelineRun %s was deleted before it finished", seen))
 		}
 		return pending(in, "Waiting for the PipelineRun to be created")
 	}
@@ -193,7 +200,7 @@ func taskRunFailure(tr *pipelinev1.TaskRun) (outcome, bool) {
 	if c != nil && c.Reason == pipelinev1.TaskRunReasonTimedOut.String() {
 		return timedOut(tr.Spec.Timeout), true
 	}
-	if st := mainStep(tr); st != nil && st.Terminated != nil && st.Terminated.ExitCode != 0 && !stoppedByTekton(st) {
+	if st := mainStep(tr); st != nil && st.Terminated != nil && st.Terminated.ExitCode != 0 && !stoppedByTekton(st, c) {
 		msg := fmt.Sprintf("Exited with status %d", st.Terminated.ExitCode)
 		if st.Terminated.Reason == "OOMKilled" {
 			msg += " (out of memory)"
@@ -208,11 +215,13 @@ func taskRunFailure(tr *pipelinev1.TaskRun) (outcome, bool) {
 }
 
 // stoppedByTekton reports whether Tekton wrote the step's termination itself
-// when it cancelled or timed out the TaskRun. The exit code (1) is then
-// Tekton's, not the command's.
-func stoppedByTekton(st *pipelinev1.StepState) bool {
+// when it failed the TaskRun (cancel, timeout, image pull failure): it then
+// uses the TaskRun's reason as the container's, and exit code 1 is Tekton's,
+// not the command's.
+func stoppedByTekton(st *pipelinev1.StepState, c *apis.Condition) bool {
 	r := st.Terminated.Reason
-	return r == pipelinev1.TaskRunReasonCancelled.String() || r == pipelinev1.TaskRunReasonTimedOut.String()
+	return (c != nil && r == c.Reason) ||
+		r == pipelinev1.TaskRunReasonCancelled.String() || r == pipelinev1.TaskRunReasonTimedOut.String()
 }
 
 // commandStarted reports whether the TaskRun's current attempt has started

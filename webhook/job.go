@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -13,17 +14,21 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
 )
 
 // JobDefaulter sets ttlSecondsAfterFinished on new batch/v1 Jobs by cluster
-// policy. Jobs are not ours, so it answers with explicit JSON-patch
+// policy, and gives Jobs labelled taskgate.dev/app=<name> (a CronJob's
+// included) that App's configuration. Jobs are not ours, so it answers with explicit JSON-patch
 // operations for the fields it owns and never re-marshals the Job: a
 // whole-object round trip would write zero values the Job's author never
 // set.
 type JobDefaulter struct {
 	Policy     PolicySource
 	Namespaces NamespaceLabels
+	Apps       AppGetter
 	// Decided, when set, is told every decision, for metrics.
 	Decided func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
 }
@@ -50,19 +55,28 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 	if h.Decided != nil {
 		h.Decided(policy.KindJob, d.Rule, d.Outcome)
 	}
-	return jobResponse(job, d)
-}
-
-func jobResponse(job *batchv1.Job, d policy.TTLDecision) admission.Response {
 	patches := JobTTLPatch(job, d)
+	var warnings []string
+	if d.Audit && d.TTL != nil || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
+		warnings = append(warnings, "taskgate: "+d.String())
+	}
+	if name, ok := job.Labels[v1alpha1.LabelApp]; ok {
+		app, err := h.Apps(ctx, job.Namespace, name)
+		switch {
+		case err != nil:
+			warnings = append(warnings, "taskgate: App configuration not injected: "+err.Error())
+		case app == nil:
+			// Admitted anyway: a CronJob must never break because its
+			// App was renamed or not created yet.
+			warnings = append(warnings, fmt.Sprintf("taskgate: App %s not found in namespace %s; the Job runs without its configuration", name, job.Namespace))
+		default:
+			patches = append(patches, inherit.JobInjection(app, &job.Spec.Template, "/spec/template")...)
+		}
+	}
 	if len(patches) == 0 {
-		return admission.Allowed("")
+		return admission.Allowed("").WithWarnings(warnings...)
 	}
-	resp := admission.Patched("", patches...)
-	if d.Audit || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
-		resp = resp.WithWarnings("taskgate: " + d.String())
-	}
-	return resp
+	return admission.Patched("", patches...).WithWarnings(warnings...)
 }
 
 // JobTTLPatch returns the JSON-patch operations that apply a creation-time

@@ -43,29 +43,29 @@ func (v *PolicyConfigMapValidator) validate(cm *corev1.ConfigMap) error {
 	if cm.Namespace != v.Namespace || cm.Name != v.Name {
 		return nil
 	}
-	errs := PolicyErrors(cm)
+	_, errs := LoadPolicy(cm)
 	if len(errs) == 0 {
 		return nil
 	}
 	return apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, cm.Name, errs)
 }
 
-// PolicyErrors loads the policy in a ConfigMap and returns what is wrong
-// with it, with field paths rooted at the ConfigMap
+// LoadPolicy loads the policy in a ConfigMap, or returns what is wrong with
+// it, with field paths rooted at the ConfigMap
 // (data[policy.yaml].ttl.rules[0].when).
-func PolicyErrors(cm *corev1.ConfigMap) field.ErrorList {
+func LoadPolicy(cm *corev1.ConfigMap) (*policy.Policy, field.ErrorList) {
 	key := field.NewPath("data").Key(policy.ConfigMapKey)
 	data, ok := cm.Data[policy.ConfigMapKey]
 	if !ok {
-		return field.ErrorList{field.Required(key, "the policy document goes under this key; see docs/policy.md")}
+		return nil, field.ErrorList{field.Required(key, "the policy document goes under this key; see docs/policy.md")}
 	}
-	_, err := policy.Load([]byte(data))
+	p, err := policy.Load([]byte(data))
 	if err == nil {
-		return nil
+		return p, nil
 	}
 	var perr *policy.Error
 	if !errors.As(err, &perr) {
-		return field.ErrorList{field.Invalid(key, field.OmitValueType{}, strings.TrimPrefix(err.Error(), policy.ConfigMapKey+": "))}
+		return nil, field.ErrorList{field.Invalid(key, field.OmitValueType{}, strings.TrimPrefix(err.Error(), policy.ConfigMapKey+": "))}
 	}
 	errs := make(field.ErrorList, 0, len(perr.Errs))
 	for _, fe := range perr.Errs {
@@ -73,5 +73,5 @@ func PolicyErrors(cm *corev1.ConfigMap) field.ErrorList {
 		rooted.Field = key.String() + "." + fe.Field
 		errs = append(errs, &rooted)
 	}
-	return errs
+	return nil, errs
 }

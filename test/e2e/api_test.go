@@ -99,7 +99,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		name: "task with a negative timeout",
 		verb: []string{"create"},
 		yaml: "apiVersion: taskgate.dev/v1alpha1\nkind: Task\nmetadata: {name: negtimeout}\nspec: {appRef: {name: shop}, timeout: -5m}\n",
-		want: `spec.timeout: Invalid value: "-5m": must not be negative; use 0s for no limit`,
+		want: `spec.timeout: Invalid value: "-5m0s": must not be negative; 0s means no limit`,
 	}, {
 		name: "task retried too often",
 		verb: []string{"create"},

@@ -1,0 +1,226 @@
+package inherit
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gomodules.xyz/jsonpatch/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+)
+
+// JobInjection returns the JSON-patch (RFC 6902) operations that give the
+// pod template of a batch/v1 Job labelled taskgate.dev/app=<App> its App's
+// configuration: env (with SERVICE_BINDING_ROOT and VCAP_SERVICES), envFrom,
+// binding volumes and mounts, resources, and the app and security-group
+// labels. basePath is the JSON pointer of tmpl in the object, without a
+// trailing slash: "/spec/template" for a Job,
+// "/spec/jobTemplate/spec/template" for a CronJob.
+//
+// Nothing the Job sets is overridden. An env var, a volume, a mount (by
+// volume name or by path) or a label the template already has is kept. A
+// resource the container sets as a request or a limit is kept whole, so
+// an injected limit never falls below the Job's own request. The App's
+// envFrom goes before the Job's, because a later source wins. A Job's
+// volume that has a binding's name but is not that binding's Secret is
+// kept and not mounted as the binding. Env that the Job gets through its
+// own envFrom cannot be seen here, and the App's env wins over it.
+//
+// Every container in spec.containers gets the injection. Init containers
+// do not: they are usually setup steps with their own images, and their
+// resources would count against the pod's as the largest init container's.
+//
+// The operations are all "add", each for a field that is absent, so
+// running JobInjection on the patched template returns none, including
+// after the API server has defaulted it. Nothing of the Job is
+// re-marshalled: values are only what is added. A template without
+// containers gets nothing; the Job is invalid anyway.
+//
+// The service account, image pull Secrets and security contexts are not
+// injected: the Job chooses its own image and identity.
+func JobInjection(app *v1alpha1.App, tmpl *corev1.PodTemplateSpec, basePath string) []jsonpatch.JsonPatchOperation {
+	spec := &tmpl.Spec
+	if len(spec.Containers) == 0 {
+		return nil
+	}
+	pod := AppPod(app)
+	ops := labelOps(&tmpl.ObjectMeta, pod.Labels, basePath+"/metadata")
+
+	// A binding is mounted only if its volume is, or will be, the binding's.
+	mountable := map[string]bool{}
+	var volumes []corev1.Volume
+	for _, v := range pod.Volumes {
+		switch i := slices.IndexFunc(spec.Volumes, func(have corev1.Volume) bool { return have.Name == v.Name }); {
+		case i < 0:
+			volumes = append(volumes, v)
+			mountable[v.Name] = true
+		case spec.Volumes[i].Secret != nil && spec.Volumes[i].Secret.SecretName == v.Secret.SecretName:
+			mountable[v.Name] = true
+		}
+	}
+	ops = append(ops, appendOps(spec.Volumes != nil, basePath+"/spec/volumes", volumes)...)
+
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		path := basePath + "/spec/containers/" + strconv.Itoa(i)
+
+		var env []corev1.EnvVar
+		for _, v := range pod.Env {
+			if envIndex(c.Env, v.Name) < 0 && envIndex(env, v.Name) < 0 {
+				env = append(env, v)
+			}
+		}
+		ops = append(ops, appendOps(c.Env != nil, path+"/env", env)...)
+
+		var envFrom []corev1.EnvFromSource
+		for _, s := range pod.EnvFrom {
+			if !slices.ContainsFunc(c.EnvFrom, sameSource(s)) && !slices.ContainsFunc(envFrom, sameSource(s)) {
+				envFrom = append(envFrom, s)
+			}
+		}
+		ops = append(ops, prependOps(c.EnvFrom != nil, path+"/envFrom", envFrom)...)
+
+		var mounts []corev1.VolumeMount
+		for _, m := range pod.VolumeMounts {
+			if mountable[m.Name] && !slices.ContainsFunc(c.VolumeMounts, func(have corev1.VolumeMount) bool {
+				return have.Name == m.Name || have.MountPath == m.MountPath
+			}) {
+				mounts = append(mounts, m)
+			}
+		}
+		ops = append(ops, appendOps(c.VolumeMounts != nil, path+"/volumeMounts", mounts)...)
+
+		ops = append(ops, resourceOps(&c.Resources, &pod.Resources, path+"/resources")...)
+	}
+	return ops
+}
+
+// labelOps adds the labels meta lacks. Metadata that decoded to all zero
+// values may be absent from the JSON, so it is added whole: there was
+// nothing in it to lose.
+func labelOps(meta *metav1.ObjectMeta, want map[string]string, path string) []jsonpatch.JsonPatchOperation {
+	add := map[string]string{}
+	for k, v := range want {
+		if _, ok := meta.Labels[k]; !ok {
+			add[k] = v
+		}
+	}
+	switch {
+	case len(add) == 0:
+		return nil
+	case reflect.ValueOf(*meta).IsZero():
+		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, map[string]any{"labels": add})}
+	}
+	return mapOps(meta.Labels != nil, path+"/labels", add)
+}
+
+// resourceOps adds the App's request and limit of each resource the
+// container sets neither of. Resources that decoded to all zero values may
+// be absent from the JSON, so they are added whole.
+func resourceOps(have, want *corev1.ResourceRequirements, path string) []jsonpatch.JsonPatchOperation {
+	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
+	for _, l := range []corev1.ResourceList{want.Requests, want.Limits} {
+		for name := range l {
+			if _, ok := have.Requests[name]; ok {
+				continue
+			}
+			if _, ok := have.Limits[name]; ok {
+				continue
+			}
+			if q, ok := want.Requests[name]; ok {
+				requests[name] = q
+			}
+			if q, ok := want.Limits[name]; ok {
+				limits[name] = q
+			}
+		}
+	}
+	if len(requests) == 0 && len(limits) == 0 {
+		return nil
+	}
+	if reflect.ValueOf(*have).IsZero() {
+		whole := map[string]corev1.ResourceList{}
+		if len(requests) > 0 {
+			whole["requests"] = requests
+		}
+		if len(limits) > 0 {
+			whole["limits"] = limits
+		}
+		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, whole)}
+	}
+	return append(mapOps(have.Requests != nil, path+"/requests", requests),
+		mapOps(have.Limits != nil, path+"/limits", limits)...)
+}
+
+// mapOps adds the entries of add to the JSON object at path: the whole
+// object when it does not exist (or is null), else one key at a time in
+// order.
+func mapOps[K ~string, V any](exists bool, path string, add map[K]V) []jsonpatch.JsonPatchOperation {
+	if len(add) == 0 {
+		return nil
+	}
+	if !exists {
+		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, add)}
+	}
+	keys := slices.Sorted(maps.Keys(add))
+	ops := make([]jsonpatch.JsonPatchOperation, len(keys))
+	for i, k := range keys {
+		ops[i] = jsonpatch.NewOperation("add", path+"/"+escapePointer(string(k)), add[k])
+	}
+	return ops
+}
+
+// appendOps appends items to the JSON array at path, creating it when it
+// does not exist (or is null).
+func appendOps[T any](exists bool, path string, items []T) []jsonpatch.JsonPatchOperation {
+	if len(items) == 0 {
+		return nil
+	}
+	if !exists {
+		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, items)}
+	}
+	ops := make([]jsonpatch.JsonPatchOperation, len(items))
+	for i, it := range items {
+		ops[i] = jsonpatch.NewOperation("add", path+"/-", it)
+	}
+	return ops
+}
+
+// prependOps inserts items, in order, at the start of the JSON array at
+// path, creating it when it does not exist (or is null).
+func prependOps[T any](exists bool, path string, items []T) []jsonpatch.JsonPatchOperation {
+	if len(items) == 0 {
+		return nil
+	}
+	if !exists {
+		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, items)}
+	}
+	ops := make([]jsonpatch.JsonPatchOperation, len(items))
+	for i, it := range items {
+		ops[i] = jsonpatch.NewOperation("add", path+"/"+strconv.Itoa(i), it)
+	}
+	return ops
+}
+
+// sameSource matches envFrom entries that read the same ConfigMap or
+// Secret with the same prefix; optional does not make them different.
+func sameSource(s corev1.EnvFromSource) func(corev1.EnvFromSource) bool {
+	return func(o corev1.EnvFromSource) bool {
+		return o.Prefix == s.Prefix &&
+			(o.ConfigMapRef == nil) == (s.ConfigMapRef == nil) &&
+			(o.SecretRef == nil) == (s.SecretRef == nil) &&
+			(o.ConfigMapRef == nil || o.ConfigMapRef.Name == s.ConfigMapRef.Name) &&
+			(o.SecretRef == nil || o.SecretRef.Name == s.SecretRef.Name)
+	}
+}
+
+// escapePointer escapes a JSON-pointer reference token (RFC 6901): label
+// keys and resource names contain '/'.
+func escapePointer(s string) string {
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}

@@ -1,0 +1,306 @@
+package inherit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
+)
+
+// A Task's spec.command is one string, as in `cf run-task --command` and
+// Kf, so a shell splits it.
+const (
+	shell     = "/bin/sh"
+	shellFlag = "-c"
+)
+
+// WarningCommandReplacesEntrypoint is given when a Task's command replaces
+// an App that sets its own command (entrypoint), which then does not run.
+const WarningCommandReplacesEntrypoint = "spec.command runs as /bin/sh -c <command>; the App's command (entrypoint) and args are not used"
+
+// maxWarning keeps warnings under the 120 characters kubectl shows well.
+const maxWarning = 119
+
+// Result is what ResolveTask decides for one Task.
+type Result struct {
+	// Resolved is the Task's pod configuration, for Task.spec.resolved. It
+	// is filled in even when Errors is not empty, for diagnosis; a Task
+	// with Errors must not be admitted.
+	Resolved *v1alpha1.ResolvedRun
+	// Errors are rooted at the Task: spec.command, spec.cpu, spec.memory,
+	// spec.disk, spec.timeout, and spec.appRef for problems of the App,
+	// whose message names the App and the App's field.
+	Errors field.ErrorList
+	// Warnings are admission warnings, each shorter than 120 characters.
+	// In audit mode they include what policy would have done or refused.
+	Warnings []string
+	// Resources is the policy decision on cpu, memory and disk.
+	Resources policy.ResourceDecision
+	// Timeout is the policy decision on the timeout.
+	Timeout policy.TimeoutDecision
+}
+
+// Equal reports whether two resolved configurations are the same as the
+// API server sees them: quantities by value, nil and empty lists alike. The
+// validating webhook uses it to check that a Task's spec.resolved is what
+// ResolveTask produces.
+func Equal(a, b *v1alpha1.ResolvedRun) bool {
+	return equality.Semantic.DeepEqual(a, b)
+}
+
+// ResolveTask returns the pod configuration a Task runs with: its App's
+// configuration (AppPod) with the Task's overrides and cluster policy
+// applied. It never reads task.spec.resolved, so a value a user supplied is
+// simply replaced, and resolving again gives an equal result. A nil policy
+// means policy.Default().
+//
+// Start command. With spec.command set, the container runs
+// command ["/bin/sh", "-c", spec.command] and no args: the Task's command
+// replaces the App's start command (args), and neither the App's command
+// nor the image's ENTRYPOINT runs, as Kubernetes' command replaces
+// ENTRYPOINT. The image must therefore have /bin/sh. Without spec.command
+// the container runs the App's command and args. With neither, spec.command
+// is required.
+//
+// Env is the App's (with SERVICE_BINDING_ROOT and VCAP_SERVICES), then the
+// Task's: a Task entry replaces the App entry of its name in place, and
+// new ones are appended in the Task's order.
+//
+// Resources start from the App's. Each of cpu, memory and disk the Task
+// sets replaces the App's request and limit with the Task's value, so a
+// request never exceeds an inherited limit (Kf's requests-only override
+// made pods the API server rejects). Each that neither sets gets the policy
+// default: memory and disk as request and limit; cpu as a request only,
+// because CPU is compressible and a limit would throttle the Task to the
+// default's 100m.
+//
+// Security contexts are the App's, else hardened defaults (runAsNonRoot,
+// seccomp RuntimeDefault, no privilege escalation, drop ALL capabilities).
+// An image that runs as root then needs the App to set runAsUser.
+func ResolveTask(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy) Result {
+	if p == nil {
+		p = policy.Default()
+	}
+	pod := AppPod(app)
+	r := Result{Resolved: &v1alpha1.ResolvedRun{
+		Image:              app.Spec.Image,
+		WorkingDir:         app.Spec.WorkingDir,
+		Env:                mergeEnv(pod.Env, task.Spec.Env),
+		EnvFrom:            pod.EnvFrom,
+		Volumes:            pod.Volumes,
+		VolumeMounts:       pod.VolumeMounts,
+		PodLabels:          pod.Labels,
+		ServiceAccountName: pod.ServiceAccountName,
+		ImagePullSecrets:   pod.ImagePullSecrets,
+	}}
+	r.resolveCommand(app, &task.Spec)
+	r.resolveResources(app, &task.Spec, p)
+	r.resolveTimeout(&task.Spec, p)
+	r.resolveSecurity(app, pod, p)
+	r.checkLabels(app)
+	return r
+}
+
+var (
+	specPath   = field.NewPath("spec")
+	appRefPath = specPath.Child("appRef")
+)
+
+func (r *Result) resolveCommand(app *v1alpha1.App, task *v1alpha1.TaskSpec) {
+	run := r.Resolved
+	switch {
+	case task.Command != "":
+		run.Command = []string{shell, shellFlag, task.Command}
+		if len(app.Spec.Command) > 0 {
+			r.Warnings = append(r.Warnings, WarningCommandReplacesEntrypoint)
+		}
+	case len(app.Spec.Command) == 0 && len(app.Spec.Args) == 0:
+		r.Errors = append(r.Errors, field.Required(specPath.Child("command"),
+			"no start command: set spec.command on the Task or args on App "+app.Name))
+	default:
+		run.Command = slices.Clone(app.Spec.Command)
+		run.Args = slices.Clone(app.Spec.Args)
+	}
+}
+
+// resourceKind ties a Task's cpu, memory or disk to its container resource.
+type resourceKind struct {
+	name string // as in policy and in Task spec
+	key  corev1.ResourceName
+	// defaultLimit: a policy default sets the limit too, not only the
+	// request.
+	defaultLimit bool
+	task         func(*v1alpha1.TaskSpec) *resource.Quantity
+	policy       func(*policy.Resources) **resource.Quantity
+}
+
+var resourceKinds = [...]resourceKind{
+	{policy.ResourceCPU, corev1.ResourceCPU, false,
+		func(t *v1alpha1.TaskSpec) *resource.Quantity { return t.CPU },
+		func(r *policy.Resources) **resource.Quantity { return &r.CPU }},
+	{policy.ResourceMemory, corev1.ResourceMemory, true,
+		func(t *v1alpha1.TaskSpec) *resource.Quantity { return t.Memory },
+		func(r *policy.Resources) **resource.Quantity { return &r.Memory }},
+	{policy.ResourceDisk, corev1.ResourceEphemeralStorage, true,
+		func(t *v1alpha1.TaskSpec) *resource.Quantity { return t.Disk },
+		func(r *policy.Resources) **resource.Quantity { return &r.Disk }},
+}
+
+func (r *Result) resolveResources(app *v1alpha1.App, task *v1alpha1.TaskSpec, p *policy.Policy) {
+	res := app.Spec.Resources.DeepCopy()
+	// What runs for each resource, as policy wants it: the Task's value,
+	// else the App's limit, else the App's request.
+	var set policy.Resources
+	inherited := map[string]bool{}
+	for _, k := range resourceKinds {
+		q := k.task(task)
+		if q == nil {
+			q = quantity(res.Limits, k.key)
+			if q == nil {
+				q = quantity(res.Requests, k.key)
+			}
+			inherited[k.name] = q != nil
+		}
+		*k.policy(&set) = q
+	}
+	d := p.ResolveTaskResources(set)
+	r.Resources = d
+
+	for _, k := range resourceKinds {
+		if q := k.task(task); q != nil {
+			setResource(res, k.key, *q, true)
+		}
+	}
+	if d.Outcome == policy.OutcomeDefaulted && d.Audit {
+		r.Warnings = append(r.Warnings, d.String())
+	}
+	if !d.Audit {
+		for _, k := range resourceKinds {
+			if slices.Contains(d.Defaulted, k.name) {
+				setResource(res, k.key, **k.policy(&d.Resources), k.defaultLimit)
+			}
+		}
+	}
+	r.Resolved.Resources = *res
+
+	errs, warnings := p.ValidateTaskResources(d.Resources, specPath)
+	for _, e := range errs {
+		for _, k := range resourceKinds {
+			if inherited[k.name] && e.Field == specPath.Child(k.name).String() {
+				e.Detail += fmt.Sprintf("; the value is App %s's, so set %s on the Task or lower the App's", app.Name, e.Field)
+			}
+		}
+	}
+	r.Errors = append(r.Errors, errs...)
+	r.Warnings = append(r.Warnings, warnings...)
+}
+
+func quantity(l corev1.ResourceList, key corev1.ResourceName) *resource.Quantity {
+	if q, ok := l[key]; ok {
+		return &q
+	}
+	return nil
+}
+
+// setResource sets the request of key to q, and the limit too when
+// withLimit; otherwise it leaves any limit as it is.
+func setResource(res *corev1.ResourceRequirements, key corev1.ResourceName, q resource.Quantity, withLimit bool) {
+	if res.Requests == nil {
+		res.Requests = corev1.ResourceList{}
+	}
+	res.Requests[key] = q.DeepCopy()
+	if withLimit {
+		if res.Limits == nil {
+			res.Limits = corev1.ResourceList{}
+		}
+		res.Limits[key] = q.DeepCopy()
+	}
+}
+
+func (r *Result) resolveTimeout(task *v1alpha1.TaskSpec, p *policy.Policy) {
+	d := p.ResolveTaskTimeout(task.Timeout)
+	r.Timeout = d
+	r.Resolved.Timeout = d.Timeout
+	if d.Audit {
+		// Audit reports the default and runs with what the Task set.
+		r.Resolved.Timeout = task.Timeout.DeepCopy()
+		if d.Outcome == policy.OutcomeDefaulted {
+			r.Warnings = append(r.Warnings, d.String())
+		}
+	}
+	errs, warnings := p.ValidateTaskTimeout(task.Timeout, specPath.Child("timeout"))
+	r.Errors = append(r.Errors, errs...)
+	r.Warnings = append(r.Warnings, warnings...)
+}
+
+func (r *Result) resolveSecurity(app *v1alpha1.App, pod PodConfig, p *policy.Policy) {
+	r.Resolved.PodSecurityContext = pod.PodSecurityContext
+	if r.Resolved.PodSecurityContext == nil {
+		r.Resolved.PodSecurityContext = &corev1.PodSecurityContext{
+			RunAsNonRoot:   new(true),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		}
+	}
+	r.Resolved.SecurityContext = pod.SecurityContext
+	if r.Resolved.SecurityContext == nil {
+		r.Resolved.SecurityContext = &corev1.SecurityContext{
+			AllowPrivilegeEscalation: new(false),
+			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			RunAsNonRoot:             new(true),
+			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		}
+	}
+	errs, warnings := p.ValidatePrivileges(policy.SecurityContextUses(app.Spec.SecurityContext, specPath.Child("securityContext")))
+	r.appErrors(app, errs)
+	for _, w := range warnings {
+		r.Warnings = append(r.Warnings, truncate("App "+app.Name+": "+w))
+	}
+}
+
+// checkLabels reports an App whose name or security groups cannot label a
+// pod. The API bounds security groups; App names may have 253 characters
+// but a label value only 63.
+func (r *Result) checkLabels(app *v1alpha1.App) {
+	var errs field.ErrorList
+	if msgs := validation.IsValidLabelValue(app.Name); len(msgs) > 0 {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), app.Name,
+			"cannot be the value of pod label "+v1alpha1.LabelApp+": "+strings.Join(msgs, "; ")+"; Tasks need an App whose name can"))
+	}
+	for i, sg := range app.Spec.SecurityGroups {
+		if msgs := validation.IsQualifiedName(v1alpha1.LabelSecurityGroupPrefix + sg); len(msgs) > 0 {
+			errs = append(errs, field.Invalid(specPath.Child("securityGroups").Index(i), sg,
+				"cannot name pod label "+v1alpha1.LabelSecurityGroupPrefix+sg+": "+strings.Join(msgs, "; ")))
+		}
+	}
+	r.appErrors(app, errs)
+}
+
+// appErrors adds errors found in the App. They are reported at the Task's
+// spec.appRef, which brought the App in, with the App's own field in the
+// message: "App shop: spec.securityContext.privileged: Forbidden: ...".
+func (r *Result) appErrors(app *v1alpha1.App, errs field.ErrorList) {
+	for _, e := range errs {
+		r.Errors = append(r.Errors, &field.Error{
+			Type:     e.Type,
+			Field:    appRefPath.String(),
+			BadValue: field.OmitValueType{},
+			Detail:   "App " + app.Name + ": " + e.Error(),
+		})
+	}
+}
+
+// truncate cuts s to maxWarning bytes, marking the cut.
+func truncate(s string) string {
+	if len(s) <= maxWarning {
+		return s
+	}
+	return strings.TrimSpace(s[:maxWarning-3]) + "..."
+}

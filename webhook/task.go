@@ -1,0 +1,180 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/inherit"
+	"github.com/taskgate/taskgate/policy"
+)
+
+var (
+	specPath   = field.NewPath("spec")
+	appRefName = specPath.Child("appRef", "name")
+)
+
+// TaskDefaulter writes a new Task's resolved pod configuration, inherited
+// from its App, with the policy's TTL and timeout, so the run is pinned to
+// what the App said at that moment. It is a plain handler rather than a
+// typed Defaulter because it returns admission warnings.
+type TaskDefaulter struct {
+	Policy     PolicySource
+	Apps       AppGetter
+	Namespaces NamespaceLabels
+	Decided    func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
+}
+
+// Handle answers one AdmissionReview for a Task.
+func (h *TaskDefaulter) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create {
+		return admission.Allowed("")
+	}
+	task := &v1alpha1.Task{}
+	if err := json.Unmarshal(req.Object.Raw, task); err != nil || task.Spec.AppRef.Name == "" {
+		// The CRD schema, which runs after mutation, rejects the Task
+		// with the field path and reason; an error here would hide them.
+		return admission.Allowed("")
+	}
+	if task.Namespace == "" {
+		task.Namespace = req.Namespace
+	}
+	warnings, err := h.Default(ctx, task)
+	if err != nil {
+		return denied(err)
+	}
+	out, err := json.Marshal(task)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("encoding Task: %w", err))
+	}
+	return admission.PatchResponseFromRaw(req.Object.Raw, out).WithWarnings(warnings...)
+}
+
+// Default resolves the Task in place and returns the admission warnings.
+// Running it again on its own output changes nothing.
+func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]string, error) {
+	p := h.Policy.Current()
+	app, err := h.Apps(ctx, task.Namespace, task.Spec.AppRef.Name)
+	if err != nil {
+		return nil, err
+	}
+	if app == nil {
+		return nil, invalidTask(task, field.ErrorList{appNotFound(task)})
+	}
+	res := inherit.ResolveTask(app, task, p)
+	h.decided(policy.KindTask, res.Resources.Rule, res.Resources.Outcome)
+	h.decided(policy.KindTask, res.Timeout.Rule, res.Timeout.Outcome)
+	if len(res.Errors) > 0 {
+		return nil, invalidTask(task, res.Errors)
+	}
+	warnings := res.Warnings
+	if task.Spec.Resolved != nil && !inherit.Equal(task.Spec.Resolved, res.Resolved) {
+		warnings = append(warnings, "spec.resolved is written by taskgate; the value supplied was replaced")
+	}
+	task.Spec.Resolved = res.Resolved
+	if task.Labels == nil {
+		task.Labels = map[string]string{}
+	}
+	task.Labels[v1alpha1.LabelApp] = app.Name
+
+	nsLabels, err := h.Namespaces(ctx, task.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	d := p.CreationTTL(objectFacts(policy.KindTask, &task.ObjectMeta, nsLabels, task.Spec.TTLSecondsAfterFinished))
+	h.decided(policy.KindTask, d.Rule, d.Outcome)
+	if ttl, ok := d.WriteTTL(); ok {
+		if task.Spec.TTLSecondsAfterFinished != nil && *task.Spec.TTLSecondsAfterFinished != ttl {
+			warnings = append(warnings, "taskgate: "+d.String())
+		}
+		task.Spec.TTLSecondsAfterFinished = &ttl
+	} else if d.Audit && d.TTL != nil {
+		warnings = append(warnings, "taskgate: "+d.String())
+	}
+	for k, v := range d.Annotations() {
+		if task.Annotations == nil {
+			task.Annotations = map[string]string{}
+		}
+		task.Annotations[k] = v
+	}
+	return warnings, nil
+}
+
+func (h *TaskDefaulter) decided(kind policy.ObjectKind, rule string, outcome policy.Outcome) {
+	if h.Decided != nil && rule != "" {
+		h.Decided(kind, rule, outcome)
+	}
+}
+
+// TaskValidator checks Tasks on create and update.
+type TaskValidator struct {
+	Policy PolicySource
+	Apps   AppGetter
+}
+
+var _ admission.Validator[*v1alpha1.Task] = &TaskValidator{}
+
+// ValidateCreate requires the App to exist and spec.resolved to be exactly
+// what inheritance produces, so a pod setting cannot be smuggled in past
+// the mutating webhook.
+func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task) (admission.Warnings, error) {
+	app, err := v.Apps(ctx, task.Namespace, task.Spec.AppRef.Name)
+	if err != nil {
+		return nil, err
+	}
+	if app == nil {
+		return nil, invalidTask(task, field.ErrorList{appNotFound(task)})
+	}
+	res := inherit.ResolveTask(app, task, v.Policy.Current())
+	if len(res.Errors) > 0 {
+		return nil, invalidTask(task, res.Errors)
+	}
+	if !inherit.Equal(task.Spec.Resolved, res.Resolved) {
+		return nil, invalidTask(task, field.ErrorList{field.Forbidden(specPath.Child("resolved"), fmt.Sprintf(
+			"must be the configuration taskgate resolves from App %s; leave it unset (if App %s or the policy just changed, create the Task again)",
+			app.Name, app.Name))})
+	}
+	return nil, nil
+}
+
+// ValidateUpdate refuses to cancel a finished Task, in Cloud Foundry's
+// words. CEL in the CRD keeps every other spec field but the TTL immutable.
+func (v *TaskValidator) ValidateUpdate(_ context.Context, old, task *v1alpha1.Task) (admission.Warnings, error) {
+	cancelling := task.Spec.DesiredState == v1alpha1.DesiredStateCancelled && old.Spec.DesiredState != v1alpha1.DesiredStateCancelled
+	if cancelling && old.Status.State.IsFinished() {
+		return nil, invalidTask(task, field.ErrorList{field.Forbidden(specPath.Child("desiredState"),
+			fmt.Sprintf("Task state is %s and therefore cannot be cancelled", old.Status.State))})
+	}
+	return nil, nil
+}
+
+// ValidateDelete allows every delete.
+func (v *TaskValidator) ValidateDelete(context.Context, *v1alpha1.Task) (admission.Warnings, error) {
+	return nil, nil
+}
+
+func appNotFound(task *v1alpha1.Task) *field.Error {
+	return field.Invalid(appRefName, task.Spec.AppRef.Name, fmt.Sprintf(
+		"App %s does not exist in namespace %s; create the App first (a Task runs an App of its own namespace)",
+		task.Spec.AppRef.Name, task.Namespace))
+}
+
+func invalidTask(task *v1alpha1.Task, errs field.ErrorList) error {
+	return apierrors.NewInvalid(v1alpha1.GroupVersion.WithKind("Task").GroupKind(), task.Name, errs)
+}
+
+// denied turns an error into a denial that keeps an API status's details.
+func denied(err error) admission.Response {
+	if status, ok := err.(apierrors.APIStatus); ok {
+		s := status.Status()
+		return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: false, Result: &s}}
+	}
+	return admission.Errored(http.StatusInternalServerError, err)
+}
