@@ -15,6 +15,10 @@ E2E_TIMEOUT   ?= 60m
 # "context deadline exceeded" on Go 1.26 (golang/go#75804).
 FUZZ_TIME     ?= 20000x
 LOCALCLUSTER  := $(CURDIR)/bin/localcluster
+# The manager image docker-build tags.
+IMG           ?= ghcr.io/taskgate/taskgate:dev
+# Image timestamps come from the commit, for reproducible builds.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 
 ##@ General
 
@@ -43,6 +47,20 @@ verify: ## Fail if generated files are stale, code is unformatted or vet complai
 	@test -z "$$(git status --porcelain -- api charts/taskgate/crds charts/taskgate/files/rbac)" || { git status --porcelain -- api charts/taskgate/crds charts/taskgate/files/rbac; echo "generated files are untracked: run 'make generate' and commit the result"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run 'make fmt'"; exit 1; }
 	$(GO) vet ./...
+
+##@ Build
+
+.PHONY: build
+build: ## Build the commands in cmd/ into bin/.
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/...
+
+.PHONY: docker-build
+docker-build: ## Build the manager image as $(IMG) (needs Docker with BuildKit).
+	docker build --build-arg SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) -t $(IMG) .
+
+.PHONY: helm-lint
+helm-lint: ## Lint the Helm chart, strictly, with the pinned helm.
+	$(TOOL) helm lint --strict charts/taskgate
 
 ##@ Test
 

@@ -31,9 +31,11 @@ import (
 // kept and not mounted as the binding. Env that the Job gets through its
 // own envFrom cannot be seen here, and the App's env wins over it.
 //
-// Every container in spec.containers gets the injection. Init containers
-// do not: they are usually setup steps with their own images, and their
-// resources would count against the pod's as the largest init container's.
+// Every container in spec.containers gets the injection, sidecars listed
+// there included. Init containers (and native sidecars, which are init
+// containers) do not: they are setup steps or helpers with their own
+// images, and the App's resources on them would raise the pod's effective
+// request, which is at least its largest init container's.
 //
 // The operations are all "add", each for a field that is absent, so
 // running JobInjection on the patched template returns none, including

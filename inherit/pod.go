@@ -120,9 +120,10 @@ func AppPod(app *v1alpha1.App) PodConfig {
 	return pc
 }
 
-// vcapServicesEnv refers to the per-App Secret. It is optional so that a
-// pod still starts before the reconciler has written the Secret, and for
-// apps that do not read VCAP_SERVICES at all.
+// vcapServicesEnv refers to the per-App Secret. The API does not mark
+// which Apps are Cloud Foundry apps, so every App with bindings gets it.
+// It is optional so that a pod still starts before the reconciler has
+// written the Secret, and costs nothing to apps that never read it.
 func vcapServicesEnv(appName string) corev1.EnvVar {
 	return corev1.EnvVar{
 		Name: EnvVCAPServices,

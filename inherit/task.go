@@ -79,8 +79,8 @@ func Equal(a, b *v1alpha1.ResolvedRun) bool {
 // request never exceeds an inherited limit (Kf's requests-only override
 // made pods the API server rejects). Each that neither sets gets the policy
 // default: memory and disk as request and limit; cpu as a request only,
-// because CPU is compressible and a limit would throttle the Task to the
-// default's 100m.
+// because CPU is compressible (going over slows a Task, never kills it) and
+// a limit at a small default would throttle every Task that sets no cpu.
 //
 // Security contexts are the App's, else hardened defaults (runAsNonRoot,
 // seccomp RuntimeDefault, no privilege escalation, drop ALL capabilities).

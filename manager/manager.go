@@ -13,10 +13,13 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -29,6 +32,7 @@ import (
 
 	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/reconciler"
 	"github.com/taskgate/taskgate/webhook"
 )
 
@@ -40,6 +44,17 @@ const (
 	PathValidateApp           = "/validate-taskgate-dev-v1alpha1-app"
 	PathValidatePolicyConfMap = "/validate-policy-configmap"
 )
+
+// ownRuns selects the PipelineRuns and TaskRuns of Tasks.
+var ownRuns = labels.SelectorFromSet(nil).Add(mustRequirement(taskgatev1alpha1.LabelTask, selection.Exists))
+
+func mustRequirement(key string, op selection.Operator) labels.Requirement {
+	r, err := labels.NewRequirement(key, op, nil)
+	if err != nil {
+		panic(err)
+	}
+	return *r
+}
 
 // Scheme returns the types the manager reads and writes.
 func Scheme() (*runtime.Scheme, error) {
@@ -105,6 +120,10 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 					Namespaces: map[string]cache.Config{opts.Namespace: {}},
 					Field:      fields.OneTermEqualSelector("metadata.name", opts.PolicyConfigMap),
 				},
+				// Only the runs taskgate made, not every pipeline in the
+				// cluster.
+				&pipelinev1.PipelineRun{}: {Label: ownRuns},
+				&pipelinev1.TaskRun{}:     {Label: ownRuns},
 			},
 		},
 	})
@@ -130,6 +149,9 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 	// runnable.
 	hookServer = mgr.GetWebhookServer()
 	m.registerWebhooks(hookServer, scheme)
+	if err := m.setupReconcilers(); err != nil {
+		return nil, err
+	}
 	for name, check := range map[string]healthz.Checker{
 		"webhook":  hookServer.StartedChecker(),
 		"policy":   loader.Checker(),
@@ -160,6 +182,21 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 	server.Register(PathValidatePolicyConfMap, admission.WithValidator(scheme, &webhook.PolicyConfigMapValidator{
 		Namespace: m.opts.Namespace, Name: m.opts.PolicyConfigMap,
 	}))
+}
+
+func (m *Manager) setupReconcilers() error {
+	tasks := &reconciler.TaskReconciler{
+		Client:    m.GetClient(),
+		APIReader: m.GetAPIReader(),
+		Policy:    m.Policy,
+		Recorder:  m.GetEventRecorder("taskgate"),
+		Clock:     clock.RealClock{},
+		Deleted:   m.Metrics.deleted,
+	}
+	if err := tasks.SetupWithManager(m); err != nil {
+		return fmt.Errorf("setting up the Task reconciler: %w", err)
+	}
+	return nil
 }
 
 func (m *Manager) cachesSynced(req *http.Request) error {

@@ -15,6 +15,8 @@ type Metrics struct {
 	PolicyReloadErrors prometheus.Counter
 	// PolicyDecisions counts policy decisions by rule and outcome.
 	PolicyDecisions *prometheus.CounterVec
+	// TasksDeleted counts Tasks taskgate deleted, by reason: ttl or cap.
+	TasksDeleted *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them, reusing any that an
@@ -29,13 +31,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "taskgate_policy_decisions_total",
 			Help: "Policy decisions, by the rule that decided and their outcome.",
 		}, []string{"kind", "rule", "outcome"}),
+		TasksDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "taskgate_tasks_deleted_total",
+			Help: "Tasks taskgate deleted, with their PipelineRuns, pods and logs, by reason (ttl, cap).",
+		}, []string{"reason"}),
 	}
 	var err error
 	m.PolicyReloadErrors, err = register(reg, m.PolicyReloadErrors)
 	if err != nil {
 		return nil, err
 	}
-	m.PolicyDecisions, err = register(reg, m.PolicyDecisions)
+	if m.PolicyDecisions, err = register(reg, m.PolicyDecisions); err != nil {
+		return nil, err
+	}
+	m.TasksDeleted, err = register(reg, m.TasksDeleted)
 	return m, err
 }
 
@@ -54,4 +63,8 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 
 func (m *Metrics) decided(kind policy.ObjectKind, rule string, outcome policy.Outcome) {
 	m.PolicyDecisions.WithLabelValues(string(kind), rule, string(outcome)).Inc()
+}
+
+func (m *Metrics) deleted(reason string) {
+	m.TasksDeleted.WithLabelValues(reason).Inc()
 }

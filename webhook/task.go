@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -83,6 +85,12 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 		task.Labels = map[string]string{}
 	}
 	task.Labels[v1alpha1.LabelApp] = app.Name
+	// Deleting an App deletes its Tasks, as in Kf, and with them their
+	// PipelineRuns, pods and logs.
+	ownedBy := metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "App", Name: app.Name, UID: app.UID}
+	if !slices.ContainsFunc(task.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == app.UID }) {
+		task.OwnerReferences = append(task.OwnerReferences, ownedBy)
+	}
 
 	nsLabels, err := h.Namespaces(ctx, task.Namespace)
 	if err != nil {

@@ -150,6 +150,17 @@ type AppStatus struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	LastTaskID int64 `json:"lastTaskID,omitempty"`
+
+	// lastTaskName and lastTaskUID name the Task that lastTaskID was given
+	// to. If taskgate stops between taking an ID and writing it to that
+	// Task, it finishes the hand-over before giving out the next ID, so IDs
+	// have no gaps.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	LastTaskName string `json:"lastTaskName,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=36
+	LastTaskUID string `json:"lastTaskUID,omitempty"`
 }
 
 // App is a parent app whose runtime configuration its Tasks inherit: image,

@@ -1,10 +1,22 @@
 package localcluster
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 )
 
 // Pod annotations that script a simulated pod. Tekton copies a
@@ -17,6 +29,10 @@ const (
 	// AnnotationRunTime is how long the pod runs before it exits, as a Go
 	// duration; the default is one second.
 	AnnotationRunTime = "localcluster.taskgate.dev/run-time"
+	// AnnotationLogsFile names a file on this machine that every container
+	// of the pod logs: `kubectl logs` (and `-f`) read it through kwok. The
+	// file holds CRI log lines; WriteLogs appends them.
+	AnnotationLogsFile = "localcluster.taskgate.dev/logs-file"
 )
 
 // stockStages are kwok's own stages that the cluster uses unchanged: nodes
@@ -111,4 +127,106 @@ status:
   allocatable: {cpu: "1000", memory: 4Ti, ephemeral-storage: 10Ti, pods: "100000"}
   capacity: {cpu: "1000", memory: 4Ti, ephemeral-storage: 10Ti, pods: "100000"}
 `
+}
+
+// kwokLogsCRD reads kwok's Logs CRD from the pinned module. kwok watches
+// Logs objects (--enable-crds=Logs), one per pod, to serve container logs;
+// the pod-logs controller creates them from AnnotationLogsFile.
+func kwokLogsCRD(repoRoot string) (*apiextensionsv1.CustomResourceDefinition, error) {
+	dir, err := moduleDir(repoRoot, "kwok", "sigs.k8s.io/kwok")
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "kustomize", "crd", "bases", "kwok.x-k8s.io_logs.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading kwok's Logs CRD: %w", err)
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := yaml.Unmarshal(b, crd); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", path, err)
+	}
+	return crd, nil
+}
+
+// runPodLogs gives each pod annotated with AnnotationLogsFile a kwok Logs
+// object, owned by the pod, that serves the file as the logs of all its
+// containers. It runs until ctx ends.
+func (c *Cluster) runPodLogs(ctx context.Context, logf func(string, ...any)) error {
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return fmt.Errorf("creating clientset: %w", err)
+	}
+	cl, err := c.Client()
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	factory := informers.NewSharedInformerFactory(cs, 0)
+	pods := factory.Core().V1().Pods().Informer()
+	ensure := func(obj any) {
+		pod, ok := obj.(*corev1.Pod)
+		if !ok || pod.Annotations[AnnotationLogsFile] == "" || pod.DeletionTimestamp != nil {
+			return
+		}
+		if err := cl.Create(ctx, podLogs(pod)); err != nil && !apierrors.IsAlreadyExists(err) && ctx.Err() == nil {
+			logf("serving logs of pod %s/%s: %v", pod.Namespace, pod.Name, err)
+		}
+	}
+	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    ensure,
+		UpdateFunc: func(_, obj any) { ensure(obj) },
+	}); err != nil {
+		return fmt.Errorf("watching pods: %w", err)
+	}
+	factory.Start(ctx.Done())
+	go func() {
+		<-ctx.Done()
+		factory.Shutdown()
+	}()
+	syncCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if !cache.WaitForCacheSync(syncCtx.Done(), pods.HasSynced) {
+		return fmt.Errorf("pod informer did not sync")
+	}
+	return nil
+}
+
+// podLogs is the kwok Logs object that serves a pod's AnnotationLogsFile.
+// Tekton names a pod's containers after its steps, so the entry names no
+// container and applies to all.
+func podLogs(pod *corev1.Pod) client.Object {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "kwok.x-k8s.io/v1alpha1",
+		"kind":       "Logs",
+		"metadata": map[string]any{
+			"name":      pod.Name,
+			"namespace": pod.Namespace,
+			"ownerReferences": []any{map[string]any{
+				"apiVersion": "v1", "kind": "Pod", "name": pod.Name, "uid": string(pod.UID),
+			}},
+		},
+		"spec": map[string]any{
+			"logs": []any{map[string]any{"logsFile": pod.Annotations[AnnotationLogsFile], "follow": true}},
+		},
+	}}
+	return u
+}
+
+// WriteLogs appends lines to a pod logs file (see AnnotationLogsFile) in
+// the CRI format the kubelet reads, as the container's stdout, creating the
+// file if needed.
+func WriteLogs(path string, lines ...string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("opening logs file: %w", err)
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(time.Now().UTC().Format(time.RFC3339Nano) + " stdout F " + l + "\n")
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing logs file: %w", err)
+	}
+	return f.Close()
 }

@@ -1,0 +1,198 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
+)
+
+// PolicySource returns the policy in force; *policy.Store is one.
+type PolicySource interface {
+	Current() *policy.Policy
+}
+
+// TaskReconciler runs each Task as a Tekton PipelineRun: it gives the Task
+// its per-app ID, creates the PipelineRun once, mirrors its status, cancels
+// it on request and deletes the Task when its TTL expires.
+type TaskReconciler struct {
+	Client client.Client
+	// APIReader reads from the API server, not the cache, before a delete.
+	APIReader client.Reader
+	Policy    PolicySource
+	Recorder  recorder.EventRecorder
+	Clock     clock.PassiveClock
+	// Deleted, when set, is told of every Task deleted, with the reason
+	// ("ttl" or "cap"), for metrics.
+	Deleted func(reason string)
+}
+
+// +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=get;list;watch;patch;delete
+// +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/finalizers,verbs=update
+// +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=get;update
+// +kubebuilder:rbac:groups=tekton.dev,resources=pipelineruns,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=tekton.dev,resources=taskruns,verbs=get;list;watch
+
+// Reconcile brings one Task a step closer to done.
+func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	task := &v1alpha1.Task{}
+	if err := r.Client.Get(ctx, req.NamespacedName, task); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !task.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	if err := r.ensureID(ctx, task); err != nil {
+		return ctrl.Result{}, err
+	}
+	pr, tr, err := r.ensureRun(ctx, task)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.updateStatus(ctx, task, pr, tr); err != nil {
+		return ctrl.Result{}, err
+	}
+	if ShouldCancel(task, pr) {
+		if err := r.cancel(ctx, task, pr); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if task.Status.State.IsFinished() {
+		return r.expire(ctx, task)
+	}
+	if wait, ok := PendingDeadlineIn(task, r.Clock.Now(), r.pendingDeadline()); ok {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// ensureRun creates the Task's PipelineRun once and returns it and its
+// TaskRun, either nil while they do not exist.
+func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
+	pr := &pipelinev1.PipelineRun{}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: task.Name}, pr)
+	switch {
+	case apierrors.IsNotFound(err):
+		// Never twice: a PipelineRun that existed and is gone ended the
+		// run, and running the command again (a migration, say) is not
+		// ours to decide. Nor for a finished or cancelled Task.
+		if task.Status.PipelineRunName != "" || task.Status.State.IsFinished() ||
+			task.Spec.DesiredState == v1alpha1.DesiredStateCancelled || task.Spec.Resolved == nil {
+			return nil, nil, nil
+		}
+		return r.createRun(ctx, task)
+	case err != nil:
+		return nil, nil, fmt.Errorf("reading PipelineRun: %w", err)
+	}
+	name := TaskRunName(pr)
+	if name == "" {
+		return pr, nil, nil
+	}
+	tr := &pipelinev1.TaskRun{}
+	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: name}, tr); err != nil {
+		if apierrors.IsNotFound(err) {
+			return pr, nil, nil
+		}
+		return nil, nil, fmt.Errorf("reading TaskRun: %w", err)
+	}
+	return pr, tr, nil
+}
+
+func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
+	pr, err := BuildPipelineRun(task)
+	if err != nil {
+		return nil, nil, fmt.Errorf("building PipelineRun: %w", err)
+	}
+	if err := r.Client.Create(ctx, pr); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, nil, fmt.Errorf("creating PipelineRun: %w", err)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Created PipelineRun", "pipelineRun", klog.KObj(pr), "taskID", task.Status.ID)
+	return pr, nil, nil
+}
+
+// updateStatus computes the Task's status and writes it when it changed,
+// with an Event on each user-visible transition.
+func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, pr *pipelinev1.PipelineRun, tr *pipelinev1.TaskRun) error {
+	status := ComputeTaskStatus(StatusInput{
+		Task: task, PipelineRun: pr, TaskRun: tr, Now: r.Clock.Now(), PendingDeadline: r.pendingDeadline(),
+	})
+	if equality.Semantic.DeepEqual(status, task.Status) {
+		return nil
+	}
+	before := task.DeepCopy()
+	task.Status = status
+	if err := r.Client.Status().Patch(ctx, task, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("writing Task status: %w", err)
+	}
+	if before.Status.State != status.State {
+		r.event(task, before.Status.State)
+	}
+	return nil
+}
+
+func (r *TaskReconciler) event(task *v1alpha1.Task, from v1alpha1.TaskState) {
+	s := task.Status
+	switch s.State {
+	case v1alpha1.TaskStateRunning:
+		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Started", "Run", "Task %d of App %s started in pod %s", s.ID, task.Spec.AppRef.Name, s.PodName)
+	case v1alpha1.TaskStateSucceeded:
+		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Succeeded", "Run", "Task %d of App %s succeeded", s.ID, task.Spec.AppRef.Name)
+	case v1alpha1.TaskStateFailed:
+		r.Recorder.Eventf(task, nil, corev1.EventTypeWarning, "Failed", "Run", "Task %d of App %s failed: %s", s.ID, task.Spec.AppRef.Name, s.FailureReason)
+	case v1alpha1.TaskStateCancelled:
+		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Cancelled", "Cancel", "Task %d of App %s was cancelled (it was %s)", s.ID, task.Spec.AppRef.Name, from)
+	}
+}
+
+// cancel asks Tekton to stop the run: the one change taskgate makes to a
+// PipelineRun after creating it.
+func (r *TaskReconciler) cancel(ctx context.Context, task *v1alpha1.Task, pr *pipelinev1.PipelineRun) error {
+	if err := r.Client.Patch(ctx, pr, client.RawPatch(types.JSONPatchType, CancelPatch())); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("cancelling PipelineRun: %w", err))
+	}
+	ctrl.LoggerFrom(ctx).Info("Cancelled PipelineRun", "pipelineRun", klog.KObj(pr), "state", task.Status.State)
+	return nil
+}
+
+func (r *TaskReconciler) pendingDeadline() time.Duration {
+	p := r.Policy.Current()
+	if p.Mode == policy.ModeAudit || p.Tasks.PendingDeadline == nil {
+		return 0
+	}
+	return p.Tasks.PendingDeadline.Duration
+}
+
+// SetupWithManager watches Tasks, the PipelineRuns they own and the
+// TaskRuns of those, found through the label Tekton copies down.
+func (r *TaskReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	toTask := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
+		name, ok := o.GetLabels()[v1alpha1.LabelTask]
+		if !ok {
+			return nil
+		}
+		return []ctrl.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("task").
+		For(&v1alpha1.Task{}).
+		Owns(&pipelinev1.PipelineRun{}).
+		Watches(&pipelinev1.TaskRun{}, toTask, builder.WithPredicates(predicate.ResourceVersionChangedPredicate{})).
+		Complete(r)
+}

@@ -1,0 +1,284 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/test/localcluster"
+)
+
+// newApp creates an App whose tasks run under kwok.
+func newApp(t *testing.T, c client.Client, ns, name string) *v1alpha1.App {
+	t.Helper()
+	app := &v1alpha1.App{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: v1alpha1.AppSpec{
+			Image:   "registry.example.com/shop/web:v1",
+			Command: []string{"/cnb/lifecycle/launcher"},
+			Args:    []string{"bundle", "exec", "rake", "jobs:work"},
+			Env:     []corev1.EnvVar{{Name: "RAILS_ENV", Value: "production"}},
+		},
+	}
+	if err := c.Create(context.Background(), app); err != nil {
+		t.Fatalf("creating App: %v", err)
+	}
+	return app
+}
+
+// newTask creates a Task of app; annotations script its kwok pod.
+func newTask(t *testing.T, c client.Client, app *v1alpha1.App, name string, annotations map[string]string, mutate ...func(*v1alpha1.Task)) *v1alpha1.Task {
+	t.Helper()
+	task := &v1alpha1.Task{
+		ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: name, Annotations: annotations},
+		Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "bundle exec rake db:migrate"},
+	}
+	for _, m := range mutate {
+		m(task)
+	}
+	if err := c.Create(context.Background(), task); err != nil {
+		t.Fatalf("creating Task %s: %v", name, err)
+	}
+	return task
+}
+
+// waitForState waits until the Task reaches state and returns it.
+func waitForState(t *testing.T, c client.Client, task *v1alpha1.Task, state v1alpha1.TaskState, timeout time.Duration) *v1alpha1.Task {
+	t.Helper()
+	got := &v1alpha1.Task{}
+	eventually(t, timeout, fmt.Sprintf("Task %s to be %s", task.Name, state), func() (bool, error) {
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(task), got); err != nil {
+			return false, err
+		}
+		return got.Status.State == state, fmt.Errorf("state %q, failure %q", got.Status.State, got.Status.FailureReason)
+	})
+	return got
+}
+
+func succeededCondition(t *testing.T, task *v1alpha1.Task) metav1.Condition {
+	t.Helper()
+	c := meta.FindStatusCondition(task.Status.Conditions, v1alpha1.ConditionSucceeded)
+	if c == nil {
+		t.Fatalf("Task %s has no Succeeded condition: %+v", task.Name, task.Status)
+	}
+	return *c
+}
+
+func TestTaskSucceeds(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	task := waitForState(t, c, newTask(t, c, app, "migrate", nil), v1alpha1.TaskStateSucceeded, time.Minute)
+
+	if task.Status.ID != 1 || task.Labels[v1alpha1.LabelTaskID] != "1" {
+		t.Fatalf("ID = %d, label %q; want 1", task.Status.ID, task.Labels[v1alpha1.LabelTaskID])
+	}
+	cond := succeededCondition(t, task)
+	if cond.Status != metav1.ConditionTrue || cond.Reason != "Succeeded" {
+		t.Fatalf("Succeeded condition = %s/%s", cond.Status, cond.Reason)
+	}
+	if task.Status.ExitCode == nil || *task.Status.ExitCode != 0 || task.Status.FailureReason != "" {
+		t.Fatalf("exit code %v, failure %q; want 0 and none", task.Status.ExitCode, task.Status.FailureReason)
+	}
+	if task.Status.StartTime == nil || task.Status.CompletionTime == nil || task.Status.Duration == nil {
+		t.Fatalf("times not mirrored: %+v", task.Status)
+	}
+	if task.Status.PipelineRunName != "migrate" {
+		t.Fatalf("pipelineRunName = %q, want migrate", task.Status.PipelineRunName)
+	}
+	// The pod of a finished task is kept, so its logs can be read.
+	pod := &corev1.Pod{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: task.Status.PodName}, pod); err != nil {
+		t.Fatalf("pod %q of the finished Task: %v", task.Status.PodName, err)
+	}
+	for k, v := range map[string]string{v1alpha1.LabelApp: "shop", v1alpha1.LabelTaskID: "1", v1alpha1.LabelTask: "migrate"} {
+		if pod.Labels[k] != v {
+			t.Fatalf("pod label %s = %q, want %q", k, pod.Labels[k], v)
+		}
+	}
+	step := pod.Spec.Containers[len(pod.Spec.Containers)-1]
+	if !slices.ContainsFunc(step.Env, func(e corev1.EnvVar) bool { return e.Name == "RAILS_ENV" && e.Value == "production" }) {
+		t.Fatalf("the App's env did not reach the pod: %+v", step.Env)
+	}
+}
+
+func TestTaskFailsWithExitCode(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	task := waitForState(t, c, newTask(t, c, app, "broken", map[string]string{localcluster.AnnotationExitCode: "127"}),
+		v1alpha1.TaskStateFailed, time.Minute)
+	if task.Status.ExitCode == nil || *task.Status.ExitCode != 127 {
+		t.Fatalf("exit code = %v, want 127", task.Status.ExitCode)
+	}
+	if task.Status.FailureReason != "Exited with status 127" {
+		t.Fatalf("failure reason = %q", task.Status.FailureReason)
+	}
+	if cond := succeededCondition(t, task); cond.Status != metav1.ConditionFalse || cond.Reason != "Failed" {
+		t.Fatalf("Succeeded condition = %s/%s, want False/Failed", cond.Status, cond.Reason)
+	}
+}
+
+func TestTaskCancelWhileRunning(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	task := newTask(t, c, app, "long", map[string]string{localcluster.AnnotationRunTime: "5m"})
+	running := waitForState(t, c, task, v1alpha1.TaskStateRunning, time.Minute)
+
+	mustKubectl(t, "", "patch", "task", "long", "-n", ns, "--type=merge", "-p", `{"spec":{"desiredState":"Cancelled"}}`)
+	done := waitForState(t, c, task, v1alpha1.TaskStateCancelled, time.Minute)
+	if cond := succeededCondition(t, done); cond.Status != metav1.ConditionFalse || cond.Reason != "Cancelled" {
+		t.Fatalf("Succeeded condition = %s/%s, want False/Cancelled", cond.Status, cond.Reason)
+	}
+	pr := &pipelinev1.PipelineRun{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "long"}, pr); err != nil {
+		t.Fatalf("reading PipelineRun: %v", err)
+	}
+	if pr.Spec.Status != pipelinev1.PipelineRunSpecStatusCancelled {
+		t.Fatalf("PipelineRun spec.status = %q, want Cancelled", pr.Spec.Status)
+	}
+	// Tekton deletes the pod of a cancelled run, and its logs with it.
+	eventually(t, 30*time.Second, "Tekton to delete the cancelled pod", func() (bool, error) {
+		err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: running.Status.PodName}, &corev1.Pod{})
+		return apierrors.IsNotFound(err), nil
+	})
+	// A finished Task cannot be cancelled again: CF's words.
+	ok := newTask(t, c, app, "quick", nil)
+	waitForState(t, c, ok, v1alpha1.TaskStateSucceeded, time.Minute)
+	out, err := kubectl(t, "", "patch", "task", "quick", "-n", ns, "--type=merge", "-p", `{"spec":{"desiredState":"Cancelled"}}`)
+	want := `spec.desiredState: Forbidden: Task state is Succeeded and therefore cannot be cancelled`
+	if err == nil || !contains(out, want) {
+		t.Fatalf("cancelling a succeeded Task: err=%v\n%s\nwant %q", err, out, want)
+	}
+}
+
+func TestTaskTimesOut(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	task := newTask(t, c, app, "slow", map[string]string{localcluster.AnnotationRunTime: "5m"}, func(task *v1alpha1.Task) {
+		task.Spec.Timeout = &metav1.Duration{Duration: 2 * time.Second}
+	})
+	done := waitForState(t, c, task, v1alpha1.TaskStateFailed, time.Minute)
+	if cond := succeededCondition(t, done); cond.Reason != "TimedOut" {
+		t.Fatalf("Succeeded reason = %q, want TimedOut", cond.Reason)
+	}
+	if done.Status.FailureReason != "Task timed out after 2s" {
+		t.Fatalf("failure reason = %q", done.Status.FailureReason)
+	}
+}
+
+func TestTaskRetries(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	task := newTask(t, c, app, "flaky", map[string]string{localcluster.AnnotationExitCode: "3"}, func(task *v1alpha1.Task) {
+		task.Spec.Retries = ptr.To[int32](2)
+	})
+	done := waitForState(t, c, task, v1alpha1.TaskStateFailed, 2*time.Minute)
+	tr := &pipelinev1.TaskRun{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "flaky-run"}, tr); err != nil {
+		t.Fatalf("reading TaskRun: %v", err)
+	}
+	if len(tr.Status.RetriesStatus) != 2 {
+		t.Fatalf("TaskRun ran %d retries, want 2", len(tr.Status.RetriesStatus))
+	}
+	if done.Status.FailureReason != "Exited with status 3" {
+		t.Fatalf("failure reason = %q", done.Status.FailureReason)
+	}
+}
+
+func TestTaskTTLDeletesRunAndPod(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	task := newTask(t, c, app, "brief", nil, func(task *v1alpha1.Task) {
+		task.Spec.TTLSecondsAfterFinished = ptr.To[int32](2)
+	})
+	done := waitForState(t, c, task, v1alpha1.TaskStateSucceeded, time.Minute)
+	tr := done.Name + "-run"
+	gone := func(obj client.Object, name string) func() (bool, error) {
+		return func() (bool, error) {
+			err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, obj)
+			return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+		}
+	}
+	eventually(t, 30*time.Second, "the Task to be deleted", gone(&v1alpha1.Task{}, done.Name))
+	eventually(t, 30*time.Second, "the PipelineRun to be collected", gone(&pipelinev1.PipelineRun{}, done.Name))
+	eventually(t, 30*time.Second, "the TaskRun to be collected", gone(&pipelinev1.TaskRun{}, tr))
+	eventually(t, 30*time.Second, "the pod to be collected", gone(&corev1.Pod{}, done.Status.PodName))
+}
+
+func TestTwoHundredTasksGetIDsOneToTwoHundred(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "batch")
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			task := &v1alpha1.Task{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "t" + strconv.Itoa(i)},
+				Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "true"},
+			}
+			errs <- c.Create(context.Background(), task)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("creating Task: %v", err)
+		}
+	}
+	var tasks v1alpha1.TaskList
+	eventually(t, 5*time.Minute, "200 Tasks to succeed", func() (bool, error) {
+		if err := c.List(context.Background(), &tasks, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		done := 0
+		for _, task := range tasks.Items {
+			if task.Status.State == v1alpha1.TaskStateSucceeded {
+				done++
+			}
+		}
+		return done == n, fmt.Errorf("%d of %d succeeded", done, n)
+	})
+	ids := make([]int, 0, n)
+	for _, task := range tasks.Items {
+		ids = append(ids, int(task.Status.ID))
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		if id != i+1 {
+			t.Fatalf("IDs are not exactly 1..%d: position %d holds %d (all: %v)", n, i, id, ids)
+		}
+	}
+	var runs pipelinev1.PipelineRunList
+	if err := c.List(context.Background(), &runs, client.InNamespace(ns)); err != nil {
+		t.Fatalf("listing PipelineRuns: %v", err)
+	}
+	if len(runs.Items) != n {
+		t.Fatalf("%d PipelineRuns, want one per Task: %d", len(runs.Items), n)
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
