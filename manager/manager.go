@@ -24,6 +24,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -112,6 +113,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 		// over at once instead of after LeaseDuration.
 		LeaderElectionReleaseOnCancel: true,
 		GracefulShutdownTimeout:       &opts.GracefulShutdown,
+		Controller:                    config.Controller{SkipNameValidation: &opts.SkipNameValidation},
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
@@ -195,6 +197,10 @@ func (m *Manager) setupReconcilers() error {
 	}
 	if err := tasks.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the Task reconciler: %w", err)
+	}
+	apps := &reconciler.AppReconciler{Client: m.GetClient(), APIReader: m.GetAPIReader(), Resync: time.Minute}
+	if err := apps.SetupWithManager(m); err != nil {
+		return fmt.Errorf("setting up the App reconciler: %w", err)
 	}
 	return nil
 }

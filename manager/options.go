@@ -37,6 +37,10 @@ type Options struct {
 	ShutdownDrain time.Duration
 	// GracefulShutdown bounds how long runnables get to stop.
 	GracefulShutdown time.Duration
+
+	// SkipNameValidation lets a second manager start in the same process,
+	// as tests that restart the manager do.
+	SkipNameValidation bool
 }
 
 // DefaultOptions are the options a flag left unset gets.

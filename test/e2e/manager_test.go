@@ -24,12 +24,15 @@ import (
 // chart would.
 const managerNamespace = "taskgate-system"
 
-// running is the manager every test talks to, with where it serves.
+// running is the manager every test talks to, with where it serves and
+// how it was started, so a test can stop and restart it.
 var running struct {
 	*manager.Manager
 	metricsURL string
 	stop       context.CancelFunc
 	done       chan error
+	hooks      *envtest.WebhookInstallOptions
+	log        logr.Logger
 }
 
 // installWebhooks renders the chart's webhook configurations, as shipped,
@@ -55,6 +58,7 @@ func installWebhooks(dir string) (*envtest.WebhookInstallOptions, error) {
 // startManager runs taskgate's manager in this process, serving the
 // webhooks installHooks registered, and waits until it is ready.
 func startManager(ctx context.Context, hooks *envtest.WebhookInstallOptions, log logr.Logger) error {
+	running.hooks, running.log = hooks, log
 	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
 	if err != nil {
 		return fmt.Errorf("creating client: %w", err)
@@ -76,6 +80,7 @@ func startManager(ctx context.Context, hooks *envtest.WebhookInstallOptions, log
 	opts.HealthAddr = "127.0.0.1:" + strconv.Itoa(ports[1])
 	opts.LeaderElection = false
 	opts.ShutdownDrain = 0
+	opts.SkipNameValidation = true
 	mgr, err := manager.New(cluster.Config, opts, log)
 	if err != nil {
 		return err
@@ -114,5 +119,12 @@ func stopManager() error {
 		return nil
 	}
 	running.stop()
+	running.stop = nil
 	return <-running.done
+}
+
+// restartManager starts a new manager as the first was started, as a pod
+// restart would.
+func restartManager() error {
+	return startManager(context.Background(), running.hooks, running.log)
 }
