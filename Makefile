@@ -98,11 +98,13 @@ cluster-up: $(LOCALCLUSTER) ## Start a local cluster in the background; prints i
 	$(LOCALCLUSTER) up -dir $(CLUSTER_DIR)
 
 .PHONY: cluster-down
-cluster-down: $(LOCALCLUSTER) ## Stop the local cluster.
+cluster-down: $(LOCALCLUSTER) ## Stop the local cluster (and the demo's manager).
+	@if [ -f $(CLUSTER_DIR)/manager.pid ]; then kill $$(cat $(CLUSTER_DIR)/manager.pid) 2>/dev/null || true; rm -f $(CLUSTER_DIR)/manager.pid; fi
 	$(LOCALCLUSTER) down -dir $(CLUSTER_DIR)
 
 ##@ Demo
 
 .PHONY: demo
-demo: cluster-up ## Start a local cluster and apply the examples.
+demo: cluster-up ## Start a local cluster, run taskgate on it, and run the examples.
+	$(GO) build -o bin/taskgate ./cmd/taskgate
 	./hack/demo.sh $(CLUSTER_DIR)

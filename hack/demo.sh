@@ -1,33 +1,67 @@
 #!/usr/bin/env bash
-# The demo, run by `make demo` once the local cluster is up: applies
-# examples/ and shows what taskgate made of them.
+# The demo, run by `make demo` once the local cluster is up: runs the
+# taskgate manager against it, applies examples/, waits for the tasks and
+# shows what happened.
 set -euo pipefail
 dir=${1:-.cluster}
 export KUBECONFIG=$dir/kubeconfig
 kubectl=$dir/kubectl
+ns=demo
 
 run() { echo "+ kubectl $*"; "$kubectl" "$@"; }
 
-"$kubectl" create namespace demo --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
-run apply -n demo -f examples/
+# The manager runs as a local process; the apiserver calls its webhooks on
+# 127.0.0.1 with a CA that install-webhooks generated.
+"$kubectl" create namespace taskgate-system --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
+bin/localcluster install-webhooks -dir "$dir"
+# shellcheck disable=SC1091
+source "$dir/webhook.env"
+if [ -f "$dir/manager.pid" ] && kill -0 "$(cat "$dir/manager.pid")" 2>/dev/null; then
+	kill "$(cat "$dir/manager.pid")"; sleep 1
+fi
+bin/taskgate --kubeconfig "$KUBECONFIG" --namespace taskgate-system --leader-elect=false \
+	--webhook-host "$WEBHOOK_HOST" --webhook-port "$WEBHOOK_PORT" --cert-dir "$WEBHOOK_CERT_DIR" \
+	--metrics-bind-address 127.0.0.1:18380 --health-probe-bind-address 127.0.0.1:18381 --shutdown-drain 0s \
+	>"$dir/manager.log" 2>&1 &
+echo $! >"$dir/manager.pid"
+for _ in $(seq 100); do
+	curl -sf http://127.0.0.1:18381/readyz >/dev/null 2>&1 && break
+	kill -0 "$(cat "$dir/manager.pid")" || { echo "the manager exited; see $dir/manager.log"; exit 1; }
+	sleep 0.2
+done
+echo "taskgate manager running (pid $(cat "$dir/manager.pid"), log $dir/manager.log)"
 echo
-run get apps.taskgate.dev -n demo
+
+"$kubectl" create namespace $ns --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
+run apply -n $ns -f examples/
 echo
-run get tasks -n demo
+run wait -n $ns --for=condition=Succeeded --timeout=60s task/migrate
+run wait -n $ns --for=jsonpath='{.status.state}'=Failed --timeout=60s task/send-digest
+echo
+run get apps.taskgate.dev -n $ns
+echo
+run get tasks -n $ns -o wide
+echo
+for task in migrate send-digest; do
+	pod=$("$kubectl" get task $task -n $ns -o jsonpath='{.status.podName}')
+	echo "--- logs of task $task (pod $pod)"
+	"$kubectl" logs -n $ns "$pod" -c step-main 2>&1 || true
+done
 cat <<EOT
 
-What this shows today: the App and Task APIs on a real local control plane
-(etcd, kube-apiserver, controller-manager, scheduler, kwok nodes and the Tekton
-controller). Tasks are accepted and validated, but nothing runs them yet:
-the reconciler that turns each Task into a Tekton PipelineRun is not built.
+The App "shop" ran two Tasks as Tekton PipelineRuns on a local control plane
+(etcd, kube-apiserver, controller-manager, scheduler, kwok nodes, Tekton):
+"migrate" succeeded and "send-digest" failed with its exit code and reason.
+Pods run under kwok, so no container really runs and logs are simulated.
 
 Explore:
   export KUBECONFIG=$KUBECONFIG
   alias kubectl=$kubectl
+  kubectl get task send-digest -n $ns -o yaml     # resolved configuration and status
   kubectl explain task.spec
-  kubectl get taskgate -n demo
-  kubectl get pipelineruns -A
+  kubectl get pipelineruns,pods -n $ns
+  kubectl patch task migrate -n $ns --type=merge -p '{"spec":{"ttlSecondsAfterFinished":5}}'
 
-Tear down:
+Tear down (stops the manager too):
   make cluster-down
 EOT

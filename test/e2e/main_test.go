@@ -62,7 +62,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "starting the local cluster:", err, "\nlogs in", dir)
 		return 1
 	}
-	hooks, err := installWebhooks(dir)
+	hooks, err := localcluster.InstallWebhooks(cluster.Config, root, managerNamespace)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

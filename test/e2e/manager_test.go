@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -33,26 +30,6 @@ var running struct {
 	done       chan error
 	hooks      *envtest.WebhookInstallOptions
 	log        logr.Logger
-}
-
-// installWebhooks renders the chart's webhook configurations, as shipped,
-// and registers them with the apiserver pointing at a local server.
-func installWebhooks(dir string) (*envtest.WebhookInstallOptions, error) {
-	out, err := exec.Command("go", "tool", "-modfile="+filepath.Join(cluster.RepoRoot, "tools", "go.mod"),
-		"helm", "template", "taskgate", filepath.Join(cluster.RepoRoot, "charts", "taskgate"),
-		"--namespace", managerNamespace, "--show-only", "templates/webhooks.yaml").Output()
-	if err != nil {
-		return nil, fmt.Errorf("rendering the chart's webhooks: %w", err)
-	}
-	path := filepath.Join(dir, "webhooks.yaml")
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		return nil, fmt.Errorf("writing webhooks: %w", err)
-	}
-	hooks := &envtest.WebhookInstallOptions{Paths: []string{path}, LocalServingHost: "127.0.0.1"}
-	if err := hooks.Install(cluster.Config); err != nil {
-		return nil, fmt.Errorf("installing webhooks: %w", err)
-	}
-	return hooks, nil
 }
 
 // startManager runs taskgate's manager in this process, serving the

@@ -5,6 +5,9 @@
 //	localcluster build            build the pinned binaries into the cache
 //	localcluster up   [-dir DIR]  start a cluster in the background
 //	localcluster down [-dir DIR]  stop it
+//	localcluster install-webhooks [-dir DIR] [-namespace NS]
+//	                              register the chart's webhooks for a manager
+//	                              run on 127.0.0.1; writes DIR/webhook.env
 package main
 
 import (
@@ -19,6 +22,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/taskgate/taskgate/test/localcluster"
 )
@@ -39,6 +44,7 @@ func run(args []string) error {
 	nodes := fs.Int("nodes", 1, "number of kwok fake nodes")
 	foreground := fs.Bool("foreground", false, "run the cluster in this process until SIGTERM")
 	timeout := fs.Duration("timeout", 30*time.Minute, "how long up may take, including a cold build")
+	namespace := fs.String("namespace", "taskgate-system", "namespace of the taskgate release whose webhooks install-webhooks registers")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -68,6 +74,8 @@ func run(args []string) error {
 		return detach(abs, args[1:], *timeout)
 	case "down":
 		return down(abs)
+	case "install-webhooks":
+		return installWebhooks(root, abs, *namespace)
 	}
 	return fmt.Errorf("unknown command %q: want build, up or down", args[0])
 }
@@ -103,7 +111,11 @@ func detach(dir string, args []string, timeout time.Duration) error {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
 	if pid, err := readPID(dir); err == nil && syscall.Kill(pid, 0) == nil {
-		return fmt.Errorf("a cluster is already running from %s (pid %d); run 'make cluster-down' first", dir, pid)
+		if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
+			fmt.Printf("cluster already running (pid %d); logs in %s\nexport KUBECONFIG=%s\n", pid, dir, filepath.Join(dir, "kubeconfig"))
+			return nil
+		}
+		return fmt.Errorf("a cluster is starting or broken in %s (pid %d); run 'make cluster-down' first", dir, pid)
 	}
 	_ = os.Remove(filepath.Join(dir, "ready"))
 	logPath := filepath.Join(dir, "localcluster.log")
@@ -142,6 +154,35 @@ func detach(dir string, args []string, timeout time.Duration) error {
 			}
 		}
 	}
+}
+
+// installWebhooks registers the chart's webhooks against the running
+// cluster and writes where the manager must serve them as shell variables.
+func installWebhooks(root, dir, namespace string) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
+	if err != nil {
+		return fmt.Errorf("loading the cluster's kubeconfig (is it up?): %w", err)
+	}
+	certDir := filepath.Join(dir, "webhook-certs")
+	if err := os.MkdirAll(certDir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", certDir, err)
+	}
+	hooks, err := localcluster.InstallWebhooks(cfg, root, namespace)
+	if err != nil {
+		return err
+	}
+	for _, f := range []string{"tls.crt", "tls.key"} {
+		b, err := os.ReadFile(filepath.Join(hooks.LocalServingCertDir, f))
+		if err != nil {
+			return fmt.Errorf("reading the serving certificate: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(certDir, f), b, 0o600); err != nil {
+			return fmt.Errorf("writing the serving certificate: %w", err)
+		}
+	}
+	_ = os.RemoveAll(hooks.LocalServingCertDir)
+	env := fmt.Sprintf("WEBHOOK_HOST=%s\nWEBHOOK_PORT=%d\nWEBHOOK_CERT_DIR=%s\n", hooks.LocalServingHost, hooks.LocalServingPort, certDir)
+	return os.WriteFile(filepath.Join(dir, "webhook.env"), []byte(env), 0o644)
 }
 
 func down(dir string) error {
