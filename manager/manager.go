@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -45,6 +46,20 @@ const (
 	PathValidateApp           = "/validate-taskgate-dev-v1alpha1-app"
 	PathValidatePolicyConfMap = "/validate-policy-configmap"
 )
+
+// jobFacts strips a cached Job to what TTL policy reads: metadata without
+// managedFields, the TTL and the status conditions. The pod template is
+// most of a Job's size and taskgate never reads it from the cache.
+func jobFacts(obj any) (any, error) {
+	job, ok := obj.(*batchv1.Job)
+	if !ok {
+		return obj, nil
+	}
+	job.ManagedFields = nil
+	job.Spec = batchv1.JobSpec{TTLSecondsAfterFinished: job.Spec.TTLSecondsAfterFinished}
+	job.Status = batchv1.JobStatus{Conditions: job.Status.Conditions}
+	return job, nil
+}
 
 // ownRuns selects the PipelineRuns and TaskRuns of Tasks.
 var ownRuns = labels.SelectorFromSet(nil).Add(mustRequirement(taskgatev1alpha1.LabelTask, selection.Exists))
@@ -126,6 +141,8 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 				// cluster.
 				&pipelinev1.PipelineRun{}: {Label: ownRuns},
 				&pipelinev1.TaskRun{}:     {Label: ownRuns},
+				// Jobs are many; keep only what TTL policy reads.
+				&batchv1.Job{}: {Transform: jobFacts},
 			},
 		},
 	})
@@ -197,6 +214,20 @@ func (m *Manager) setupReconcilers() error {
 	}
 	if err := tasks.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the Task reconciler: %w", err)
+	}
+	capper := &reconciler.CapReconciler{
+		Client: m.GetClient(), APIReader: m.GetAPIReader(), Policy: m.Policy,
+		Recorder: m.GetEventRecorder("taskgate"), Deleted: m.Metrics.deleted,
+	}
+	if err := capper.SetupWithManager(context.Background(), m); err != nil {
+		return fmt.Errorf("setting up the cap reconciler: %w", err)
+	}
+	jobs := &reconciler.JobTTLReconciler{
+		Client: m.GetClient(), Policy: m.Policy, Recorder: m.GetEventRecorder("taskgate"),
+		Clock: clock.RealClock{}, Namespaces: webhook.CachedNamespaceLabels(m.GetCache()), Decided: m.Metrics.decided,
+	}
+	if err := jobs.SetupWithManager(m); err != nil {
+		return fmt.Errorf("setting up the Job TTL reconciler: %w", err)
 	}
 	apps := &reconciler.AppReconciler{Client: m.GetClient(), APIReader: m.GetAPIReader(), Resync: time.Minute}
 	if err := apps.SetupWithManager(m); err != nil {

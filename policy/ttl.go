@@ -105,8 +105,12 @@ func (p *Policy) CompletionTTL(f ObjectFacts, c Completion) TTLDecision {
 		return p.decision(TTLDecision{Rule: RuleDefault, Outcome: OutcomeNoRule})
 	}
 	ttl, bound := p.bounded(*r.TTLSecondsAfterFinished, f)
-	if floor := graceFloor(c, deref(p.TTL.CompletionGraceSeconds)); ttl < floor {
-		ttl, bound = floor, BoundCompletionGraceSeconds
+	// Only a late decision, one whose TTL has already run out, is raised:
+	// a backlog (after an outage, or on install) then goes
+	// completionGraceSeconds from now instead of all at once, while an
+	// on-time decision keeps the rule's TTL exactly.
+	if late := c.Now.Sub(c.FinishedAt) > time.Duration(ttl)*time.Second; late {
+		ttl, bound = graceFloor(c, deref(p.TTL.CompletionGraceSeconds)), BoundCompletionGraceSeconds
 	}
 	d := TTLDecision{Rule: r.Name, Bound: bound}
 	switch {

@@ -570,11 +570,19 @@ ttl:
 			want:       bounded(set(62, "now"), BoundCompletionGraceSeconds),
 		},
 		{
-			name:       "grace floor with a finish time in the future (clock skew)",
+			// Not late: the TTL counts from the finish time, still ahead.
+			name:       "no grace floor with a finish time in the future (clock skew)",
 			policy:     "ttl: {rules: [{name: now, kinds: [Task], when: Finished, ttlSecondsAfterFinished: 0}]}",
 			facts:      task("default"),
 			completion: finishedAgo(ResultFailed, -time.Minute),
-			want:       bounded(set(60, "now"), BoundCompletionGraceSeconds),
+			want:       set(0, "now"),
+		},
+		{
+			name:       "no grace floor for an on-time decision",
+			policy:     "ttl: {rules: [{name: quick, kinds: [Job], when: Succeeded, ttlSecondsAfterFinished: 5}]}",
+			facts:      job("default"),
+			completion: finishedAgo(ResultSucceeded, time.Second),
+			want:       set(5, "quick"),
 		},
 		{
 			name:       "grace floor of 0",

@@ -1,0 +1,137 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/taskgate/taskgate/policy"
+)
+
+// JobTTLReconciler applies completion-time TTL rules to batch/v1 Jobs: when
+// a Job finishes it picks the TTL for that outcome and those labels and
+// patches spec.ttlSecondsAfterFinished, which the in-tree
+// TTL-after-finished controller then honours. It must be a controller: a
+// mutating webhook's spec change during a jobs/status update is silently
+// dropped by the API server (kubernetes#103182).
+type JobTTLReconciler struct {
+	Client   client.Client
+	Policy   PolicySource
+	Recorder recorder.EventRecorder
+	Clock    clock.PassiveClock
+	// Namespaces returns a namespace's labels, for namespaceSelector rules.
+	Namespaces func(ctx context.Context, namespace string) (map[string]string, error)
+	// Decided, when set, is told every decision, for metrics.
+	Decided func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
+}
+
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;patch
+
+// Reconcile applies the completion-time TTL of one finished Job.
+func (r *JobTTLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	job := &batchv1.Job{}
+	if err := r.Client.Get(ctx, req.NamespacedName, job); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	result, finishedAt, ok := jobFinished(job)
+	if !ok || !job.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	nsLabels, err := r.Namespaces(ctx, job.Namespace)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	facts := policy.ObjectFacts{
+		Kind: policy.KindJob, Namespace: job.Namespace, NamespaceLabels: nsLabels,
+		Labels: job.Labels, Annotations: job.Annotations, TTL: job.Spec.TTLSecondsAfterFinished,
+	}
+	if owner := metav1.GetControllerOfNoCopy(job); owner != nil {
+		facts.OwnerKind = owner.Kind
+	}
+	d := r.Policy.Current().CompletionTTL(facts, policy.Completion{Result: result, FinishedAt: finishedAt, Now: r.Clock.Now()})
+	if r.Decided != nil {
+		r.Decided(policy.KindJob, d.Rule, d.Outcome)
+	}
+	if d.TTL == nil || job.Annotations[policy.AnnotationDecision] == d.String() {
+		return ctrl.Result{}, nil
+	}
+	if err := r.Client.Patch(ctx, job, client.RawPatch(types.JSONPatchType, JobCompletionPatch(job, d))); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("applying completion TTL: %w", err))
+	}
+	if d.Audit {
+		r.Recorder.Eventf(job, nil, corev1.EventTypeNormal, "AuditTTL", "TTL", "%s", d.String())
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Applied completion TTL", "job", klog.KObj(job), "decision", d.String())
+	return ctrl.Result{}, nil
+}
+
+// JobCompletionPatch returns the explicit JSON patch for a completion-time
+// decision: a resourceVersion test, so a stale read changes nothing, the
+// TTL unless auditing, and the decision annotations.
+func JobCompletionPatch(job *batchv1.Job, d policy.TTLDecision) []byte {
+	ops := []map[string]any{{"op": "test", "path": "/metadata/resourceVersion", "value": job.ResourceVersion}}
+	if ttl, ok := d.WriteTTL(); ok {
+		ops = append(ops, map[string]any{"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": ttl})
+	}
+	add := d.Annotations()
+	if job.Annotations == nil {
+		ops = append(ops, map[string]any{"op": "add", "path": "/metadata/annotations", "value": add})
+	} else {
+		for _, k := range slices.Sorted(maps.Keys(add)) {
+			ops = append(ops, map[string]any{"op": "add", "path": "/metadata/annotations/" + escapeJSONPointer(k), "value": add[k]})
+		}
+	}
+	b, _ := json.Marshal(ops) // maps of strings and numbers always marshal
+	return b
+}
+
+func escapeJSONPointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// jobFinished reports how a Job ended and when its TTL clock started: the
+// lastTransitionTime of Complete or Failed, as the TTL-after-finished
+// controller counts. SuccessCriteriaMet and FailureTarget come first (since
+// 1.31) and decide the outcome; the clock waits for the terminal condition.
+func jobFinished(job *batchv1.Job) (policy.Result, time.Time, bool) {
+	for _, c := range job.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			return policy.ResultSucceeded, c.LastTransitionTime.Time, true
+		case batchv1.JobFailed:
+			return policy.ResultFailed, c.LastTransitionTime.Time, true
+		}
+	}
+	return "", time.Time{}, false
+}
+
+// SetupWithManager watches Jobs as they finish.
+func (r *JobTTLReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	finished := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		_, _, ok := jobFinished(o.(*batchv1.Job))
+		return ok
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("jobttl").
+		For(&batchv1.Job{}, builder.WithPredicates(finished)).
+		Complete(r)
+}
