@@ -84,6 +84,10 @@ test-fuzz: ## Run each fuzzer briefly (FUZZ_TIME executions each).
 test-e2e: ## Run the tests on a fresh local cluster (builds its binaries on first use).
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/...
 
+.PHONY: bench
+bench: ## Benchmark the admission handlers: ns/op and allocs per AdmissionReview (target: 100µs).
+	$(GO) test ./webhook -run '^$$' -bench . -benchmem -count 5
+
 ##@ Local cluster
 
 $(LOCALCLUSTER): $(shell git ls-files test/localcluster test/cmd 2>/dev/null)

@@ -15,8 +15,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -103,6 +103,8 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = opts.KubeAPIQPS, opts.KubeAPIBurst
 	hookServer := crwebhook.NewServer(crwebhook.Options{
 		Host: opts.WebhookHost, Port: opts.WebhookPort, CertDir: opts.CertDir,
 		TLSOpts: []func(*tls.Config){func(c *tls.Config) {
@@ -211,6 +213,7 @@ func (m *Manager) setupReconcilers() error {
 		Recorder:  m.GetEventRecorder("taskgate"),
 		Clock:     clock.RealClock{},
 		Deleted:   m.Metrics.deleted,
+		Workers:   m.opts.TaskWorkers,
 	}
 	if err := tasks.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the Task reconciler: %w", err)

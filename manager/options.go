@@ -32,6 +32,15 @@ type Options struct {
 	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 
+	// KubeAPIQPS and KubeAPIBurst bound the manager's requests to the API
+	// server. Each Task costs about six writes, so client-go's default of
+	// 5 QPS would take minutes over a burst of a thousand Tasks.
+	KubeAPIQPS   float32
+	KubeAPIBurst int
+
+	// TaskWorkers is how many Tasks the reconciler works on at once.
+	TaskWorkers int
+
 	// ShutdownDrain is how long the manager keeps serving, unready, after
 	// a termination signal, so endpoints stop sending it requests first.
 	ShutdownDrain time.Duration
@@ -57,6 +66,9 @@ func DefaultOptions() Options {
 		LeaseDuration:    15 * time.Second,
 		RenewDeadline:    10 * time.Second,
 		RetryPeriod:      2 * time.Second,
+		KubeAPIQPS:       50,
+		TaskWorkers:      4,
+		KubeAPIBurst:     100,
 		ShutdownDrain:    5 * time.Second,
 		GracefulShutdown: 30 * time.Second,
 	}

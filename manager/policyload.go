@@ -3,8 +3,8 @@ package manager
 import (
 	"context"
 	"errors"
-	"net/http"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 
 	"github.com/go-logr/logr"

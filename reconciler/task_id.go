@@ -25,9 +25,13 @@ func (r *TaskReconciler) ensureID(ctx context.Context, task *v1alpha1.Task) erro
 		return r.ensureIDLabel(ctx, task)
 	}
 	var id int64
+	// The first attempt reads the App from the cache; a stale counter is
+	// caught by the resourceVersion on update, and retries read live.
+	reader := client.Reader(r.Client)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		app := &v1alpha1.App{}
-		if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: task.Spec.AppRef.Name}, app); err != nil {
+		defer func() { reader = r.APIReader }()
+		if err := reader.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: task.Spec.AppRef.Name}, app); err != nil {
 			return err
 		}
 		if app.Status.LastTaskUID == string(task.UID) {
@@ -58,8 +62,13 @@ func (r *TaskReconciler) completeHandOver(ctx context.Context, app *v1alpha1.App
 	if app.Status.LastTaskUID == "" {
 		return nil
 	}
+	key := types.NamespacedName{Namespace: app.Namespace, Name: app.Status.LastTaskName}
 	prev := &v1alpha1.Task{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: app.Status.LastTaskName}, prev)
+	// Usually the cache already shows the hand-over done.
+	if err := r.Client.Get(ctx, key, prev); err == nil && string(prev.UID) == app.Status.LastTaskUID && prev.Status.ID != 0 {
+		return nil
+	}
+	err := r.APIReader.Get(ctx, key, prev)
 	if apierrors.IsNotFound(err) || err == nil && (string(prev.UID) != app.Status.LastTaskUID || prev.Status.ID != 0) {
 		return nil
 	}

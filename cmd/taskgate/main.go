@@ -23,6 +23,7 @@ func main() {
 func run() error {
 	opts := manager.DefaultOptions()
 	fs := flag.NewFlagSet("taskgate", flag.ContinueOnError)
+	var qps float64
 	kubeconfig := fs.String("kubeconfig", "", "path to a kubeconfig; in a pod the in-cluster configuration is used")
 	fs.StringVar(&opts.Namespace, "namespace", envOr("POD_NAMESPACE", opts.Namespace), "namespace taskgate runs in; holds the policy ConfigMap and the leader Lease")
 	fs.StringVar(&opts.PolicyConfigMap, "policy-configmap", opts.PolicyConfigMap, "name of the policy ConfigMap in --namespace")
@@ -36,6 +37,9 @@ func run() error {
 	fs.DurationVar(&opts.LeaseDuration, "lease-duration", opts.LeaseDuration, "how long a standby waits before taking an unrenewed Lease")
 	fs.DurationVar(&opts.RenewDeadline, "renew-deadline", opts.RenewDeadline, "how long the leader keeps trying to renew before it steps down")
 	fs.DurationVar(&opts.RetryPeriod, "retry-period", opts.RetryPeriod, "how often replicas try to acquire or renew the Lease")
+	fs.Float64Var(&qps, "kube-api-qps", float64(opts.KubeAPIQPS), "requests per second the manager may make to the API server")
+	fs.IntVar(&opts.KubeAPIBurst, "kube-api-burst", opts.KubeAPIBurst, "burst of requests the manager may make to the API server")
+	fs.IntVar(&opts.TaskWorkers, "task-workers", opts.TaskWorkers, "how many Tasks are reconciled at once")
 	fs.DurationVar(&opts.ShutdownDrain, "shutdown-drain", opts.ShutdownDrain, "how long to keep serving, unready, after SIGTERM")
 	fs.DurationVar(&opts.GracefulShutdown, "graceful-shutdown-timeout", opts.GracefulShutdown, "how long runnables get to stop")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
@@ -45,6 +49,7 @@ func run() error {
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
+	opts.KubeAPIQPS = float32(qps)
 	log := textlogger.NewLogger(logConfig)
 	klog.SetLogger(log)
 	ctrl.SetLogger(log)

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -100,7 +101,11 @@ func freePort() (int, error) {
 // newClient returns an admin client that reads straight from the apiserver.
 func newClient(t *testing.T) client.Client {
 	t.Helper()
-	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
+	cfg := rest.CopyConfig(cluster.Config)
+	// Tests create Tasks by the hundred; client-go's 5 QPS would make
+	// them wait on the client, not on taskgate.
+	cfg.QPS, cfg.Burst = 200, 400
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		t.Fatalf("creating client: %v", err)
 	}

@@ -282,3 +282,56 @@ func TestTwoHundredTasksGetIDsOneToTwoHundred(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestManagerRestartMidRun stops the manager while Tasks are being created
+// and run, then starts a new one: every Task completes exactly once, with
+// one PipelineRun, a unique ID and its status.
+func TestManagerRestartMidRun(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "restart")
+	const n = 60
+	create := func(from, to int) {
+		for i := from; i < to; i++ {
+			newTask(t, c, app, fmt.Sprintf("r-%02d", i), map[string]string{localcluster.AnnotationRunTime: "2s"})
+		}
+	}
+	create(0, n/2)
+	time.Sleep(time.Second)
+	if err := stopManager(); err != nil {
+		t.Fatalf("stopping the manager: %v", err)
+	}
+	// Tasks created while the reconcilers are down, admitted by nobody:
+	// restart first, as the webhook must admit them.
+	if err := restartManager(); err != nil {
+		t.Fatalf("restarting the manager: %v", err)
+	}
+	create(n/2, n)
+	var tasks v1alpha1.TaskList
+	eventually(t, 3*time.Minute, "every Task to succeed", func() (bool, error) {
+		if err := c.List(context.Background(), &tasks, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		done := 0
+		for _, task := range tasks.Items {
+			if task.Status.State == v1alpha1.TaskStateSucceeded {
+				done++
+			}
+		}
+		return done == n, fmt.Errorf("%d of %d succeeded", done, n)
+	})
+	ids := map[int64]string{}
+	for _, task := range tasks.Items {
+		if prev, dup := ids[task.Status.ID]; dup || task.Status.ID < 1 || task.Status.ID > n {
+			t.Fatalf("Task %s has ID %d (also %q); want unique IDs 1..%d", task.Name, task.Status.ID, prev, n)
+		}
+		ids[task.Status.ID] = task.Name
+	}
+	var runs pipelinev1.PipelineRunList
+	if err := c.List(context.Background(), &runs, client.InNamespace(ns)); err != nil {
+		t.Fatalf("listing PipelineRuns: %v", err)
+	}
+	if len(runs.Items) != n {
+		t.Fatalf("%d PipelineRuns for %d Tasks, want exactly one each", len(runs.Items), n)
+	}
+}

@@ -118,6 +118,9 @@ func (c *Cluster) startTekton(ctx context.Context, opts Options) error {
 		// With leader election a restarted controller waits ~30 s for
 		// stale leases before it reconciles anything.
 		"-disable-ha",
+		// client-go's default 5 QPS makes a burst of a thousand
+		// PipelineRuns take many minutes to reach their pods.
+		"-kube-api-qps=50", "-kube-api-burst=100",
 	}, env)
 	if err != nil {
 		return err
