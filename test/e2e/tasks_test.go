@@ -249,19 +249,7 @@ func TestTwoHundredTasksGetIDsOneToTwoHundred(t *testing.T) {
 			t.Fatalf("creating Task: %v", err)
 		}
 	}
-	var tasks v1alpha1.TaskList
-	eventually(t, 5*time.Minute, "200 Tasks to succeed", func() (bool, error) {
-		if err := c.List(context.Background(), &tasks, client.InNamespace(ns)); err != nil {
-			return false, err
-		}
-		done := 0
-		for _, task := range tasks.Items {
-			if task.Status.State == v1alpha1.TaskStateSucceeded {
-				done++
-			}
-		}
-		return done == n, fmt.Errorf("%d of %d succeeded", done, n)
-	})
+	tasks := waitAllSucceeded(t, c, ns, n, 5*time.Minute)
 	ids := make([]int, 0, n)
 	for _, task := range tasks.Items {
 		ids = append(ids, int(task.Status.ID))
@@ -307,19 +295,7 @@ func TestManagerRestartMidRun(t *testing.T) {
 		t.Fatalf("restarting the manager: %v", err)
 	}
 	create(n/2, n)
-	var tasks v1alpha1.TaskList
-	eventually(t, 3*time.Minute, "every Task to succeed", func() (bool, error) {
-		if err := c.List(context.Background(), &tasks, client.InNamespace(ns)); err != nil {
-			return false, err
-		}
-		done := 0
-		for _, task := range tasks.Items {
-			if task.Status.State == v1alpha1.TaskStateSucceeded {
-				done++
-			}
-		}
-		return done == n, fmt.Errorf("%d of %d succeeded", done, n)
-	})
+	tasks := waitAllSucceeded(t, c, ns, n, 3*time.Minute)
 	ids := map[int64]string{}
 	for _, task := range tasks.Items {
 		if prev, dup := ids[task.Status.ID]; dup || task.Status.ID < 1 || task.Status.ID > n {
@@ -334,4 +310,24 @@ func TestManagerRestartMidRun(t *testing.T) {
 	if len(runs.Items) != n {
 		t.Fatalf("%d PipelineRuns for %d Tasks, want exactly one each", len(runs.Items), n)
 	}
+}
+
+// waitAllSucceeded waits until the namespace holds n Succeeded Tasks and
+// returns them.
+func waitAllSucceeded(t *testing.T, c client.Client, ns string, n int, timeout time.Duration) v1alpha1.TaskList {
+	t.Helper()
+	var tasks v1alpha1.TaskList
+	eventually(t, timeout, fmt.Sprintf("%d Tasks to succeed", n), func() (bool, error) {
+		if err := c.List(context.Background(), &tasks, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		done := 0
+		for _, task := range tasks.Items {
+			if task.Status.State == v1alpha1.TaskStateSucceeded {
+				done++
+			}
+		}
+		return done == n, fmt.Errorf("%d of %d succeeded", done, n)
+	})
+	return tasks
 }
