@@ -12,6 +12,7 @@ import (
 	"knative.dev/pkg/apis"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
 )
 
 // Reasons of a Task's Succeeded condition. Users match on them
@@ -37,9 +38,6 @@ const (
 	ReasonRunFailed = "RunFailed"
 )
 
-// PendingExpiredMessage is the failure reason of a Task that stayed Pending
-// past its deadline, in Cloud Foundry's words.
-const PendingExpiredMessage = "Task expired in PENDING state"
 
 // Length limits of the API: TaskStatus.failureReason and
 // metav1.Condition.message.
@@ -273,8 +271,8 @@ func pending(in StatusInput, message string) outcome {
 	retried := in.TaskRun != nil && len(in.TaskRun.Status.RetriesStatus) > 0
 	if in.PendingDeadline > 0 && !created.IsZero() && !retried && in.Now.Sub(created.Time) >= in.PendingDeadline {
 		return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonPendingExpired,
-			message:       fmt.Sprintf("%s: its pod did not start within %s of creation", PendingExpiredMessage, in.PendingDeadline),
-			failureReason: PendingExpiredMessage}
+			message:       fmt.Sprintf("%s: its pod did not start within %s of creation", policy.PendingExpiredMessage, in.PendingDeadline),
+			failureReason: policy.PendingExpiredMessage}
 	}
 	return notFinished(in, v1alpha1.TaskStatePending, ReasonPending, message)
 }
