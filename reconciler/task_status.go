@@ -38,7 +38,6 @@ const (
 	ReasonRunFailed = "RunFailed"
 )
 
-
 // Length limits of the API: TaskStatus.failureReason and
 // metav1.Condition.message.
 const (
