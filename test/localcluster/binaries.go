@@ -18,6 +18,9 @@ const KubernetesVersion = "v1.36.3"
 // Binaries are the paths of the executables a cluster runs.
 type Binaries struct {
 	Etcd, APIServer, ControllerManager, Scheduler, Kubectl, Kwok, Tekton string
+	// CertManagerController and CertManagerCAInjector run only when a test
+	// asks for cert-manager (Cluster.StartCertManager).
+	CertManagerController, CertManagerCAInjector string
 }
 
 // Dir returns the directory that holds etcd, kube-apiserver and kubectl,
@@ -30,6 +33,9 @@ type binaryModule struct {
 	dir      string            // under test/clusterbin
 	packages map[string]string // output name -> package path
 	ldflags  string
+	// sources are directories of the module's own Go code; their files
+	// join the cache key, since go.sum does not cover them.
+	sources []string
 }
 
 var binaryModules = []binaryModule{
@@ -52,6 +58,16 @@ var binaryModules = []binaryModule{
 	{dir: "etcd", packages: map[string]string{"etcd": "go.etcd.io/etcd/server/v3"}},
 	{dir: "kwok", packages: map[string]string{"kwok": "sigs.k8s.io/kwok/cmd/kwok"}},
 	{dir: "tekton", packages: map[string]string{"tekton-controller": "github.com/tektoncd/pipeline/cmd/controller"}},
+	{
+		// cert-manager's library module; the proxy serves no cmd/ modules,
+		// so the module wires the controllers itself (see its mains).
+		dir: "certmanager",
+		packages: map[string]string{
+			"cert-manager-controller": "github.com/taskgate/taskgate/test/clusterbin/certmanager/controller",
+			"cert-manager-cainjector": "github.com/taskgate/taskgate/test/clusterbin/certmanager/cainjector",
+		},
+		sources: []string{"controller", "cainjector"},
+	},
 }
 
 // CacheDir is where built binaries are kept: $TASKGATE_CACHE, or
@@ -83,7 +99,7 @@ func BuildBinaries(ctx context.Context, repoRoot string, log func(format string,
 	paths := map[string]string{}
 	for _, m := range binaryModules {
 		modDir := filepath.Join(repoRoot, "test", "clusterbin", m.dir)
-		key, err := moduleKey(modDir, m.ldflags)
+		key, err := moduleKey(modDir, m.ldflags, m.sources)
 		if err != nil {
 			return Binaries{}, err
 		}
@@ -115,14 +131,27 @@ func BuildBinaries(ctx context.Context, repoRoot string, log func(format string,
 		Kubectl:           paths["kubectl"],
 		Kwok:              paths["kwok"],
 		Tekton:            paths["tekton-controller"],
+
+		CertManagerController: paths["cert-manager-controller"],
+		CertManagerCAInjector: paths["cert-manager-cainjector"],
 	}, nil
 }
 
-// moduleKey identifies a build: the module's pinned versions, the flags and
-// the toolchain.
-func moduleKey(modDir, ldflags string) (string, error) {
+// moduleKey identifies a build: the module's pinned versions, its own
+// sources if it has any, the flags and the toolchain.
+func moduleKey(modDir, ldflags string, sources []string) (string, error) {
 	h := sha256.New()
-	for _, f := range []string{"go.mod", "go.sum"} {
+	files := []string{"go.mod", "go.sum"}
+	for _, dir := range sources {
+		matches, err := filepath.Glob(filepath.Join(modDir, dir, "*.go"))
+		if err != nil || len(matches) == 0 {
+			return "", fmt.Errorf("finding sources in %s: %v", filepath.Join(modDir, dir), err)
+		}
+		for _, m := range matches {
+			files = append(files, strings.TrimPrefix(m, modDir+string(filepath.Separator)))
+		}
+	}
+	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(modDir, f))
 		if err != nil {
 			return "", fmt.Errorf("reading pinned module: %w", err)

@@ -24,6 +24,8 @@ namespaceSelector:
     values: [kube-system, kube-node-lease, {{ .Release.Namespace | quote }}]
 {{- end -}}
 
+{{/* Where the apiserver calls a webhook. With cert-manager the cainjector
+fills in caBundle; without it the bundle comes from values. */}}
 {{- define "taskgate.clientConfig" -}}
 clientConfig:
   service:
@@ -31,4 +33,77 @@ clientConfig:
     namespace: {{ .root.Release.Namespace }}
     path: {{ .path }}
     port: 443
+  {{- if not .root.Values.certManager.enabled }}
+  caBundle: {{ include "taskgate.caBundle" .root }}
+  {{- end }}
+{{- end -}}
+
+{{/* Annotations of both webhook configurations: the cainjector copies the
+serving Certificate's CA into them. */}}
+{{- define "taskgate.webhookAnnotations" -}}
+{{- if .Values.certManager.enabled -}}
+annotations:
+  cert-manager.io/inject-ca-from: {{ printf "%s/%s" .Release.Namespace (include "taskgate.servingCertificate" .) }}
+{{- end -}}
+{{- end -}}
+
+{{/* The labels that select the manager's pods; never change them, a
+Deployment's selector is immutable. */}}
+{{- define "taskgate.selectorLabels" -}}
+app.kubernetes.io/name: taskgate
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: manager
+{{- end -}}
+
+{{- define "taskgate.serviceAccountName" -}}
+{{- include "taskgate.fullname" . -}}
+{{- end -}}
+
+{{/* The image, by digest when one is given. */}}
+{{- define "taskgate.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The cert-manager Certificate that serves the webhooks. */}}
+{{- define "taskgate.servingCertificate" -}}
+{{- printf "%s-webhook" (include "taskgate.fullname" .) -}}
+{{- end -}}
+
+{{/* The Secret that holds the webhook serving certificate. */}}
+{{- define "taskgate.certSecretName" -}}
+{{- if .Values.certManager.enabled -}}
+{{- printf "%s-webhook-tls" (include "taskgate.fullname" .) -}}
+{{- else -}}
+{{- required "certificate.secretName is required when certManager.enabled is false: the name of a kubernetes.io/tls Secret with the webhook serving certificate (see docs/install.md)" .Values.certificate.secretName -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The CA bundle written into the webhook configurations without
+cert-manager: base64 of PEM, checked to decode to a certificate. */}}
+{{- define "taskgate.caBundle" -}}
+{{- $b := required "certificate.caBundle is required when certManager.enabled is false: the base64-encoded PEM of the CA that signed the serving certificate (see docs/install.md)" .Values.certificate.caBundle -}}
+{{- if not (contains "-----BEGIN CERTIFICATE-----" (b64dec $b)) -}}
+{{- fail "certificate.caBundle must be base64-encoded PEM (base64 -w0 ca.crt): it does not decode to a PEM certificate" -}}
+{{- end -}}
+{{- $b -}}
+{{- end -}}
+
+{{/* The whole seconds in a Go duration of h, m, s and ms parts ("1m30s"),
+rounding milliseconds up. values.schema.json admits only such durations. */}}
+{{- define "taskgate.seconds" -}}
+{{- $total := 0 -}}
+{{- range regexFindAll "[0-9]+(ms|h|m|s)" . -1 -}}
+{{- $n := regexFind "^[0-9]+" . -}}
+{{- $unit := trimPrefix $n . -}}
+{{- if eq $unit "h" -}}{{- $total = add $total (mul $n 3600) -}}
+{{- else if eq $unit "m" -}}{{- $total = add $total (mul $n 60) -}}
+{{- else if eq $unit "s" -}}{{- $total = add $total $n -}}
+{{- else -}}{{- $total = add $total 1 -}}
+{{- end -}}
+{{- end -}}
+{{- $total -}}
 {{- end -}}

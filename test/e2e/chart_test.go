@@ -1,0 +1,649 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/taskgate/taskgate/policy"
+)
+
+// The chart tests install a release of their own, never the one the suite's
+// manager serves (release taskgate in taskgate-system), so they cannot
+// clobber its webhook configurations.
+const (
+	chartRelease   = "tgchart"
+	chartNamespace = "tgchart-system"
+	// chartFullname is what taskgate.fullname makes of chartRelease.
+	chartFullname = "tgchart-taskgate"
+	// chartServiceAccount is the manager's ServiceAccount in the release.
+	chartServiceAccount = "system:serviceaccount:" + chartNamespace + ":" + chartFullname
+)
+
+// helm runs the pinned helm from the repository root.
+func helm(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"tool", "-modfile=tools/go.mod", "helm"}, args...)...)
+	cmd.Dir = cluster.RepoRoot
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+// renderChart renders the chart as release tgchart in tgchart-system, with
+// extra helm template arguments, and returns its objects.
+func renderChart(t *testing.T, args ...string) []map[string]any {
+	t.Helper()
+	out, err := helm(t, append([]string{"template", chartRelease, "charts/taskgate", "--namespace", chartNamespace}, args...)...)
+	if err != nil {
+		t.Fatalf("helm template %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	var objs []map[string]any
+	for _, doc := range strings.Split(out, "\n---") {
+		obj := map[string]any{}
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatalf("decoding rendered chart: %v\n%s", err, doc)
+		}
+		if len(obj) > 0 {
+			objs = append(objs, obj)
+		}
+	}
+	return objs
+}
+
+// manifest joins objects into a YAML stream for kubectl.
+func manifest(t *testing.T, objs []map[string]any) string {
+	t.Helper()
+	docs := make([]string, 0, len(objs))
+	for _, obj := range objs {
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			t.Fatalf("encoding %v: %v", obj["kind"], err)
+		}
+		docs = append(docs, string(b))
+	}
+	return strings.Join(docs, "---\n")
+}
+
+// find returns the rendered object of a kind and name; name "" matches any.
+func find(t *testing.T, objs []map[string]any, kind, name string) map[string]any {
+	t.Helper()
+	for _, obj := range objs {
+		if obj["kind"] == kind && (name == "" || field[string](obj, "metadata", "name") == name) {
+			return obj
+		}
+	}
+	t.Fatalf("the chart renders no %s %q", kind, name)
+	return nil
+}
+
+func kinds(objs []map[string]any) []string {
+	var ks []string
+	for _, obj := range objs {
+		ks = append(ks, fmt.Sprint(obj["kind"]))
+	}
+	sort.Strings(ks)
+	return slices.Compact(ks)
+}
+
+// field walks nested maps, and lists by index, to a value of type T; the
+// zero value if the path is missing.
+func field[T any](obj any, path ...any) T {
+	var zero T
+	cur := obj
+	for _, p := range path {
+		switch key := p.(type) {
+		case string:
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return zero
+			}
+			cur = m[key]
+		case int:
+			l, ok := cur.([]any)
+			if !ok || key >= len(l) {
+				return zero
+			}
+			cur = l[key]
+		}
+	}
+	v, _ := cur.(T)
+	return v
+}
+
+// chartNamespaceFor creates tgchart-system for one test, enforcing the
+// restricted Pod Security Standard, and deletes it afterwards.
+func chartNamespaceFor(t *testing.T) {
+	t.Helper()
+	c := newClient(t)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: chartNamespace, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted",
+		"pod-security.kubernetes.io/warn":    "restricted",
+	}}}
+	eventually(t, time.Minute, "a fresh "+chartNamespace, func() (bool, error) {
+		err := c.Create(context.Background(), ns)
+		return err == nil, err // AlreadyExists while an earlier test's copy terminates
+	})
+	t.Cleanup(func() { _ = c.Delete(context.Background(), ns) })
+}
+
+// testCABundle makes a throw-away self-signed CA, base64-encoded PEM, as
+// certificate.caBundle wants it.
+func testCABundle(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tgchart-test-ca"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func TestChartLint(t *testing.T) {
+	for _, args := range [][]string{{}, {"--strict"}} {
+		out, err := helm(t, append([]string{"lint", "charts/taskgate"}, args...)...)
+		if err != nil || !strings.Contains(out, "0 chart(s) failed") {
+			t.Errorf("helm lint %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+func TestChartRejectsUnknownValues(t *testing.T) {
+	for _, tc := range []struct {
+		set, want string
+	}{
+		{"foo=bar", "at '': additional properties 'foo' not allowed"},
+		{"manager.leaderElection.enable=true", "at '/manager/leaderElection': additional properties 'enable' not allowed"},
+		{"policy.ttl.rulez=1", "at '/policy/ttl': additional properties 'rulez' not allowed"},
+		{"replicaCount=two", "at '/replicaCount'"},
+		{"manager.shutdownDrain=5 seconds", "at '/manager/shutdownDrain'"},
+	} {
+		for _, verb := range []string{"template", "lint"} {
+			args := []string{verb, "charts/taskgate", "--set", tc.set}
+			if verb == "template" {
+				args = []string{verb, chartRelease, "charts/taskgate", "--set", tc.set}
+			}
+			out, err := helm(t, args...)
+			if err == nil && verb == "template" {
+				t.Errorf("helm %s --set %s succeeded; want it rejected", verb, tc.set)
+				continue
+			}
+			if !strings.Contains(out, "values don't meet the specifications of the schema") || !strings.Contains(out, tc.want) {
+				t.Errorf("helm %s --set %s says:\n%s\nwant the schema error %q", verb, tc.set, out, tc.want)
+			}
+		}
+	}
+	// Mistakes the schema cannot see fail with the chart's own message.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--set", "certManager.enabled=false"}, "is required when certManager.enabled is false"},
+		{[]string{"--set", "certManager.enabled=false", "--set", "certificate.secretName=s", "--set", "certificate.caBundle=aGVsbG8="}, "certificate.caBundle must be base64-encoded PEM"},
+		{[]string{"--set", "terminationGracePeriodSeconds=35"}, "terminationGracePeriodSeconds (35) must exceed manager.shutdownDrain + manager.gracefulShutdownTimeout (5s + 30s = 35s)"},
+	} {
+		out, err := helm(t, append([]string{"template", chartRelease, "charts/taskgate"}, tc.args...)...)
+		if err == nil || !strings.Contains(out, tc.want) {
+			t.Errorf("helm template %s: err %v, output:\n%s\nwant %q", strings.Join(tc.args, " "), err, out, tc.want)
+		}
+	}
+}
+
+// TestChartSchemaCoversPolicy keeps the policy section of values.schema.json
+// in step with policy.Policy: every field the manager decodes is allowed, and
+// nothing else is.
+func TestChartSchemaCoversPolicy(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(cluster.RepoRoot, "charts", "taskgate", "values.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(b, &schema); err != nil {
+		t.Fatalf("values.schema.json: %v", err)
+	}
+	var compare func(path string, typ reflect.Type, s map[string]any)
+	compare = func(path string, typ reflect.Type, s map[string]any) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice {
+			typ = typ.Elem()
+			if items, ok := s["items"].(map[string]any); ok {
+				s = items
+			}
+		}
+		if typ.Kind() != reflect.Struct || typ.PkgPath() != reflect.TypeFor[policy.Policy]().PkgPath() {
+			return // label selectors, quantities and durations: see definitions
+		}
+		if s["additionalProperties"] != false {
+			t.Errorf("schema %s: additionalProperties is not false", path)
+		}
+		props, _ := s["properties"].(map[string]any)
+		var want, got []string
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			want = append(want, name)
+			if sub, ok := props[name].(map[string]any); ok {
+				compare(path+"."+name, f.Type, sub)
+			}
+		}
+		for name := range props {
+			got = append(got, name)
+		}
+		sort.Strings(want)
+		sort.Strings(got)
+		if !slices.Equal(want, got) {
+			t.Errorf("schema %s allows %v; policy.%s decodes %v", path, got, typ.Name(), want)
+		}
+	}
+	compare("policy", reflect.TypeFor[policy.Policy](), field[map[string]any](schema, "properties", "policy"))
+}
+
+// TestChartRenders applies the chart, rendered with the defaults and with
+// other values, to the apiserver as a server-side dry run, in a namespace
+// that enforces the restricted Pod Security Standard. The local cluster has
+// no Prometheus Operator, so the ServiceMonitor is checked against the
+// metrics Service it must select instead of by the apiserver.
+func TestChartRenders(t *testing.T) {
+	if err := cluster.StartCertManager(context.Background()); err != nil {
+		t.Fatalf("starting cert-manager: %v", err) // for its CRDs
+	}
+	chartNamespaceFor(t)
+	caBundle := testCABundle(t)
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(values, []byte(`replicaCount: 3
+image:
+  repository: registry.example.com/platform/taskgate
+  digest: sha256:`+strings.Repeat("ab", 32)+`
+manager:
+  logVerbosity: 2
+  extraArgs: [--vmodule=policy=4]
+  shutdownDrain: 10s
+  leaderElection: {leaseDuration: 30s, renewDeadline: 20s, retryPeriod: 5s}
+terminationGracePeriodSeconds: 60
+certManager: {enabled: false}
+certificate:
+  secretName: tgchart-serving-cert
+  caBundle: `+caBundle+`
+metrics:
+  service: {enabled: true}
+  serviceMonitor: {enabled: true, interval: 1m, labels: {release: prometheus}}
+podDisruptionBudget: {minAvailable: 2}
+nodeSelector: {kubernetes.io/os: linux}
+tolerations: [{key: dedicated, operator: Equal, value: platform, effect: NoSchedule}]
+priorityClassName: system-cluster-critical
+podAnnotations: {example.com/team: platform}
+policy:
+  apiVersion: taskgate.dev/v1alpha1
+  kind: Policy
+  mode: audit
+  ttl:
+    hookFloorSeconds: 600
+    rules:
+    - {name: failed-jobs, kinds: [Job], when: Failed, ttlSecondsAfterFinished: 86400, namespaceSelector: {matchLabels: {team: a}}}
+  tasks:
+    cap: {default: 50}
+    resources: {defaults: {cpu: 200m, memory: 512Mi}}
+    timeout: {default: 30m, max: 2h}
+  exemptions: {namespaces: [ci-*]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("defaults", func(t *testing.T) {
+		objs := renderChart(t)
+		wantKinds := []string{"Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Issuer",
+			"MutatingWebhookConfiguration", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount",
+			"ValidatingWebhookConfiguration"}
+		if got := kinds(objs); !slices.Equal(got, wantKinds) {
+			t.Errorf("kinds rendered: %v, want %v", got, wantKinds)
+		}
+		dep := find(t, objs, "Deployment", chartFullname)
+		if n := field[float64](dep, "spec", "replicas"); n != 2 {
+			t.Errorf("replicas %v, want 2", n)
+		}
+		cert := find(t, objs, "Certificate", chartFullname+"-webhook")
+		secret := field[string](cert, "spec", "secretName")
+		if got := field[string](dep, "spec", "template", "spec", "volumes", 0, "secret", "secretName"); got != secret {
+			t.Errorf("the manager mounts Secret %q; the serving Certificate writes %q", got, secret)
+		}
+		wantDNS := []any{chartFullname + "-webhook." + chartNamespace + ".svc", chartFullname + "-webhook." + chartNamespace + ".svc.cluster.local"}
+		if got := field[[]any](cert, "spec", "dnsNames"); !reflect.DeepEqual(got, wantDNS) {
+			t.Errorf("serving certificate dnsNames %v, want %v", got, wantDNS)
+		}
+		for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
+			hooks := find(t, objs, kind, chartFullname)
+			if got := field[string](hooks, "metadata", "annotations", "cert-manager.io/inject-ca-from"); got != chartNamespace+"/"+chartFullname+"-webhook" {
+				t.Errorf("%s inject-ca-from %q", kind, got)
+			}
+			for i := range field[[]any](hooks, "webhooks") {
+				if svc := field[string](hooks, "webhooks", i, "clientConfig", "service", "name"); svc != chartFullname+"-webhook" {
+					t.Errorf("%s webhook %d calls Service %q", kind, i, svc)
+				}
+			}
+		}
+		assertRBACIsGenerated(t, objs)
+		dryRun(t, objs)
+	})
+
+	t.Run("non-default", func(t *testing.T) {
+		objs := renderChart(t, "--values", values)
+		for _, kind := range []string{"Certificate", "Issuer"} {
+			for _, obj := range objs {
+				if obj["kind"] == kind {
+					t.Errorf("certManager.enabled=false still renders %s %v", kind, field[string](obj, "metadata", "name"))
+				}
+			}
+		}
+		dep := find(t, objs, "Deployment", chartFullname)
+		if n := field[float64](dep, "spec", "replicas"); n != 3 {
+			t.Errorf("replicas %v, want 3", n)
+		}
+		if got := field[string](dep, "spec", "template", "spec", "volumes", 0, "secret", "secretName"); got != "tgchart-serving-cert" {
+			t.Errorf("the manager mounts Secret %q, want the one given", got)
+		}
+		if got := field[string](dep, "spec", "template", "spec", "containers", 0, "image"); got != "registry.example.com/platform/taskgate@sha256:"+strings.Repeat("ab", 32) {
+			t.Errorf("image %q, want the digest", got)
+		}
+		if args := field[[]any](dep, "spec", "template", "spec", "containers", 0, "args"); !slices.Contains(args, any("--vmodule=policy=4")) || !slices.Contains(args, any("--shutdown-drain=10s")) {
+			t.Errorf("manager args %v lack the values given", args)
+		}
+		for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
+			hooks := find(t, objs, kind, chartFullname)
+			if a := field[map[string]any](hooks, "metadata", "annotations"); len(a) > 0 {
+				t.Errorf("%s has annotations %v without cert-manager", kind, a)
+			}
+			for i := range field[[]any](hooks, "webhooks") {
+				if got := field[string](hooks, "webhooks", i, "clientConfig", "caBundle"); got != caBundle {
+					t.Errorf("%s webhook %d caBundle %q, want the value given", kind, i, got)
+				}
+			}
+		}
+		var cm map[string]any
+		if err := yaml.Unmarshal([]byte(field[string](find(t, objs, "ConfigMap", "taskgate-policy"), "data", "policy.yaml")), &cm); err != nil || cm["mode"] != "audit" {
+			t.Errorf("policy ConfigMap: %v, %v", cm, err)
+		}
+		// The ServiceMonitor must select the metrics Service and name its
+		// port; the apiserver here cannot check it without the CRD.
+		svc := find(t, objs, "Service", chartFullname+"-metrics")
+		sm := find(t, objs, "ServiceMonitor", chartFullname)
+		for k, v := range field[map[string]any](sm, "spec", "selector", "matchLabels") {
+			if field[string](svc, "metadata", "labels", k) != v {
+				t.Errorf("ServiceMonitor selects %s=%v; the metrics Service has labels %v", k, v, field[map[string]any](svc, "metadata", "labels"))
+			}
+		}
+		if port := field[string](sm, "spec", "endpoints", 0, "port"); port != field[string](svc, "spec", "ports", 0, "name") {
+			t.Errorf("ServiceMonitor scrapes port %q; the Service's port is %q", port, field[string](svc, "spec", "ports", 0, "name"))
+		}
+		if field[string](sm, "metadata", "labels", "release") != "prometheus" || field[string](sm, "spec", "endpoints", 0, "interval") != "1m" {
+			t.Errorf("ServiceMonitor ignores its values: %v", sm)
+		}
+		var rest []map[string]any
+		for _, obj := range objs {
+			if obj["kind"] != "ServiceMonitor" {
+				rest = append(rest, obj)
+			}
+		}
+		dryRun(t, rest)
+	})
+}
+
+// dryRun server-side applies objects as a dry run and fails on any error or
+// Pod Security warning.
+func dryRun(t *testing.T, objs []map[string]any) {
+	t.Helper()
+	out, err := kubectl(t, manifest(t, objs), "apply", "--server-side", "--dry-run=server", "--field-manager=tgchart-e2e", "-f", "-")
+	if err != nil {
+		t.Fatalf("server-side dry run: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "PodSecurity") || strings.Contains(out, "Warning") {
+		t.Errorf("server-side dry run warns:\n%s", out)
+	}
+	if n := strings.Count(out, "serverside-applied (server dry run)"); n != len(objs) {
+		t.Errorf("dry run applied %d of %d objects:\n%s", n, len(objs), out)
+	}
+}
+
+// assertRBACIsGenerated checks the chart grants exactly the generated
+// rules, no wildcard among them, and binds them to its ServiceAccount.
+func assertRBACIsGenerated(t *testing.T, objs []map[string]any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cluster.RepoRoot, "charts", "taskgate", "files", "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(b), "\n---") {
+		gen := map[string]any{}
+		if err := yaml.Unmarshal([]byte(doc), &gen); err != nil || len(gen) == 0 {
+			continue
+		}
+		kind := gen["kind"].(string)
+		role := find(t, objs, kind, chartFullname+"-manager")
+		if !reflect.DeepEqual(role["rules"], gen["rules"]) {
+			t.Errorf("%s rules differ from files/rbac/role.yaml:\n%v\n%v", kind, role["rules"], gen["rules"])
+		}
+		if kind == "Role" && field[string](role, "metadata", "namespace") != chartNamespace {
+			t.Errorf("Role is in %q, want the release namespace", field[string](role, "metadata", "namespace"))
+		}
+		if strings.Contains(fmt.Sprint(role["rules"]), "*") {
+			t.Errorf("%s has a wildcard: %v", kind, role["rules"])
+		}
+		binding := find(t, objs, kind+"Binding", chartFullname+"-manager")
+		if got := field[string](binding, "subjects", 0, "name"); got != chartFullname || field[string](binding, "roleRef", "name") != chartFullname+"-manager" {
+			t.Errorf("%sBinding binds %v to %v", kind, binding["roleRef"], binding["subjects"])
+		}
+	}
+}
+
+// TestCertManagerInjectsCABundle runs the real cert-manager controller and
+// cainjector, installs the chart's Issuers, Certificates and webhook
+// configurations, and checks that the serving certificate is issued for the
+// webhook Service and that its CA lands in both webhook configurations.
+func TestCertManagerInjectsCABundle(t *testing.T) {
+	start := time.Now()
+	if err := cluster.StartCertManager(context.Background()); err != nil {
+		t.Fatalf("starting cert-manager: %v", err)
+	}
+	t.Logf("cert-manager ready in %s", time.Since(start).Round(10*time.Millisecond))
+	chartNamespaceFor(t)
+	c := newClient(t)
+	ctx := context.Background()
+
+	objs := renderChart(t, "--show-only", "templates/certificates.yaml", "--show-only", "templates/webhooks.yaml")
+	// No manager serves this release, and its Task and App webhooks fail
+	// closed: an object selector no object carries keeps them from ever
+	// being called, so other tests are not affected while they exist.
+	// Injection does not look at rules or selectors.
+	for _, obj := range objs {
+		for _, hook := range field[[]any](obj, "webhooks") {
+			hook.(map[string]any)["objectSelector"] = map[string]any{"matchLabels": map[string]any{"e2e.taskgate.dev/never": "true"}}
+		}
+	}
+	t.Cleanup(func() {
+		for _, o := range []client.Object{
+			&admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: chartFullname}},
+			&admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: chartFullname}},
+		} {
+			if err := c.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
+				t.Errorf("deleting %s: %v", o.GetName(), err)
+			}
+		}
+	})
+	mustKubectl(t, manifest(t, objs), "apply", "--server-side", "--field-manager=tgchart-e2e", "-f", "-")
+
+	issued := time.Now()
+	mustKubectl(t, "", "wait", "-n", chartNamespace, "--for=condition=Ready", "--timeout=2m",
+		"certificate/"+chartFullname+"-ca", "certificate/"+chartFullname+"-webhook")
+	t.Logf("certificates ready in %s", time.Since(issued).Round(10*time.Millisecond))
+
+	caSecret, servingSecret := &corev1.Secret{}, &corev1.Secret{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: chartNamespace, Name: chartFullname + "-ca"}, caSecret); err != nil {
+		t.Fatalf("reading the CA Secret: %v", err)
+	}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: chartNamespace, Name: chartFullname + "-webhook-tls"}, servingSecret); err != nil {
+		t.Fatalf("reading the serving Secret: %v", err)
+	}
+	ca := caSecret.Data["ca.crt"]
+	if len(ca) == 0 {
+		t.Fatalf("the CA Secret has no ca.crt")
+	}
+	// The serving certificate chains to that CA for the Service's name.
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		t.Fatalf("ca.crt is not PEM: %q", ca)
+	}
+	block, _ := pem.Decode(servingSecret.Data["tls.crt"])
+	if block == nil {
+		t.Fatalf("the serving Secret has no certificate")
+	}
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: chartFullname + "-webhook." + chartNamespace + ".svc"}); err != nil {
+		t.Errorf("the serving certificate does not verify for the webhook Service: %v", err)
+	}
+
+	injected := time.Now()
+	eventually(t, time.Minute, "the CA in both webhook configurations", func() (bool, error) {
+		mutating := &admissionregistrationv1.MutatingWebhookConfiguration{}
+		validating := &admissionregistrationv1.ValidatingWebhookConfiguration{}
+		if err := c.Get(ctx, types.NamespacedName{Name: chartFullname}, mutating); err != nil {
+			return false, err
+		}
+		if err := c.Get(ctx, types.NamespacedName{Name: chartFullname}, validating); err != nil {
+			return false, err
+		}
+		var bundles [][]byte
+		for _, h := range mutating.Webhooks {
+			bundles = append(bundles, h.ClientConfig.CABundle)
+		}
+		for _, h := range validating.Webhooks {
+			bundles = append(bundles, h.ClientConfig.CABundle)
+		}
+		if len(mutating.Webhooks) == 0 || len(validating.Webhooks) == 0 {
+			return false, fmt.Errorf("%d mutating and %d validating webhooks", len(mutating.Webhooks), len(validating.Webhooks))
+		}
+		for i, b := range bundles {
+			if !bytes.Equal(b, ca) {
+				return false, fmt.Errorf("webhook %d has caBundle %q", i, b)
+			}
+		}
+		return true, nil
+	})
+	t.Logf("CA injected into both configurations in %s", time.Since(injected).Round(10*time.Millisecond))
+}
+
+// TestRBACManagerPermissions installs the chart's ServiceAccount and RBAC
+// and asks the apiserver what that ServiceAccount may do: what the manager
+// needs, and nothing around it.
+func TestRBACManagerPermissions(t *testing.T) {
+	chartNamespaceFor(t)
+	objs := renderChart(t, "--show-only", "templates/serviceaccount.yaml", "--show-only", "templates/rbac.yaml")
+	stream := manifest(t, objs)
+	mustKubectl(t, stream, "apply", "--server-side", "--field-manager=tgchart-e2e", "-f", "-")
+	t.Cleanup(func() {
+		if out, err := kubectl(t, stream, "delete", "--ignore-not-found", "-f", "-"); err != nil {
+			t.Errorf("deleting RBAC: %v\n%s", err, out)
+		}
+	})
+	other := newNamespace(t, newClient(t))
+
+	canI := func(args ...string) bool {
+		out, err := kubectl(t, "", append([]string{"auth", "can-i", "--as=" + chartServiceAccount}, args...)...)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		answer := lines[len(lines)-1] // after any warning
+		if answer != "yes" && answer != "no" {
+			t.Fatalf("kubectl auth can-i %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return answer == "yes"
+	}
+	// RBAC takes effect through the authorizer's informers: wait for the
+	// first rule before asking in earnest.
+	eventually(t, 30*time.Second, "the RoleBinding to take effect", func() (bool, error) {
+		return canI("get", "configmaps", "-n", chartNamespace), nil
+	})
+
+	for _, args := range [][]string{
+		{"list", "namespaces"},
+		{"watch", "namespaces"},
+		{"create", "events.events.k8s.io", "-n", other},
+		{"patch", "events.events.k8s.io", "-n", other},
+		{"get", "configmaps", "-n", chartNamespace},
+		{"watch", "configmaps", "-n", chartNamespace},
+		{"get", "leases.coordination.k8s.io", "-n", chartNamespace},
+		{"create", "leases.coordination.k8s.io", "-n", chartNamespace},
+		{"update", "leases.coordination.k8s.io", "-n", chartNamespace},
+		// Reviewed in templates/rbac.yaml: the App reconciler GETs the
+		// Secrets an App binds, one at a time.
+		{"get", "secrets", "-n", other},
+	} {
+		if !canI(args...) {
+			t.Errorf("the manager cannot %s; it needs to", strings.Join(args, " "))
+		}
+	}
+	for _, args := range [][]string{
+		{"list", "secrets", "-n", other},
+		{"watch", "secrets", "-n", other},
+		{"delete", "secrets", "-n", other},
+		{"list", "secrets", "-n", chartNamespace},
+		{"delete", "namespaces"},
+		{"create", "namespaces"},
+		{"update", "namespaces"},
+		{"get", "configmaps", "-n", other},
+		{"get", "configmaps", "-n", "kube-system"},
+		{"update", "configmaps", "-n", chartNamespace},
+		{"update", "leases.coordination.k8s.io", "-n", other},
+		{"update", "leases.coordination.k8s.io", "-n", "kube-system"},
+		{"delete", "leases.coordination.k8s.io", "-n", chartNamespace},
+		{"create", "pods", "-n", other},
+		{"create", "pods", "--subresource=exec", "-n", other},
+		{"create", "serviceaccounts", "--subresource=token", "-n", chartNamespace},
+		{"create", "clusterrolebindings"},
+		{"escalate", "clusterroles"},
+		{"update", "mutatingwebhookconfigurations"},
+		{"*", "*"},
+	} {
+		if canI(args...) {
+			t.Errorf("the manager can %s; it must not", strings.Join(args, " "))
+		}
+	}
+}
