@@ -11,6 +11,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
@@ -18,9 +19,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
+	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -51,7 +54,7 @@ func (r *JobTTLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	result, finishedAt, ok := jobFinished(job)
 	if !ok || !job.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.reportAdmission(ctx, job)
 	}
 	nsLabels, err := r.Namespaces(ctx, job.Namespace)
 	if err != nil {
@@ -79,6 +82,26 @@ func (r *JobTTLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Applied completion TTL", "job", klog.KObj(job), "decision", d.String())
 	return ctrl.Result{}, nil
+}
+
+// reportAdmission records as Events what admission could only warn about,
+// since a webhook has no side effects and the Job did not exist yet: an
+// audit-mode decision, and an App label naming no App.
+func (r *JobTTLReconciler) reportAdmission(ctx context.Context, job *batchv1.Job) error {
+	if d := job.Annotations[policy.AnnotationDecision]; strings.HasPrefix(d, "audit:") {
+		r.Recorder.Eventf(job, nil, corev1.EventTypeNormal, "AuditTTL", "Admit", "%s", d)
+	}
+	name, ok := job.Labels[v1alpha1.LabelApp]
+	if !ok {
+		return nil
+	}
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: job.Namespace, Name: name}, &v1alpha1.App{})
+	if apierrors.IsNotFound(err) {
+		r.Recorder.Eventf(job, nil, corev1.EventTypeWarning, "AppNotFound", "Admit",
+			"App %s not found in namespace %s; the Job runs without its configuration", name, job.Namespace)
+		return nil
+	}
+	return client.IgnoreNotFound(err)
 }
 
 // JobCompletionPatch returns the explicit JSON patch for a completion-time
@@ -124,14 +147,24 @@ func jobFinished(job *batchv1.Job) (policy.Result, time.Time, bool) {
 	return "", time.Time{}, false
 }
 
-// SetupWithManager watches Jobs as they finish.
+// SetupWithManager watches Jobs as they finish, and new Jobs admission
+// had something to report about.
 func (r *JobTTLReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	finished := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		_, _, ok := jobFinished(o.(*batchv1.Job))
 		return ok
 	})
+	reported := predicate.Funcs{
+		CreateFunc: func(e event.CreateEvent) bool {
+			_, labelled := e.Object.GetLabels()[v1alpha1.LabelApp]
+			return labelled || strings.HasPrefix(e.Object.GetAnnotations()[policy.AnnotationDecision], "audit:")
+		},
+		UpdateFunc:  func(event.UpdateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("jobttl").
-		For(&batchv1.Job{}, builder.WithPredicates(finished)).
+		For(&batchv1.Job{}, builder.WithPredicates(predicate.Or[client.Object](finished, reported))).
 		Complete(r)
 }

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -239,6 +241,49 @@ spec:
 	if !strings.Contains(out, "Warning: taskgate: App gone not found in namespace "+ns+"; the Job runs without its configuration") {
 		t.Fatalf("no warning for a missing App:\n%s", out)
 	}
+	waitForEvent(t, c, ns, "orphan", "AppNotFound", "App gone not found in namespace "+ns+"; the Job runs without its configuration")
+}
+
+// TestResolvedCannotBeSmuggled bypasses the mutating webhook: a Task whose
+// spec.resolved is not what inheritance produces is refused by the
+// validating webhook, so a privileged pod cannot get in that way.
+func TestResolvedCannotBeSmuggled(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	newApp(t, c, ns, "shop")
+	var out string
+	var err error
+	withoutWebhooks(t, c, &admissionregv1.MutatingWebhookConfiguration{}, func() {
+		out, err = kubectl(t, `apiVersion: taskgate.dev/v1alpha1
+kind: Task
+metadata: {name: sneaky}
+spec:
+  appRef: {name: shop}
+  command: date
+  resolved: {image: registry.example.com/shop/web:v1, command: [/bin/sh, -c, date], securityContext: {privileged: true}}
+`, "create", "-n", ns, "-f", "-")
+	})
+	want := `spec.resolved: Forbidden: must be the configuration taskgate resolves from App shop; leave it unset`
+	if err == nil || !strings.Contains(out, want) {
+		t.Fatalf("creating a Task with a forged spec.resolved: err=%v\n%s\nwant %q", err, out, want)
+	}
+}
+
+// TestDeletingAnAppDeletesItsTasks: as in Kf, a Task belongs to its App,
+// and the garbage collector takes its run with it.
+func TestDeletingAnAppDeletesItsTasks(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	task := waitForState(t, c, newTask(t, c, app, "migrate", nil), v1alpha1.TaskStateSucceeded, time.Minute)
+	if err := c.Delete(context.Background(), app); err != nil {
+		t.Fatalf("deleting App: %v", err)
+	}
+	eventually(t, 30*time.Second, "the Task and its pod to be collected", func() (bool, error) {
+		errTask := c.Get(context.Background(), client.ObjectKeyFromObject(task), &v1alpha1.Task{})
+		errPod := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: task.Status.PodName}, &corev1.Pod{})
+		return apierrors.IsNotFound(errTask) && apierrors.IsNotFound(errPod), nil
+	})
 }
 
 // TestWebhookDown stops the manager: Jobs are still admitted (the Job

@@ -152,7 +152,7 @@ func TestPolicyHotReload(t *testing.T) {
 	// A bad policy stored behind the webhook's back leaves the last good
 	// one in force, with a Warning Event and a metric.
 	errorsBefore := metricValue(t, "taskgate_policy_reload_errors_total")
-	withoutPolicyWebhook(t, c, func() {
+	withoutWebhooks(t, c, &admissionv1.ValidatingWebhookConfiguration{}, func() {
 		mustKubectl(t, policyConfigMap("apiVersion: taskgate.dev/v1alpha1\nkind: Policy\nmode: loud"), "apply", "-f", "-")
 	})
 	eventually(t, 30*time.Second, "a Warning Event on the policy ConfigMap", func() (bool, error) {
@@ -180,20 +180,20 @@ func TestPolicyHotReload(t *testing.T) {
 	waitForJobTTL(t, c, ns, "none")
 }
 
-// withoutPolicyWebhook runs f with the policy ConfigMap's validating
-// webhook unregistered, as if it were down, and restores it.
-func withoutPolicyWebhook(t *testing.T, c client.Client, f func()) {
+// withoutWebhooks runs f with one of taskgate's webhook configurations
+// unregistered, as if that webhook were down or bypassed, and restores it.
+func withoutWebhooks(t *testing.T, c client.Client, config client.Object, f func()) {
 	t.Helper()
-	vwc := &admissionv1.ValidatingWebhookConfiguration{}
-	if err := c.Get(context.Background(), client.ObjectKey{Name: "taskgate"}, vwc); err != nil {
+	if err := c.Get(context.Background(), client.ObjectKey{Name: "taskgate"}, config); err != nil {
 		t.Fatalf("reading the webhook configuration: %v", err)
 	}
-	saved := vwc.DeepCopy()
-	if err := c.Delete(context.Background(), vwc); err != nil {
+	saved := config.DeepCopyObject().(client.Object)
+	if err := c.Delete(context.Background(), config); err != nil {
 		t.Fatalf("removing the webhook configuration: %v", err)
 	}
 	defer func() {
-		saved.ResourceVersion, saved.UID = "", ""
+		saved.SetResourceVersion("")
+		saved.SetUID("")
 		if err := c.Create(context.Background(), saved); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatalf("restoring the webhook configuration: %v", err)
 		}
@@ -224,4 +224,25 @@ func TestAuditModeReportsAndChangesNothing(t *testing.T) {
 	if !strings.Contains(out, "\n|"+want) && !strings.HasPrefix(out, "|"+want) {
 		t.Fatalf("audit mode changed the TTL or lost the annotation:\n%s", out)
 	}
+	// Stored for real, the decision is also an Event on the Job.
+	mustKubectl(t, job, "create", "-n", ns, "-f", "-")
+	waitForEvent(t, c, ns, "audited", "AuditTTL", want)
+}
+
+// waitForEvent waits for an Event about the named object with that reason
+// and note.
+func waitForEvent(t *testing.T, c client.Client, ns, name, reason, note string) {
+	t.Helper()
+	eventually(t, 30*time.Second, "Event "+reason+" on "+name, func() (bool, error) {
+		var events eventsv1.EventList
+		if err := c.List(context.Background(), &events, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		for _, e := range events.Items {
+			if e.Regarding.Name == name && e.Reason == reason && e.Note == note {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 }
