@@ -46,7 +46,9 @@ func benchDeps(b *testing.B) (PolicySource, AppGetter, NamespaceLabels) {
 		},
 	}
 	apps := func(context.Context, string, string) (*v1alpha1.App, error) { return app, nil }
-	namespaces := func(context.Context, string) (map[string]string, error) { return map[string]string{"team": "shop"}, nil }
+	namespaces := func(context.Context, string) (map[string]string, error) {
+		return map[string]string{"team": "shop"}, nil
+	}
 	return fixedPolicy{p}, apps, namespaces
 }
 
