@@ -1,17 +1,16 @@
 package inherit
 
 import (
-	"maps"
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/patch"
 )
 
 // JobInjection returns the JSON-patch (RFC 6902) operations that give the
@@ -118,7 +117,7 @@ func labelOps(meta *metav1.ObjectMeta, want map[string]string, path string) []js
 	case reflect.ValueOf(*meta).IsZero():
 		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, map[string]any{"labels": add})}
 	}
-	return mapOps(meta.Labels != nil, path+"/labels", add)
+	return patch.AddToMap(meta.Labels != nil, path+"/labels", add)
 }
 
 // resourceOps adds the App's request and limit of each resource the
@@ -155,26 +154,8 @@ func resourceOps(have, want *corev1.ResourceRequirements, path string) []jsonpat
 		}
 		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, whole)}
 	}
-	return append(mapOps(have.Requests != nil, path+"/requests", requests),
-		mapOps(have.Limits != nil, path+"/limits", limits)...)
-}
-
-// mapOps adds the entries of add to the JSON object at path: the whole
-// object when it does not exist (or is null), else one key at a time in
-// order.
-func mapOps[K ~string, V any](exists bool, path string, add map[K]V) []jsonpatch.JsonPatchOperation {
-	if len(add) == 0 {
-		return nil
-	}
-	if !exists {
-		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, add)}
-	}
-	keys := slices.Sorted(maps.Keys(add))
-	ops := make([]jsonpatch.JsonPatchOperation, len(keys))
-	for i, k := range keys {
-		ops[i] = jsonpatch.NewOperation("add", path+"/"+escapePointer(string(k)), add[k])
-	}
-	return ops
+	return append(patch.AddToMap(have.Requests != nil, path+"/requests", requests),
+		patch.AddToMap(have.Limits != nil, path+"/limits", limits)...)
 }
 
 // appendOps appends items to the JSON array at path, creating it when it
@@ -219,10 +200,4 @@ func sameSource(s corev1.EnvFromSource) func(corev1.EnvFromSource) bool {
 			(o.ConfigMapRef == nil || o.ConfigMapRef.Name == s.ConfigMapRef.Name) &&
 			(o.SecretRef == nil || o.SecretRef.Name == s.SecretRef.Name)
 	}
-}
-
-// escapePointer escapes a JSON-pointer reference token (RFC 6901): label
-// keys and resource names contain '/'.
-func escapePointer(s string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
 }

@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
+	"gomodules.xyz/jsonpatch/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/patch"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -108,24 +108,13 @@ func (r *JobTTLReconciler) reportAdmission(ctx context.Context, job *batchv1.Job
 // decision: a resourceVersion test, so a stale read changes nothing, the
 // TTL unless auditing, and the decision annotations.
 func JobCompletionPatch(job *batchv1.Job, d policy.TTLDecision) []byte {
-	ops := []map[string]any{{"op": "test", "path": "/metadata/resourceVersion", "value": job.ResourceVersion}}
+	ops := []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("test", "/metadata/resourceVersion", job.ResourceVersion)}
 	if ttl, ok := d.WriteTTL(); ok {
-		ops = append(ops, map[string]any{"op": "add", "path": "/spec/ttlSecondsAfterFinished", "value": ttl})
+		ops = append(ops, jsonpatch.NewOperation("add", "/spec/ttlSecondsAfterFinished", ttl))
 	}
-	add := d.Annotations()
-	if job.Annotations == nil {
-		ops = append(ops, map[string]any{"op": "add", "path": "/metadata/annotations", "value": add})
-	} else {
-		for _, k := range slices.Sorted(maps.Keys(add)) {
-			ops = append(ops, map[string]any{"op": "add", "path": "/metadata/annotations/" + escapeJSONPointer(k), "value": add[k]})
-		}
-	}
-	b, _ := json.Marshal(ops) // maps of strings and numbers always marshal
+	ops = append(ops, patch.AddToMap(job.Annotations != nil, "/metadata/annotations", d.Annotations())...)
+	b, _ := json.Marshal(ops) // strings, numbers and string maps always marshal
 	return b
-}
-
-func escapeJSONPointer(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // jobFinished reports how a Job ended and when its TTL clock started: the

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
-	"strings"
 
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/inherit"
+	"github.com/taskgate/taskgate/patch"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -91,27 +89,5 @@ func JobTTLPatch(job *batchv1.Job, d policy.TTLDecision) []jsonpatch.JsonPatchOp
 	if ttl, ok := d.WriteTTL(); ok {
 		ops = append(ops, jsonpatch.NewOperation("add", "/spec/ttlSecondsAfterFinished", ttl))
 	}
-	return append(ops, annotationOps(job.Annotations, annotations)...)
-}
-
-// annotationOps adds annotations to an object whose current annotations
-// are existing, creating the map when there is none.
-func annotationOps(existing, add map[string]string) []jsonpatch.JsonPatchOperation {
-	if existing == nil {
-		m := make(map[string]any, len(add))
-		for k, v := range add {
-			m[k] = v
-		}
-		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", "/metadata/annotations", m)}
-	}
-	ops := make([]jsonpatch.JsonPatchOperation, 0, len(add))
-	for _, k := range slices.Sorted(maps.Keys(add)) {
-		ops = append(ops, jsonpatch.NewOperation("add", "/metadata/annotations/"+escapePointer(k), add[k]))
-	}
-	return ops
-}
-
-// escapePointer escapes a JSON-pointer reference token (RFC 6901).
-func escapePointer(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+	return append(ops, patch.AddToMap(job.Annotations != nil, "/metadata/annotations", annotations)...)
 }

@@ -26,7 +26,7 @@ func TestJobTTLPatch(t *testing.T) {
 		decision: set,
 		want: []jsonpatch.JsonPatchOperation{
 			{Operation: "add", Path: "/spec/ttlSecondsAfterFinished", Value: int32(3600)},
-			{Operation: "add", Path: "/metadata/annotations", Value: map[string]any{
+			{Operation: "add", Path: "/metadata/annotations", Value: map[string]string{
 				"taskgate.dev/policy-decision": "set ttlSecondsAfterFinished=3600 (rule hour)",
 				"taskgate.dev/ttl-source":      "policy",
 			}},
@@ -44,7 +44,7 @@ func TestJobTTLPatch(t *testing.T) {
 		name:     "audit mode only annotates",
 		decision: audit,
 		want: []jsonpatch.JsonPatchOperation{
-			{Operation: "add", Path: "/metadata/annotations", Value: map[string]any{
+			{Operation: "add", Path: "/metadata/annotations", Value: map[string]string{
 				"taskgate.dev/policy-decision": "audit: would set ttlSecondsAfterFinished=3600 (rule hour)",
 			}},
 		},
