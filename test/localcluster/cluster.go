@@ -48,6 +48,8 @@ type Cluster struct {
 
 	env   *envtest.Environment
 	procs []*process
+	// stopPodLogs stops the controller that serves annotated pods' logs.
+	stopPodLogs context.CancelFunc
 }
 
 // Start builds what is missing and starts a cluster. Stop it with Stop, even
@@ -91,6 +93,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 
 // Stop stops every component, newest first.
 func (c *Cluster) Stop() error {
+	if c.stopPodLogs != nil {
+		c.stopPodLogs()
+	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		c.procs[i].stop(5 * time.Second)
 	}
@@ -121,6 +126,10 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	kwokLogs, err := kwokLogsCRD(opts.RepoRoot)
+	if err != nil {
+		return err
+	}
 	logs, err := os.Create(filepath.Join(c.Dir, "kube-apiserver.log"))
 	if err != nil {
 		return fmt.Errorf("creating apiserver log: %w", err)
@@ -128,7 +137,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 	c.env = &envtest.Environment{
 		BinaryAssetsDirectory: c.Binaries.Dir(),
 		CRDDirectoryPaths:     []string{filepath.Join(opts.RepoRoot, "charts", "taskgate", "crds")},
-		CRDs:                  tekton,
+		CRDs:                  append(tekton, kwokLogs),
 		ErrorIfCRDPathMissing: true,
 	}
 	c.env.ControlPlane.Etcd = &envtest.Etcd{Out: logs, Err: logs}
@@ -136,6 +145,12 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 	// The apiserver's own Endpoints would point at 127.0.0.1, which the
 	// Endpoints API rejects; nothing in-cluster needs to reach it.
 	api.Configure().Set("endpoint-reconciler-type", "none")
+	// kwok serves container logs as the nodes' kubelet, on 127.0.0.1 (see
+	// startKwok). Nodes also report their name as a Hostname address,
+	// which does not resolve. The apiserver skips verifying the kubelet's
+	// certificate when it has no --kubelet-certificate-authority, which
+	// suits kwok's self-signed one.
+	api.Configure().Set("kubelet-preferred-address-types", "InternalIP")
 	c.env.ControlPlane.APIServer = api
 	if _, err := c.env.Start(); err != nil {
 		return fmt.Errorf("starting etcd and kube-apiserver: %w", err)
@@ -223,13 +238,27 @@ func (c *Cluster) startKwok(ctx context.Context, opts Options) error {
 	if err := writeStages(modDir, stages); err != nil {
 		return err
 	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
 	// Settings go on the command line: a settings object in the config
-	// file is not defaulted.
+	// file is not defaulted. kwok also plays every node's kubelet server,
+	// for `kubectl logs`: nodes get 127.0.0.1 and its port as their
+	// address and kubelet endpoint, and it serves the logs its Logs
+	// objects name (see runPodLogs).
 	if _, err := c.start("kwok", c.Binaries.Kwok, []string{
 		"--kubeconfig=" + c.Kubeconfig, "--config=" + stages,
 		"--manage-all-nodes=true", "--node-lease-duration-seconds=40",
-		"--cidr=10.0.0.0/16", "--node-ip=10.0.255.1",
+		"--cidr=10.0.0.0/16", "--node-ip=127.0.0.1",
+		"--node-port=" + port, "--server-address=127.0.0.1:" + port,
+		"--enable-crds=Logs",
 	}, nil); err != nil {
+		return err
+	}
+	podLogsCtx, stopPodLogs := context.WithCancel(context.Background())
+	c.stopPodLogs = stopPodLogs
+	if err := c.runPodLogs(podLogsCtx, opts.Logf); err != nil {
 		return err
 	}
 	cl, err := c.Client()

@@ -1,0 +1,144 @@
+package taskcli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+)
+
+// StepContainer is the container of a Task's pod that runs its command:
+// Tekton names a step's container "step-" and the step's name, and
+// taskgate's one step is reconciler.StepName.
+const StepContainer = "step-main"
+
+// Options hold what every command shares: the cluster to talk to, where
+// output goes and how long to wait.
+type Options struct {
+	// ConfigFlags are kubectl's kubeconfig, context and namespace flags.
+	ConfigFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+	// Terminal says that ErrOut is a terminal, where progress rewrites
+	// one line instead of printing a line per state.
+	Terminal bool
+	// Clock times waits and ages.
+	Clock clock.WithTicker
+	// PollInterval is how often a wait reads the Task.
+	PollInterval time.Duration
+	// IDWait is how long `run` waits for taskgate to give the new Task
+	// its ID.
+	IDWait time.Duration
+	// LogGrace is how long a finished Task's log stream may take to end
+	// by itself before it is closed.
+	LogGrace time.Duration
+
+	namespace string
+	client    client.Client
+	pods      kubernetes.Interface
+}
+
+// NewOptions returns Options with kubectl's flags and the default timings.
+func NewOptions(streams genericiooptions.IOStreams) *Options {
+	return &Options{
+		ConfigFlags:  genericclioptions.NewConfigFlags(true),
+		IOStreams:    streams,
+		Clock:        clock.RealClock{},
+		PollInterval: 500 * time.Millisecond,
+		IDWait:       5 * time.Second,
+		LogGrace:     2 * time.Second,
+	}
+}
+
+// Execute runs the plugin with args and returns its exit status: 0 when
+// the command succeeded, 1 otherwise, after printing the error.
+func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
+	o := NewOptions(streams)
+	if f, ok := streams.ErrOut.(*os.File); ok {
+		o.Terminal = term.IsTerminal(int(f.Fd()))
+	}
+	cmd := NewCommand(o)
+	cmd.SetArgs(args)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(streams.ErrOut, "error: "+err.Error())
+		return 1
+	}
+	return 0
+}
+
+// NewCommand returns the `kubectl task` command and its subcommands.
+func NewCommand(o *Options) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kubectl-task",
+		Short: "Run, list and stop taskgate Tasks: one-off runs of an App's code",
+		Long: `kubectl task runs one-off commands of an App, such as a database migration,
+the way cf run-task does: each Task inherits the App's image, environment,
+service bindings and resources, gets an ID of 1, 2, 3... within its App,
+runs its command and stops.`,
+		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl task"},
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	cmd.SetOut(o.Out)
+	cmd.SetErr(o.ErrOut)
+	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newRunCommand(o), newListCommand(o), newLogsCommand(o), newTerminateCommand(o))
+	return cmd
+}
+
+// complete connects to the cluster that kubectl's flags name.
+func (o *Options) complete() error {
+	ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("reading the namespace from kubeconfig: %w", err)
+	}
+	cfg, err := o.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return fmt.Errorf("reading kubeconfig: %w", err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "kubectl-task"
+	// Admission warnings, such as a policy shortening a Task's TTL, are
+	// for the user, as kubectl shows them.
+	cfg.WarningHandler = rest.NewWarningWriter(o.ErrOut, rest.WarningWriterOptions{Deduplicate: true})
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return fmt.Errorf("building scheme: %w", err)
+		}
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	pods, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	o.namespace, o.client, o.pods = ns, c, pods
+	return nil
+}
+
+// apiError explains an error from the API server where the plain one
+// would puzzle: a cluster without taskgate has no Task kind.
+func apiError(err error) error {
+	if meta.IsNoMatchError(err) {
+		return errors.New("taskgate is not installed in this cluster (it serves no taskgate.dev/v1alpha1 Apps or Tasks); install the taskgate Helm chart first")
+	}
+	return err
+}

@@ -1,0 +1,11 @@
+// Package taskcli is the `kubectl task` plugin: it runs, lists, shows the
+// logs of and terminates taskgate Tasks the way `cf run-task`, `cf tasks`
+// and `cf terminate-task` do for Cloud Foundry apps, against any cluster
+// that kubectl can reach.
+//
+// The commands are thin: they gather what they need from the cluster and
+// hand it to pure functions (size parsing, the list table, progress lines,
+// error messages), which are table-tested. Waiting and log streaming poll
+// the Task through the API server, so they work with any RBAC that lets a
+// developer read Tasks and pod logs.
+package taskcli

@@ -1,0 +1,76 @@
+package taskcli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newLogsCommand(o *Options) *cobra.Command {
+	var (
+		follow bool
+		tail   int64
+	)
+	cmd := &cobra.Command{
+		Use:   "logs (APP ID | TASK) [-f] [--tail N]",
+		Short: "Show the logs of one Task",
+		Long: `Show the logs of one Task: the output of its command, from its pod. Name the
+Task by its App and ID, as cf does, or by its name.
+
+Tekton deletes the pod of a cancelled or timed-out Task, and its logs with it;
+keep logs with cluster logging.`,
+		Example: `  # The logs of the third Task of App shop
+  kubectl task logs shop 3
+
+  # Follow a running Task's logs until it ends
+  kubectl task logs shop-8h2kd -f`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseTaskRef(args)
+			if err != nil {
+				return err
+			}
+			if err := o.complete(); err != nil {
+				return err
+			}
+			var lines *int64
+			if tail >= 0 {
+				lines = &tail
+			}
+			return o.logs(cmd.Context(), ref, follow, lines)
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream the logs until the Task ends, waiting for it to start if needed")
+	cmd.Flags().Int64Var(&tail, "tail", -1, "show only the last N lines; -1 shows all")
+	return cmd
+}
+
+func (o *Options) logs(ctx context.Context, ref taskRef, follow bool, tail *int64) error {
+	t, err := o.findTask(ctx, ref, "logs")
+	if err != nil {
+		return err
+	}
+	to := &logTarget{out: o.Out, tail: tail}
+	if follow && !t.Status.State.IsFinished() {
+		done, err := o.waitTask(ctx, t, to)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(o.ErrOut, outcomeLine(done))
+		return nil
+	}
+	pod, err := o.podOf(ctx, t)
+	if err == nil && pod == "" {
+		err = errNoPod
+	}
+	if err == nil {
+		s := o.streamLogs(ctx, pod, false, to)
+		<-s.finished
+		err = s.err
+	}
+	if err != nil {
+		return fmt.Errorf("cannot show the logs of %s: %w", describe(t), logsUnavailable(t, err))
+	}
+	return nil
+}

@@ -1,0 +1,251 @@
+package taskcli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+)
+
+// runFlags are the flags of `kubectl task run`.
+type runFlags struct {
+	command, name, displayName string
+	cpu, memory, disk, timeout string
+	env, annotations           []string
+	wait, follow               bool
+}
+
+func newRunCommand(o *Options) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run APP [-c COMMAND]",
+		Short: "Run a one-off Task of an App and print its name and ID",
+		Long: `Run a one-off Task of an App, as cf run-task does. The Task runs in the App's
+image with its environment, service bindings and resources; --command replaces
+the App's start command and runs as /bin/sh -c COMMAND.
+
+Memory and disk take Cloud Foundry sizes, where K, M, G and T (with or without
+a B, in any case) count in powers of 1024: 512M and 512MB mean 512Mi, 1G and
+1GB mean 1Gi. Kubernetes quantities such as 512Mi work too.`,
+		Example: `  # Migrate the database of App shop and wait for the outcome
+  kubectl task run shop -c "bundle exec rake db:migrate" --wait
+
+  # Run a bigger import, showing its logs as it runs
+  kubectl task run shop -c "bin/import orders.csv" --memory 2G --follow`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			task, err := buildTask(args[0], f)
+			if err != nil {
+				return err
+			}
+			if err := o.complete(); err != nil {
+				return err
+			}
+			return o.run(cmd.Context(), task, f.wait, f.follow)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.command, "command", "c", "", "shell command to run in place of the App's start command")
+	fl.StringVar(&f.name, "name", "", "name of the Task object (default: the App's name and a random suffix)")
+	fl.StringVar(&f.displayName, "display-name", "", "human-readable name of the run, which need not be unique")
+	fl.StringVar(&f.cpu, "cpu", "", "CPU for this run, such as 500m or 2 (default: the App's)")
+	fl.StringVarP(&f.memory, "memory", "m", "", "memory for this run, such as 512M, 1G or 1Gi (default: the App's)")
+	fl.StringVarP(&f.disk, "disk", "k", "", "ephemeral disk for this run, such as 1G or 2Gi (default: the App's)")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable NAME=VALUE, added to the App's; repeatable")
+	fl.StringArrayVar(&f.annotations, "annotation", nil, "annotation KEY=VALUE for the Task, which taskgate copies to its pod; repeatable")
+	fl.StringVar(&f.timeout, "timeout", "", "limit on the run, such as 30m or 2h; 0s for none (default: cluster policy)")
+	fl.BoolVarP(&f.wait, "wait", "w", false, "wait for the Task to finish; exit 1 if it fails or is cancelled")
+	fl.BoolVarP(&f.follow, "follow", "f", false, "stream the Task's logs while it runs, then exit as --wait does")
+	return cmd
+}
+
+// buildTask returns the Task that `run app` with flags f creates.
+func buildTask(app string, f *runFlags) (*v1alpha1.Task, error) {
+	t := &v1alpha1.Task{
+		TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "Task"},
+		Spec: v1alpha1.TaskSpec{
+			AppRef:      v1alpha1.AppReference{Name: app},
+			DisplayName: f.displayName,
+			Command:     f.command,
+		},
+	}
+	if f.name != "" {
+		t.Name = f.name
+	} else {
+		t.GenerateName = app + "-"
+	}
+	if f.cpu != "" {
+		q, err := ParseCPU(f.cpu)
+		if err != nil {
+			return nil, fmt.Errorf("--cpu: %w", err)
+		}
+		t.Spec.CPU = &q
+	}
+	for _, s := range []struct {
+		flag, value string
+		into        **resource.Quantity
+	}{{"--memory", f.memory, &t.Spec.Memory}, {"--disk", f.disk, &t.Spec.Disk}} {
+		if s.value == "" {
+			continue
+		}
+		q, err := ParseSize(s.value)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.flag, err)
+		}
+		*s.into = &q
+	}
+	if f.timeout != "" {
+		d, err := time.ParseDuration(f.timeout)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("--timeout: %q is not a duration such as 30m or 2h (0s for no limit)", f.timeout)
+		}
+		t.Spec.Timeout = &metav1.Duration{Duration: d}
+	}
+	env, err := parsePairs("--env", f.env)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range env {
+		t.Spec.Env = append(t.Spec.Env, corev1.EnvVar{Name: kv[0], Value: kv[1]})
+	}
+	annotations, err := parsePairs("--annotation", f.annotations)
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range annotations {
+		if t.Annotations == nil {
+			t.Annotations = map[string]string{}
+		}
+		t.Annotations[kv[0]] = kv[1]
+	}
+	return t, nil
+}
+
+// parsePairs reads repeated KEY=VALUE flags. A later value of a key
+// replaces an earlier one, in the earlier one's place.
+func parsePairs(flag string, values []string) ([][2]string, error) {
+	var pairs [][2]string
+	index := map[string]int{}
+	for _, v := range values {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s %q: want KEY=VALUE", flag, v)
+		}
+		if i, seen := index[k]; seen {
+			pairs[i][1] = val
+			continue
+		}
+		index[k] = len(pairs)
+		pairs = append(pairs, [2]string{k, val})
+	}
+	return pairs, nil
+}
+
+// run creates the Task, reports its name and ID, and with wait or follow
+// waits for its outcome.
+func (o *Options) run(ctx context.Context, task *v1alpha1.Task, wait, follow bool) error {
+	if _, err := o.getApp(ctx, task.Spec.AppRef.Name); err != nil {
+		return err
+	}
+	task.Namespace = o.namespace
+	if err := o.client.Create(ctx, task); err != nil {
+		// The webhook's denials say what is wrong and how to fix it;
+		// pass them on as they are.
+		return apiError(err)
+	}
+	task = o.waitForID(ctx, task)
+
+	// With --follow, standard output carries the Task's logs alone.
+	report := o.Out
+	if follow {
+		report = o.ErrOut
+	}
+	if task.Status.ID == 0 {
+		fmt.Fprintf(report, "Task %s of App %s created; its ID is pending, as taskgate has not assigned it yet (see kubectl task list %s)\n", task.Name, task.Spec.AppRef.Name, task.Spec.AppRef.Name)
+	} else {
+		fmt.Fprintf(report, "Task %s (ID %d) of App %s created\n", task.Name, task.Status.ID, task.Spec.AppRef.Name)
+	}
+	if !wait && !follow {
+		return nil
+	}
+	var logs *logTarget
+	if follow {
+		logs = &logTarget{out: o.Out}
+	}
+	done, err := o.waitTask(ctx, task, logs)
+	if err != nil {
+		return err
+	}
+	return o.outcome(report, done)
+}
+
+// waitForID polls for the ID that taskgate gives a new Task within about a
+// second. It returns the Task as last read, with or without one.
+func (o *Options) waitForID(ctx context.Context, task *v1alpha1.Task) *v1alpha1.Task {
+	deadline := o.Clock.Now().Add(o.IDWait)
+	interval := min(o.PollInterval, 200*time.Millisecond)
+	for task.Status.ID == 0 && o.Clock.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return task
+		case <-o.Clock.After(interval):
+		}
+		latest := &v1alpha1.Task{}
+		if err := o.client.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: task.Name}, latest); err != nil {
+			if apierrors.IsNotFound(err) {
+				return task
+			}
+			continue
+		}
+		task = latest
+	}
+	return task
+}
+
+// outcome reports how a finished Task ended: a line on w when it
+// succeeded, an error with the reason when it failed or was cancelled.
+func (o *Options) outcome(w io.Writer, t *v1alpha1.Task) error {
+	if t.Status.State == v1alpha1.TaskStateSucceeded {
+		fmt.Fprintln(w, outcomeLine(t))
+		return nil
+	}
+	return errors.New(outcomeLine(t))
+}
+
+// outcomeLine says how a finished Task ended.
+func outcomeLine(t *v1alpha1.Task) string {
+	switch t.Status.State {
+	case v1alpha1.TaskStateSucceeded:
+		if t.Status.Duration == nil {
+			return describe(t) + " succeeded"
+		}
+		return fmt.Sprintf("%s succeeded in %s", describe(t), FormatElapsed(t.Status.Duration.Duration))
+	case v1alpha1.TaskStateCancelled:
+		return describe(t) + " was cancelled"
+	}
+	return fmt.Sprintf("%s failed: %s", describe(t), failureReason(t))
+}
+
+// failureReason is why a Task failed, in taskgate's words.
+func failureReason(t *v1alpha1.Task) string {
+	if t.Status.FailureReason != "" {
+		return t.Status.FailureReason
+	}
+	for _, c := range t.Status.Conditions {
+		if c.Type == v1alpha1.ConditionSucceeded && c.Message != "" {
+			return c.Message
+		}
+	}
+	return "taskgate gave no reason"
+}
