@@ -43,7 +43,7 @@ func (r *CapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if err := r.Client.List(ctx, &tasks, client.InNamespace(req.Namespace), client.MatchingFields{IndexTaskApp: req.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing Tasks of App %s: %w", req.Name, err)
 	}
-	facts, err := r.facts(ctx, req.NamespacedName, tasks.Items)
+	facts, app, err := r.facts(ctx, req.NamespacedName, tasks.Items)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -51,10 +51,8 @@ func (r *CapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if len(d.Delete) == 0 {
 		return ctrl.Result{}, nil
 	}
-	app := &v1alpha1.App{}
-	appFound := r.Client.Get(ctx, req.NamespacedName, app) == nil
 	if d.Audit {
-		if appFound {
+		if app != nil {
 			r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "AuditCap", "Prune",
 				"audit: would delete %d finished Tasks past the cap of %d (rule %s)", len(d.Delete), d.Max, d.Rule)
 		}
@@ -72,7 +70,7 @@ func (r *CapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	}
 	if deleted > 0 {
 		ctrl.LoggerFrom(ctx).Info("Pruned Tasks past the cap", "app", req.NamespacedName, "deleted", deleted, "cap", d.Max, "rule", d.Rule)
-		if appFound {
+		if app != nil {
 			r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Pruned", "Prune",
 				"Deleted the %d oldest finished Tasks to keep %d (rule %s)", deleted, d.Max, d.Rule)
 		}
@@ -80,18 +78,23 @@ func (r *CapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	return ctrl.Result{}, nil
 }
 
-func (r *CapReconciler) facts(ctx context.Context, app types.NamespacedName, tasks []v1alpha1.Task) (policy.AppFacts, error) {
-	f := policy.AppFacts{Namespace: app.Namespace, Tasks: make([]policy.TaskFacts, 0, len(tasks))}
+// facts gathers what the cap decides on, and returns the App, nil when it
+// is gone (its Tasks still count until the garbage collector takes them).
+func (r *CapReconciler) facts(ctx context.Context, key types.NamespacedName, tasks []v1alpha1.Task) (policy.AppFacts, *v1alpha1.App, error) {
+	f := policy.AppFacts{Namespace: key.Namespace, Tasks: make([]policy.TaskFacts, 0, len(tasks))}
 	ns := &corev1.Namespace{}
-	if err := r.Client.Get(ctx, types.NamespacedName{Name: app.Namespace}, ns); err != nil {
-		return f, fmt.Errorf("reading namespace %s: %w", app.Namespace, err)
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: key.Namespace}, ns); err != nil {
+		return f, nil, fmt.Errorf("reading namespace %s: %w", key.Namespace, err)
 	}
 	f.NamespaceLabels = ns.Labels
-	a := &v1alpha1.App{}
-	if err := r.Client.Get(ctx, app, a); err == nil {
-		f.AppLabels = a.Labels
-	} else if !apierrors.IsNotFound(err) {
-		return f, fmt.Errorf("reading App %s: %w", app, err)
+	app := &v1alpha1.App{}
+	switch err := r.Client.Get(ctx, key, app); {
+	case apierrors.IsNotFound(err):
+		app = nil
+	case err != nil:
+		return f, nil, fmt.Errorf("reading App %s: %w", key, err)
+	default:
+		f.AppLabels = app.Labels
 	}
 	for _, t := range tasks {
 		if !t.DeletionTimestamp.IsZero() {
@@ -101,7 +104,7 @@ func (r *CapReconciler) facts(ctx context.Context, app types.NamespacedName, tas
 			Name: t.Name, ID: t.Status.ID, Created: t.CreationTimestamp.Time, Finished: t.Status.State.IsFinished(),
 		})
 	}
-	return f, nil
+	return f, app, nil
 }
 
 // deleteIfStillPastCap reads the Task from the API server and deletes it
