@@ -48,6 +48,8 @@ type Cluster struct {
 
 	env   *envtest.Environment
 	procs []*process
+	// lock is held while the cluster runs: see lockMachine.
+	lock *os.File
 	// stopPodLogs stops the controller that serves annotated pods' logs.
 	stopPodLogs context.CancelFunc
 }
@@ -69,6 +71,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Binaries: bins, Dir: opts.Dir, RepoRoot: opts.RepoRoot}
+	if c.lock, err = lockMachine(ctx, opts.Logf); err != nil {
+		return c, err
+	}
 	begin := time.Now()
 	steps := []struct {
 		name string
@@ -103,6 +108,28 @@ func (c *Cluster) Stop() error {
 		if err := c.env.Stop(); err != nil {
 			return fmt.Errorf("stopping the apiserver and etcd: %w", err)
 		}
+	}
+	if c.lock != nil {
+		_ = c.lock.Close()
+	}
+	return nil
+}
+
+// RestartAPIServer stops kube-apiserver, waits down, and starts it again on
+// the same port with the same certificates and etcd, so every client and
+// component reconnects as it would after a control-plane restart.
+func (c *Cluster) RestartAPIServer(ctx context.Context, down time.Duration) error {
+	api := c.env.ControlPlane.APIServer
+	if err := api.Stop(); err != nil {
+		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(down):
+	}
+	if err := api.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver again: %w", err)
 	}
 	return nil
 }
@@ -141,7 +168,16 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 		ErrorIfCRDPathMissing: true,
 	}
 	c.env.ControlPlane.Etcd = &envtest.Etcd{Out: logs, Err: logs}
-	api := &envtest.APIServer{Out: logs, Err: logs}
+	// A directory of our own (not a temporary one envtest removes on stop)
+	// keeps the serving and client CAs across RestartAPIServer.
+	certDir := filepath.Join(c.Dir, "apiserver")
+	if err := os.RemoveAll(certDir); err != nil {
+		return fmt.Errorf("clearing %s: %w", certDir, err)
+	}
+	if err := os.MkdirAll(certDir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", certDir, err)
+	}
+	api := &envtest.APIServer{Out: logs, Err: logs, CertDir: certDir}
 	// The apiserver's own Endpoints would point at 127.0.0.1, which the
 	// Endpoints API rejects; nothing in-cluster needs to reach it.
 	api.Configure().Set("endpoint-reconciler-type", "none")

@@ -133,3 +133,30 @@ func freePort() (string, error) {
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
 }
+
+// lockMachine takes a machine-wide lock, waiting for it: Tekton's probe
+// server listens on the fixed port 8080, so two local clusters cannot run
+// at once. Runs queue behind each other instead of failing half-started.
+// Closing the file releases the lock, as does the process ending.
+func lockMachine(ctx context.Context, logf func(string, ...any)) (*os.File, error) {
+	path := filepath.Join(os.TempDir(), "taskgate-localcluster.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		return f, nil
+	}
+	logf("another local cluster runs on this machine; waiting for it to stop (%s)", path)
+	for {
+		select {
+		case <-ctx.Done():
+			_ = f.Close()
+			return nil, fmt.Errorf("waiting for the machine's other local cluster to stop: %w", ctx.Err())
+		case <-time.After(time.Second):
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			return f, nil
+		}
+	}
+}

@@ -97,7 +97,7 @@ func (c *Cluster) startTekton(ctx context.Context, opts Options) error {
 	}
 	// Tekton's servers default to fixed ports; move every one that can be
 	// moved. knative's own probe server stays on :8080, so only one Tekton
-	// controller can run on a machine at a time.
+	// controller can run on a machine at a time (lockMachine queues them).
 	for _, name := range []string{"PROBES_PORT", "PROFILING_PORT", "METRICS_PROMETHEUS_PORT"} {
 		port, err := freePort()
 		if err != nil {
