@@ -11,6 +11,8 @@ GO            ?= go
 TOOL          := $(GO) tool -modfile=tools/go.mod
 CLUSTER_DIR   ?= $(CURDIR)/.cluster
 E2E_TIMEOUT   ?= 60m
+# Extra flags for test/cmd/bench, e.g. BENCH_FLAGS='-only admission,handlers'.
+BENCH_FLAGS   ?=
 # A count, not a duration: duration-bounded fuzzing can end in a spurious
 # "context deadline exceeded" on Go 1.26 (golang/go#75804).
 FUZZ_TIME     ?= 20000x
@@ -85,8 +87,8 @@ test-e2e: ## Run the tests on a fresh local cluster (builds its binaries on firs
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/...
 
 .PHONY: bench
-bench: ## Benchmark the admission handlers: ns/op and allocs per AdmissionReview (target: 100µs).
-	$(GO) test ./webhook -run '^$$' -bench . -benchmem -count 5
+bench: ## Measure taskgate beside its baselines on a fresh local cluster (about 45 min); see docs/performance.md.
+	$(GO) run ./test/cmd/bench -dir $(CLUSTER_DIR)/bench $(BENCH_FLAGS)
 
 ##@ Local cluster
 

@@ -1,0 +1,130 @@
+package bench
+
+import (
+	"fmt"
+	"time"
+)
+
+// addAdmissionRows reports p50 and p99 per setup, what taskgate and the
+// MutatingAdmissionPolicy add over no webhook, and their ratio, each as the
+// median over rounds with its spread.
+func addAdmissionRows(r *Report, results []AdmissionResult, jobs int) {
+	type perRound map[int]map[string][]time.Duration
+	byRound := perRound{}
+	rounds := 0
+	for _, res := range results {
+		if byRound[res.Round] == nil {
+			byRound[res.Round] = map[string][]time.Duration{}
+		}
+		byRound[res.Round][res.Setup] = res.Latencies
+		rounds = max(rounds, res.Round)
+	}
+	for _, p := range []float64{50, 99} {
+		var none, hook, pol, hookAdds, polAdds, ratio []float64
+		for _, setups := range byRound {
+			a, b, c := millis(Percentile(setups[SetupNone], p)), millis(Percentile(setups[SetupHook], p)), millis(Percentile(setups[SetupPolicy], p))
+			none, hook, pol = append(none, a), append(hook, b), append(pol, c)
+			hookAdds, polAdds = append(hookAdds, b-a), append(polAdds, c-a)
+			if c-a > 0 {
+				ratio = append(ratio, (b-a)/(c-a))
+			}
+		}
+		label := fmt.Sprintf("p%.0f", p)
+		r.Add(Row{Figure: "Job create " + label + ", " + SetupNone, Result: fmtMs(SpreadOf(none))})
+		r.Add(Row{Figure: "Job create " + label + ", " + SetupHook, Result: fmtMs(SpreadOf(hook)), Baseline: fmtMs(SpreadOf(none))})
+		r.Add(Row{Figure: "Job create " + label + ", " + SetupPolicy, Result: fmtMs(SpreadOf(pol)), Baseline: fmtMs(SpreadOf(none))})
+		added, polAdded := SpreadOf(hookAdds), SpreadOf(polAdds)
+		row := Row{Figure: "taskgate adds at " + label, Result: fmtMs(added), Baseline: "MAP adds " + fmtMs(polAdded)}
+		if len(ratio) > 0 {
+			rs := SpreadOf(ratio)
+			row.Ratio = fmt.Sprintf("%.2f× (%.2f–%.2f)", rs.Median, rs.Min, rs.Max)
+		}
+		if p == 50 {
+			row.Target = fmt.Sprintf("≤ %.1f ms, ≤ %.1f× MAP", targetAddedP50, targetAddedRatio)
+			row.Met = met(added.Median <= targetAddedP50 && (added.Median <= 0 || polAdded.Median > 0 && added.Median/polAdded.Median <= targetAddedRatio))
+		}
+		r.Add(row)
+	}
+	r.Note("Admission: %d suspended Jobs labelled with an App, created one at a time through kube-apiserver per setup and round (after 50 unmeasured), %d rounds, setups interleaved; latency is the client's create round trip. Ratio = (taskgate − none) / (MAP − none), per round.", jobs, rounds)
+}
+
+// addHandlerRows reports each handler benchmark's median ns/op and allocs.
+func addHandlerRows(r *Report, results []HandlerResult) {
+	for _, h := range results {
+		ns := SpreadOf(h.NsPerOp)
+		allocs := SpreadOf(h.AllocsOp)
+		bytes := SpreadOf(h.BytesOp)
+		r.Add(Row{
+			Figure: h.Name + " per AdmissionReview",
+			Result: fmt.Sprintf("%.1f µs (%.1f–%.1f), %.0f allocs, %.1f KiB", ns.Median/1e3, ns.Min/1e3, ns.Max/1e3, allocs.Median, bytes.Median/1024),
+			Target: fmt.Sprintf("≤ %d µs", targetHandler),
+			Met:    met(ns.Median/1e3 <= targetHandler),
+		})
+	}
+	if len(results) > 0 {
+		r.Note("Handlers: go test -bench ./webhook, %d runs each with GOMAXPROCS=%d, on the machine before the cluster starts.", len(results[0].NsPerOp), results[0].Processes)
+	}
+}
+
+// addThroughputRows reports how long 1000 Tasks take to get PipelineRuns
+// and to finish, against the same PipelineRuns created directly.
+func addThroughputRows(r *Report, results []ThroughputResult, tasks int) {
+	var floorStart, floorDone, tasksStart, tasksDone, ratioStart, ratioDone []float64
+	for _, res := range results {
+		floorStart, floorDone = append(floorStart, res.Floor.Started.Seconds()), append(floorDone, res.Floor.Finished.Seconds())
+		tasksStart, tasksDone = append(tasksStart, res.Tasks.Started.Seconds()), append(tasksDone, res.Tasks.Finished.Seconds())
+		ratioStart = append(ratioStart, res.Tasks.Started.Seconds()/res.Floor.Started.Seconds())
+		ratioDone = append(ratioDone, res.Tasks.Finished.Seconds()/res.Floor.Finished.Seconds())
+	}
+	rs, rd := SpreadOf(ratioStart), SpreadOf(ratioDone)
+	r.Add(Row{
+		Figure:   fmt.Sprintf("%d Tasks: all have PipelineRuns", tasks),
+		Result:   fmtSeconds(SpreadOf(tasksStart)),
+		Baseline: fmt.Sprintf("%d PipelineRuns created directly: %s", tasks, fmtSeconds(SpreadOf(floorStart))),
+		Ratio:    fmt.Sprintf("%.2f× (%.2f–%.2f)", rs.Median, rs.Min, rs.Max),
+	})
+	r.Add(Row{
+		Figure:   fmt.Sprintf("%d Tasks: all finished", tasks),
+		Result:   fmtSeconds(SpreadOf(tasksDone)),
+		Baseline: fmt.Sprintf("%d direct PipelineRuns finished: %s", tasks, fmtSeconds(SpreadOf(floorDone))),
+		Ratio:    fmt.Sprintf("%.2f× (%.2f–%.2f)", rd.Median, rd.Min, rd.Max),
+		Target:   fmt.Sprintf("≤ %.1f× the floor", targetThroughput),
+		Met:      met(rd.Median <= targetThroughput),
+	})
+	r.Note("Throughput: %d rounds; each creates %d objects with 32 concurrent clients and times from the first create to the last PipelineRun seen and to the last one finished (watched). The floor is the PipelineRun taskgate built for one of the Tasks, copied without its owner; pods run under kwok.", len(results), tasks)
+}
+
+// addCapRows reports cap convergence.
+func addCapRows(r *Report, c *CapResult) {
+	finish, create := c.AfterFinish, c.AfterCreate
+	p99 := Percentile(finish, 99).Seconds()
+	r.Add(Row{
+		Figure:   fmt.Sprintf("Cap %d: the Task past the cap finishes → back at the cap", capTasks),
+		Result:   fmt.Sprintf("p50 %.3f s, p99 %.3f s, max %.3f s (%d samples)", Percentile(finish, 50).Seconds(), p99, Percentile(finish, 100).Seconds(), len(finish)),
+		Baseline: "Kf: up to 300 s",
+		Target:   fmt.Sprintf("p99 < %.0f s", targetCapP99),
+		Met:      met(p99 < targetCapP99),
+	})
+	r.Add(Row{
+		Figure: fmt.Sprintf("Cap %d: a new Task puts the App over → back at the cap", capTasks),
+		Result: fmt.Sprintf("p50 %.3f s, p99 %.3f s, max %.3f s (%d samples)", Percentile(create, 50).Seconds(), Percentile(create, 99).Seconds(), Percentile(create, 100).Seconds(), len(create)),
+	})
+	r.Note("Cap: an App capped at %d; each sample starts a slow Task, then %d quick ones, so the slow one is past the cap until it finishes. Times are from the watch event that shows the Task finished (or created) to the watch event of the deletion that brings the count back to the cap.", capTasks, capTasks)
+}
+
+// addMemoryRows reports the manager's memory with the cluster full.
+func addMemoryRows(r *Report, m *MemoryResult) {
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+	for _, s := range []struct {
+		name string
+		at   MemorySample
+	}{{"after processing them", m.Loaded}, {"restarted, caches synced", m.Fresh}} {
+		r.Add(Row{
+			Figure: fmt.Sprintf("Manager memory, %d Jobs + %d Tasks, %s", m.Jobs, m.Tasks, s.name),
+			Result: fmt.Sprintf("RSS %.0f MiB, heap in use %.0f MiB", mib(s.at.RSS), mib(s.at.HeapInuse)),
+			Target: fmt.Sprintf("< %d MiB", targetMemoryBytes>>20),
+			Met:    met(s.at.RSS < targetMemoryBytes),
+		})
+	}
+	r.Note("Memory: finished Jobs and Tasks spread over %d namespaces; the cluster took %s to fill. %s", memoryNamespaces, m.Fill.Round(time.Second), m.How)
+}

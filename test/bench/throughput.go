@@ -1,0 +1,231 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// PhaseTimes are measured from the first create.
+type PhaseTimes struct {
+	// Started: every object has a PipelineRun (for the floor, every
+	// PipelineRun exists).
+	Started time.Duration
+	// Finished: every object has finished.
+	Finished time.Duration
+}
+
+// ThroughputResult is one round: Tasks, and the floor of the same
+// PipelineRuns created directly.
+type ThroughputResult struct {
+	Round        int
+	Floor, Tasks PhaseTimes
+}
+
+// creators is how many clients create objects at once, like a CI system
+// or a script fanning out.
+const creators = 32
+
+// Throughput creates n Tasks at once and, as the floor, n copies of the
+// PipelineRun taskgate builds for such a Task, rounds times, alternating
+// which goes first.
+func (e *Env) Throughput(ctx context.Context, rounds, n int) ([]ThroughputResult, error) {
+	template, err := e.pipelineRunTemplate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var results []ThroughputResult
+	for round := 1; round <= rounds; round++ {
+		res := ThroughputResult{Round: round}
+		phases := []func() error{
+			func() (err error) { res.Floor, err = e.floor(ctx, round, n, template); return err },
+			func() (err error) { res.Tasks, err = e.tasks(ctx, round, n); return err },
+		}
+		if round%2 == 0 {
+			phases[0], phases[1] = phases[1], phases[0]
+		}
+		for _, phase := range phases {
+			if err := phase(); err != nil {
+				return results, err
+			}
+		}
+		e.Logf("throughput, round %d: floor %+v, tasks %+v", round, res.Floor, res.Tasks)
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// pipelineRunTemplate runs one Task and returns its PipelineRun stripped of
+// what ties it to the Task, so the floor asks Tekton for the same work.
+func (e *Env) pipelineRunTemplate(ctx context.Context) (*pipelinev1.PipelineRun, error) {
+	ns := "bench-template"
+	if err := e.createNamespace(ctx, ns, nil); err != nil {
+		return nil, err
+	}
+	if err := e.Client.Create(ctx, benchApp(ns)); err != nil {
+		return nil, fmt.Errorf("creating the App: %w", err)
+	}
+	task := capTask(ns, "template", "")
+	if err := e.Client.Create(ctx, task); err != nil {
+		return nil, fmt.Errorf("creating a Task: %w", err)
+	}
+	var pr pipelinev1.PipelineRun
+	err := poll(ctx, 2*time.Minute, func() (bool, error) {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(task), task); err != nil {
+			return false, err
+		}
+		if task.Status.PipelineRunName == "" {
+			return false, nil
+		}
+		err := e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: task.Status.PipelineRunName}, &pr)
+		return err == nil, client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the template Task's PipelineRun: %w", err)
+	}
+	labels := map[string]string{}
+	for k, v := range pr.Labels {
+		if !strings.HasPrefix(k, "taskgate.dev/") && !strings.HasPrefix(k, "tekton.dev/") {
+			labels[k] = v
+		}
+	}
+	template := &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: pr.Annotations},
+		Spec:       pr.Spec,
+	}
+	return template, e.deleteNamespace(ctx, ns)
+}
+
+func (e *Env) floor(ctx context.Context, round, n int, template *pipelinev1.PipelineRun) (PhaseTimes, error) {
+	ns := fmt.Sprintf("bench-floor-%d", round)
+	if err := e.createNamespace(ctx, ns, nil); err != nil {
+		return PhaseTimes{}, err
+	}
+	runs, err := e.watchPipelineRuns(ctx, ns)
+	if err != nil {
+		return PhaseTimes{}, err
+	}
+	defer runs.stop()
+	start := time.Now()
+	err = createAll(ctx, n, func(i int) error {
+		pr := template.DeepCopy()
+		pr.Namespace, pr.Name = ns, fmt.Sprintf("run-%05d", i)
+		return e.Client.Create(ctx, pr)
+	})
+	if err != nil {
+		return PhaseTimes{}, fmt.Errorf("creating PipelineRuns: %w", err)
+	}
+	times, err := phaseTimes(ctx, start, n, runs, runs)
+	if err != nil {
+		return times, fmt.Errorf("floor: %w", err)
+	}
+	return times, e.deleteNamespace(ctx, ns)
+}
+
+func (e *Env) tasks(ctx context.Context, round, n int) (PhaseTimes, error) {
+	ns := fmt.Sprintf("bench-tasks-%d", round)
+	if err := e.createNamespace(ctx, ns, map[string]string{bulkLabel: "true"}); err != nil {
+		return PhaseTimes{}, err
+	}
+	if err := e.Client.Create(ctx, benchApp(ns)); err != nil {
+		return PhaseTimes{}, fmt.Errorf("creating the App: %w", err)
+	}
+	runs, err := e.watchPipelineRuns(ctx, ns)
+	if err != nil {
+		return PhaseTimes{}, err
+	}
+	defer runs.stop()
+	tasks, err := e.watchTasks(ctx, ns)
+	if err != nil {
+		return PhaseTimes{}, err
+	}
+	defer tasks.stop()
+	start := time.Now()
+	err = createAll(ctx, n, func(i int) error {
+		return e.Client.Create(ctx, capTask(ns, fmt.Sprintf("task-%05d", i), ""))
+	})
+	if err != nil {
+		return PhaseTimes{}, fmt.Errorf("creating Tasks: %w", err)
+	}
+	times, err := phaseTimes(ctx, start, n, runs, tasks)
+	if err != nil {
+		return times, fmt.Errorf("tasks: %w", err)
+	}
+	return times, e.deleteNamespace(ctx, ns)
+}
+
+// phaseTimes waits until n objects have been seen in started and n have
+// finished in finished, and returns both times from start.
+func phaseTimes(ctx context.Context, start time.Time, n int, started, finished *taskWatch) (PhaseTimes, error) {
+	var t PhaseTimes
+	last := func(field func(*taskSeen) time.Time) func(map[string]*taskSeen, int) bool {
+		return func(seen map[string]*taskSeen, _ int) bool {
+			count := 0
+			for _, s := range seen {
+				if !field(s).IsZero() {
+					count++
+				}
+			}
+			return count >= n
+		}
+	}
+	at := func(w *taskWatch, field func(*taskSeen) time.Time) time.Duration {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		var latest time.Time
+		for _, s := range w.tasks {
+			if f := field(s); f.After(latest) {
+				latest = f
+			}
+		}
+		return latest.Sub(start)
+	}
+	created := func(s *taskSeen) time.Time { return s.Created }
+	done := func(s *taskSeen) time.Time { return s.Finished }
+	if err := started.until(ctx, 30*time.Minute, fmt.Sprintf("%d PipelineRuns", n), last(created)); err != nil {
+		return t, err
+	}
+	t.Started = at(started, created)
+	if err := finished.until(ctx, 60*time.Minute, fmt.Sprintf("%d to finish", n), last(done)); err != nil {
+		return t, err
+	}
+	t.Finished = at(finished, done)
+	return t, nil
+}
+
+// createAll runs create for 0..n-1 on creators goroutines and returns the
+// first error.
+func createAll(ctx context.Context, n int, create func(i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range creators {
+		wg.Go(func() {
+			for i := range next {
+				if err := create(i); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
