@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"testing"
+	"time"
+)
+
+func ms(v ...float64) []time.Duration {
+	out := make([]time.Duration, len(v))
+	for i, x := range v {
+		out[i] = time.Duration(x * float64(time.Millisecond))
+	}
+	return out
+}
+
+func TestAddAdmissionRows(t *testing.T) {
+	// Two rounds; every sample of a setup is the same, so p50 = p99.
+	results := []AdmissionResult{
+		{Setup: SetupNone, Round: 1, Latencies: ms(4, 4, 4)},
+		{Setup: SetupHook, Round: 1, Latencies: ms(5, 5, 5)},
+		{Setup: SetupPolicy, Round: 1, Latencies: ms(5, 5, 5)},
+		{Setup: SetupNone, Round: 2, Latencies: ms(4, 4, 4)},
+		{Setup: SetupHook, Round: 2, Latencies: ms(6, 6, 6)},
+		{Setup: SetupPolicy, Round: 2, Latencies: ms(5, 5, 5)},
+	}
+	var r Report
+	addAdmissionRows(&r, results, 3)
+	want := map[string]Row{
+		"Job create p50, no webhook":       {Result: "4.00 ms (4.00–4.00)"},
+		"Job create p50, taskgate webhook": {Result: "5.50 ms (5.00–6.00)", Baseline: "4.00 ms (4.00–4.00)"},
+		"taskgate adds at p50": {
+			Result: "1.50 ms (1.00–2.00)", Baseline: "MAP adds 1.00 ms (1.00–1.00)", Ratio: "1.50× (1.00–2.00)",
+			Target: "≤ 1.5 ms, ≤ 1.5× MAP", Met: "yes",
+		},
+		"taskgate adds at p99": {Result: "1.50 ms (1.00–2.00)", Baseline: "MAP adds 1.00 ms (1.00–1.00)", Ratio: "1.50× (1.00–2.00)"},
+	}
+	if len(r.Rows) != 8 {
+		t.Fatalf("got %d rows, want 8", len(r.Rows))
+	}
+	for _, row := range r.Rows {
+		w, ok := want[row.Figure]
+		if !ok {
+			continue
+		}
+		w.Figure = row.Figure
+		if row != w {
+			t.Errorf("row %q:\n got %+v\nwant %+v", row.Figure, row, w)
+		}
+		delete(want, row.Figure)
+	}
+	for figure := range want {
+		t.Errorf("no row %q", figure)
+	}
+}
+
+func TestAddAdmissionRowsMissesTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		hook, pol float64
+		want      string
+	}{
+		{"over 1.5 ms", 6, 5.9, "no"},
+		{"within 1.5 ms but over 1.5× the policy", 5, 4.5, "no"},
+		{"policy adds nothing, taskgate adds some", 4.5, 4, "no"},
+		{"neither adds anything", 4, 4, "yes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Report
+			addAdmissionRows(&r, []AdmissionResult{
+				{Setup: SetupNone, Round: 1, Latencies: ms(4)},
+				{Setup: SetupHook, Round: 1, Latencies: ms(tc.hook)},
+				{Setup: SetupPolicy, Round: 1, Latencies: ms(tc.pol)},
+			}, 1)
+			if got := r.Rows[3].Met; got != tc.want {
+				t.Errorf("%s: Met = %q, want %q", r.Rows[3].Figure, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAddCapRows(t *testing.T) {
+	var r Report
+	addCapRows(&r, &CapResult{AfterFinish: ms(10, 20, 2500), AfterCreate: ms(50)})
+	want := Row{
+		Figure: "Cap 5: the Task past the cap finishes → back at the cap",
+		Result: "p50 0.020 s, p99 2.500 s, max 2.500 s (3 samples)", Baseline: "Kf: up to 300 s",
+		Target: "p99 < 2 s", Met: "no",
+	}
+	if r.Rows[0] != want {
+		t.Errorf("got %+v\nwant %+v", r.Rows[0], want)
+	}
+}
+
+func TestAddThroughputRows(t *testing.T) {
+	var r Report
+	addThroughputRows(&r, []ThroughputResult{
+		{Round: 1, Floor: PhaseTimes{Started: 10 * time.Second, Finished: 100 * time.Second}, Tasks: PhaseTimes{Started: 20 * time.Second, Finished: 110 * time.Second}},
+		{Round: 2, Floor: PhaseTimes{Started: 10 * time.Second, Finished: 100 * time.Second}, Tasks: PhaseTimes{Started: 30 * time.Second, Finished: 130 * time.Second}},
+	}, 1000)
+	want := Row{
+		Figure: "1000 Tasks: all finished", Result: "120.0 s (110.0–130.0)",
+		Baseline: "1000 direct PipelineRuns finished: 100.0 s (100.0–100.0)", Ratio: "1.20× (1.10–1.30)",
+		Target: "≤ 1.2× the floor", Met: "yes",
+	}
+	if r.Rows[1] != want {
+		t.Errorf("got %+v\nwant %+v", r.Rows[1], want)
+	}
+}
