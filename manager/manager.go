@@ -119,6 +119,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 		Logger:                  log,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
+		PprofBindAddress:        opts.PprofAddr,
 		WebhookServer:           hookServer,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        opts.LeaderElectionID,

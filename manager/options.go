@@ -18,6 +18,9 @@ type Options struct {
 	// MetricsAddr and HealthAddr are the listen addresses of the metrics
 	// and health-probe servers; "0" disables one.
 	MetricsAddr, HealthAddr string
+	// PprofAddr, when set, serves net/http/pprof there, for profiling a
+	// live manager. Off by default: profiles expose internals.
+	PprofAddr string
 
 	// WebhookHost and WebhookPort are where the webhook server listens.
 	WebhookHost string

@@ -29,6 +29,7 @@ func run() error {
 	fs.StringVar(&opts.PolicyConfigMap, "policy-configmap", opts.PolicyConfigMap, "name of the policy ConfigMap in --namespace")
 	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", opts.MetricsAddr, "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", opts.HealthAddr, "address of the /healthz and /readyz endpoints")
+	fs.StringVar(&opts.PprofAddr, "pprof-bind-address", opts.PprofAddr, "address of net/http/pprof for profiling; empty disables it")
 	fs.StringVar(&opts.WebhookHost, "webhook-host", opts.WebhookHost, "address the webhook server listens on; empty means all")
 	fs.IntVar(&opts.WebhookPort, "webhook-port", opts.WebhookPort, "port the webhook server listens on")
 	fs.StringVar(&opts.CertDir, "cert-dir", opts.CertDir, "directory with the webhook serving certificate (tls.crt, tls.key)")

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -75,6 +76,10 @@ type AdmissionResult struct {
 	Setup     string
 	Round     int
 	Latencies []time.Duration
+	// WebhookCall is, for taskgate's webhook, the mean time kube-apiserver
+	// spent calling it, from its own metric: what the webhook costs the
+	// apiserver, with the client and storage taken out.
+	WebhookCall time.Duration
 }
 
 // benchApp is the App the Jobs are labelled with: three env vars to inject.
@@ -120,12 +125,12 @@ func (e *Env) Admission(ctx context.Context, rounds, jobs int) ([]AdmissionResul
 	var results []AdmissionResult
 	for round := 1; round <= rounds; round++ {
 		for _, setup := range []string{SetupNone, SetupHook, SetupPolicy} {
-			lat, err := e.admissionSet(ctx, setup, hook, round, jobs)
+			res, err := e.admissionSet(ctx, setup, hook, round, jobs)
 			if err != nil {
 				return results, fmt.Errorf("%s, round %d: %w", setup, round, err)
 			}
-			e.Logf("admission: %s, round %d: p50 %v p99 %v", setup, round, Percentile(lat, 50), Percentile(lat, 99))
-			results = append(results, AdmissionResult{Setup: setup, Round: round, Latencies: lat})
+			e.Logf("admission: %s, round %d: p50 %v p99 %v", setup, round, Percentile(res.Latencies, 50), Percentile(res.Latencies, 99))
+			results = append(results, res)
 		}
 	}
 	// Leave the cluster as Setup made it.
@@ -135,33 +140,88 @@ func (e *Env) Admission(ctx context.Context, rounds, jobs int) ([]AdmissionResul
 	return results, nil
 }
 
-func (e *Env) admissionSet(ctx context.Context, setup string, hook *admissionregistrationv1.MutatingWebhookConfiguration, round, jobs int) ([]time.Duration, error) {
+func (e *Env) admissionSet(ctx context.Context, setup string, hook *admissionregistrationv1.MutatingWebhookConfiguration, round, jobs int) (AdmissionResult, error) {
 	ns := fmt.Sprintf("bench-admission-%d-%d", round, map[string]int{SetupNone: 0, SetupHook: 1, SetupPolicy: 2}[setup])
 	if err := e.createNamespace(ctx, ns, nil); err != nil {
-		return nil, err
+		return AdmissionResult{}, err
 	}
 	if err := e.Client.Create(ctx, benchApp(ns)); err != nil {
-		return nil, fmt.Errorf("creating the App: %w", err)
+		return AdmissionResult{}, fmt.Errorf("creating the App: %w", err)
 	}
 	if err := e.switchAdmission(ctx, setup, hook); err != nil {
-		return nil, err
+		return AdmissionResult{}, err
 	}
 	if err := e.waitForMutation(ctx, ns, setup != SetupNone); err != nil {
-		return nil, err
+		return AdmissionResult{}, err
 	}
 	const warmup = 50
-	lat := make([]time.Duration, 0, jobs)
+	res := AdmissionResult{Setup: setup, Round: round, Latencies: make([]time.Duration, 0, jobs)}
+	var sum0, count0 float64
+	var profiled chan error
 	for i := range warmup + jobs {
+		if i == warmup && setup == SetupHook {
+			var err error
+			if sum0, count0, err = e.webhookCallSeconds(ctx); err != nil {
+				return res, err
+			}
+			if round == 1 {
+				// A CPU profile of the manager while it serves the
+				// creates shows where its share of the latency goes.
+				profiled = make(chan error, 1)
+				go func() { profiled <- e.profileManager(ctx, 10*time.Second, "manager-webhook-cpu") }()
+			}
+		}
 		job := benchJob(ns, fmt.Sprintf("job-%05d", i))
 		start := time.Now()
 		if err := e.Client.Create(ctx, job); err != nil {
-			return nil, fmt.Errorf("creating Job %d: %w", i, err)
+			return res, fmt.Errorf("creating Job %d: %w", i, err)
 		}
 		if i >= warmup {
-			lat = append(lat, time.Since(start))
+			res.Latencies = append(res.Latencies, time.Since(start))
 		}
 	}
-	return lat, e.deleteNamespace(ctx, ns)
+	if setup == SetupHook {
+		sum1, count1, err := e.webhookCallSeconds(ctx)
+		if err != nil {
+			return res, err
+		}
+		if count1 > count0 {
+			res.WebhookCall = time.Duration((sum1 - sum0) / (count1 - count0) * float64(time.Second))
+		}
+	}
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			return res, err
+		}
+	}
+	return res, e.deleteNamespace(ctx, ns)
+}
+
+// webhookCallSeconds reads kube-apiserver's histogram of its calls to
+// taskgate's Job webhook: the sum of their durations and their count.
+func (e *Env) webhookCallSeconds(ctx context.Context) (sum, count float64, err error) {
+	cs, err := kubernetes.NewForConfig(e.Cluster.Config)
+	if err != nil {
+		return 0, 0, fmt.Errorf("creating clientset: %w", err)
+	}
+	body, err := cs.RESTClient().Get().AbsPath("/metrics").Stream(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("scraping kube-apiserver: %w", err)
+	}
+	defer body.Close()
+	families, err := parseMetrics(body)
+	if err != nil {
+		return 0, 0, fmt.Errorf("kube-apiserver's metrics: %w", err)
+	}
+	for _, m := range families["apiserver_admission_webhook_admission_duration_seconds"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "name" && l.GetValue() == "jobs.taskgate.dev" {
+				sum += m.GetHistogram().GetSampleSum()
+				count += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return sum, count, nil
 }
 
 // switchAdmission leaves exactly one Job mutator in place: none, taskgate's

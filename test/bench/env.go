@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -148,12 +149,14 @@ type ManagerProcess struct {
 	cmd        *exec.Cmd
 	done       chan struct{}
 	MetricsURL string
+	// PprofURL serves net/http/pprof.
+	PprofURL string
 }
 
 // StartManager runs the manager binary with the chart's defaults plus args,
 // serving the webhooks Setup registered, and waits until it is ready.
 func (e *Env) StartManager(ctx context.Context, args ...string) (*ManagerProcess, error) {
-	ports := make([]string, 2)
+	ports := make([]string, 3)
 	for i := range ports {
 		p, err := localcluster.FreePort()
 		if err != nil {
@@ -170,7 +173,7 @@ func (e *Env) StartManager(ctx context.Context, args ...string) (*ManagerProcess
 		"--webhook-host=" + e.hooks.LocalServingHost, "--webhook-port=" + strconv.Itoa(e.hooks.LocalServingPort),
 		"--cert-dir=" + e.hooks.LocalServingCertDir,
 		"--metrics-bind-address=127.0.0.1:" + ports[0], "--health-probe-bind-address=127.0.0.1:" + ports[1],
-		"--shutdown-drain=0s",
+		"--pprof-bind-address=127.0.0.1:" + ports[2], "--shutdown-drain=0s",
 	}, args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -178,7 +181,10 @@ func (e *Env) StartManager(ctx context.Context, args ...string) (*ManagerProcess
 		_ = log.Close()
 		return nil, fmt.Errorf("starting the manager: %w", err)
 	}
-	m := &ManagerProcess{cmd: cmd, done: make(chan struct{}), MetricsURL: "http://127.0.0.1:" + ports[0] + "/metrics"}
+	m := &ManagerProcess{
+		cmd: cmd, done: make(chan struct{}),
+		MetricsURL: "http://127.0.0.1:" + ports[0] + "/metrics", PprofURL: "http://127.0.0.1:" + ports[2] + "/debug/pprof",
+	}
 	go func() { _ = cmd.Wait(); _ = log.Close(); close(m.done) }()
 	readyz := "http://127.0.0.1:" + ports[1] + "/readyz"
 	err = poll(ctx, 2*time.Minute, func() (bool, error) {
@@ -249,14 +255,9 @@ func (m *ManagerProcess) Metrics() (map[string]float64, error) {
 		return nil, fmt.Errorf("scraping the manager: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	families, err := parseMetrics(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("reading the manager's metrics: %w", err)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(strings.NewReader(string(body)))
-	if err != nil {
-		return nil, fmt.Errorf("parsing the manager's metrics: %w", err)
+		return nil, fmt.Errorf("the manager's metrics: %w", err)
 	}
 	out := map[string]float64{}
 	for name, f := range families {
@@ -270,6 +271,16 @@ func (m *ManagerProcess) Metrics() (map[string]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// parseMetrics reads the Prometheus text format.
+func parseMetrics(r io.Reader) (map[string]*dto.MetricFamily, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("parsing metrics: %w", err)
+	}
+	return families, nil
 }
 
 // createNamespace creates a namespace with labels, or does nothing if it
@@ -310,4 +321,37 @@ func poll(ctx context.Context, timeout time.Duration, cond func() (bool, error))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// profileManager takes a CPU profile of the manager for d and writes it to
+// <name>.pprof in the run's directory, with `go tool pprof -top` beside it
+// in <name>.txt.
+func (e *Env) profileManager(ctx context.Context, d time.Duration, name string) error {
+	url := fmt.Sprintf("%s/profile?seconds=%d", e.manager.PprofURL, int(d.Seconds()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("profiling the manager: %w", err)
+	}
+	defer resp.Body.Close()
+	path := filepath.Join(e.Dir, name+".pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing the profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing the profile: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the profile: %w", err)
+	}
+	top, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=25", filepath.Join(e.Dir, "taskgate"), path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("summarising the profile: %w: %s", err, top)
+	}
+	return os.WriteFile(filepath.Join(e.Dir, name+".txt"), top, 0o644)
 }

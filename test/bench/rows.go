@@ -50,6 +50,15 @@ func addAdmissionRows(r *Report, results []AdmissionResult, jobs int) {
 		}
 		r.Add(row)
 	}
+	var calls []float64
+	for _, res := range results {
+		if res.WebhookCall > 0 {
+			calls = append(calls, millis(res.WebhookCall))
+		}
+	}
+	if len(calls) > 0 {
+		r.Add(Row{Figure: "kube-apiserver's call to taskgate's Job webhook, mean", Result: fmtMs(SpreadOf(calls))})
+	}
 	r.Note("Admission: %d suspended Jobs labelled with an App, created one at a time through kube-apiserver per setup and round (after 50 unmeasured), %d rounds, setups interleaved; latency is the client's create round trip. Ratio = (taskgate − none) / (MAP − none), per round.", jobs, rounds)
 }
 
