@@ -142,8 +142,8 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 				},
 				// Only the runs taskgate made, not every pipeline in the
 				// cluster.
-				&pipelinev1.PipelineRun{}: {Label: ownRuns},
-				&pipelinev1.TaskRun{}:     {Label: ownRuns},
+				&pipelinev1.PipelineRun{}: {Label: ownRuns, Transform: reconciler.PipelineRunFacts},
+				&pipelinev1.TaskRun{}:     {Label: ownRuns, Transform: reconciler.TaskRunFacts},
 				// Jobs are many; keep only what TTL policy reads.
 				&batchv1.Job{}: {Transform: jobFacts},
 			},

@@ -36,8 +36,9 @@ type Options struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 
 	// KubeAPIQPS and KubeAPIBurst bound the manager's requests to the API
-	// server. Each Task costs about six writes, so client-go's default of
-	// 5 QPS would take minutes over a burst of a thousand Tasks.
+	// server; API Priority and Fairness protects the server itself. A Task
+	// costs about eight requests over its life: at 50 QPS taskgate started
+	// a burst of Tasks more slowly than Tekton ran them (docs/performance.md).
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 
@@ -69,9 +70,9 @@ func DefaultOptions() Options {
 		LeaseDuration:    15 * time.Second,
 		RenewDeadline:    10 * time.Second,
 		RetryPeriod:      2 * time.Second,
-		KubeAPIQPS:       50,
+		KubeAPIQPS:       100,
 		TaskWorkers:      4,
-		KubeAPIBurst:     100,
+		KubeAPIBurst:     200,
 		ShutdownDrain:    5 * time.Second,
 		GracefulShutdown: 30 * time.Second,
 	}

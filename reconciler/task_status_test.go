@@ -449,8 +449,35 @@ func TestComputeTaskStatus(t *testing.T) {
 			if diff := cmp.Diff(before, tt.task); diff != "" {
 				t.Errorf("ComputeTaskStatus() modified its input (-before +after):\n%s", diff)
 			}
+			// The manager caches runs stripped to what status reads.
+			pr, tr := stripped(t, tt.pr, tt.tr)
+			cached := ComputeTaskStatus(StatusInput{Task: tt.task, PipelineRun: pr, TaskRun: tr, Now: at(tt.now), PendingDeadline: tt.deadline})
+			if diff := cmp.Diff(got, cached); diff != "" {
+				t.Errorf("ComputeTaskStatus() differs on cached runs (-full +cached):\n%s", diff)
+			}
 		})
 	}
+}
+
+func stripped(t *testing.T, pr *pipelinev1.PipelineRun, tr *pipelinev1.TaskRun) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun) {
+	t.Helper()
+	var spr *pipelinev1.PipelineRun
+	var str *pipelinev1.TaskRun
+	if pr != nil {
+		out, err := PipelineRunFacts(pr.DeepCopy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		spr = out.(*pipelinev1.PipelineRun)
+	}
+	if tr != nil {
+		out, err := TaskRunFacts(tr.DeepCopy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		str = out.(*pipelinev1.TaskRun)
+	}
+	return spr, str
 }
 
 func TestComputeTaskStatusFinishedStaysFinished(t *testing.T) {

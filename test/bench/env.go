@@ -323,11 +323,14 @@ func poll(ctx context.Context, timeout time.Duration, cond func() (bool, error))
 	}
 }
 
-// profileManager takes a CPU profile of the manager for d and writes it to
-// <name>.pprof in the run's directory, with `go tool pprof -top` beside it
-// in <name>.txt.
+// profileManager takes a CPU profile of the manager for d, or a heap
+// profile when d is 0, and writes it to <name>.pprof in the run's
+// directory, with `go tool pprof -top` beside it in <name>.txt.
 func (e *Env) profileManager(ctx context.Context, d time.Duration, name string) error {
 	url := fmt.Sprintf("%s/profile?seconds=%d", e.manager.PprofURL, int(d.Seconds()))
+	if d == 0 {
+		url = e.manager.PprofURL + "/heap"
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

@@ -81,10 +81,16 @@ func (e *Env) Memory(ctx context.Context, jobs, tasks int) (*MemoryResult, error
 	if res.Loaded, err = e.settledMemory(ctx); err != nil {
 		return res, err
 	}
+	if err := e.profileManager(ctx, 0, "manager-heap-loaded"); err != nil {
+		return res, err
+	}
 	if err := e.RestartManager(ctx); err != nil {
 		return res, err
 	}
 	if res.Fresh, err = e.settledMemory(ctx); err != nil {
+		return res, err
+	}
+	if err := e.profileManager(ctx, 0, "manager-heap-restarted"); err != nil {
 		return res, err
 	}
 	return res, nil

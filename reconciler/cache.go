@@ -1,0 +1,61 @@
+package reconciler
+
+import (
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+)
+
+// PipelineRunFacts, a cache transform, strips a cached PipelineRun to what the Task reconciler
+// reads: metadata, whether it was cancelled, its timeouts and its outcome.
+// The pipeline spec, which Tekton also copies into status, is most of a
+// run's size, and taskgate never reads it back: it builds it. Nothing
+// updates a PipelineRun from the cache (cancelling is a JSON patch), so no
+// write can drop what was stripped.
+func PipelineRunFacts(obj any) (any, error) {
+	pr, ok := obj.(*pipelinev1.PipelineRun)
+	if !ok {
+		return obj, nil
+	}
+	pr.ManagedFields = nil
+	pr.Spec = pipelinev1.PipelineRunSpec{Status: pr.Spec.Status, Timeouts: pr.Spec.Timeouts}
+	pr.Status = pipelinev1.PipelineRunStatus{
+		Status: pr.Status.Status,
+		PipelineRunStatusFields: pipelinev1.PipelineRunStatusFields{
+			StartTime: pr.Status.StartTime, CompletionTime: pr.Status.CompletionTime, ChildReferences: pr.Status.ChildReferences,
+		},
+	}
+	return pr, nil
+}
+
+// TaskRunFacts, a cache transform, strips a cached TaskRun likewise: its pod, its times, its
+// steps' states and how many times it was retried, but not the task spec it
+// carries twice.
+func TaskRunFacts(obj any) (any, error) {
+	tr, ok := obj.(*pipelinev1.TaskRun)
+	if !ok {
+		return obj, nil
+	}
+	tr.ManagedFields = nil
+	tr.Spec = pipelinev1.TaskRunSpec{Status: tr.Spec.Status, Timeout: tr.Spec.Timeout}
+	retries := make(pipelinev1.RetriesStatus, len(tr.Status.RetriesStatus))
+	for i, r := range tr.Status.RetriesStatus {
+		retries[i] = pipelinev1.TaskRunStatus{Status: r.Status}
+	}
+	steps := make([]pipelinev1.StepState, len(tr.Status.Steps))
+	for i, st := range tr.Status.Steps {
+		steps[i] = pipelinev1.StepState{Name: st.Name, Container: st.Container, ContainerState: st.ContainerState}
+	}
+	if len(retries) == 0 {
+		retries = nil
+	}
+	if len(steps) == 0 {
+		steps = nil
+	}
+	tr.Status = pipelinev1.TaskRunStatus{
+		Status: tr.Status.Status,
+		TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+			PodName: tr.Status.PodName, StartTime: tr.Status.StartTime, CompletionTime: tr.Status.CompletionTime,
+			Steps: steps, RetriesStatus: retries,
+		},
+	}
+	return tr, nil
+}

@@ -1,0 +1,72 @@
+package reconciler
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/apis"
+	duckv1 "knative.dev/pkg/apis/duck/v1"
+)
+
+func TestPipelineRunFactsKeepsWhatTheReconcilerReads(t *testing.T) {
+	spec := &pipelinev1.PipelineSpec{Tasks: []pipelinev1.PipelineTask{{Name: PipelineTaskName}}}
+	status := duckv1.Status{Conditions: duckv1.Conditions{{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue}}}
+	children := []pipelinev1.ChildStatusReference{{Name: "migrate-run", PipelineTaskName: PipelineTaskName}}
+	timeouts := &pipelinev1.TimeoutFields{Pipeline: &metav1.Duration{}}
+	in := &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "tekton"}}},
+		Spec:       pipelinev1.PipelineRunSpec{PipelineSpec: spec, Status: pipelinev1.PipelineRunSpecStatusCancelled, Timeouts: timeouts},
+		Status: pipelinev1.PipelineRunStatus{Status: status, PipelineRunStatusFields: pipelinev1.PipelineRunStatusFields{
+			StartTime: mt(0), CompletionTime: mt(1), ChildReferences: children, PipelineSpec: spec,
+			Provenance: &pipelinev1.Provenance{}, SpanContext: map[string]string{"a": "b"},
+		}},
+	}
+	want := &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate"},
+		Spec:       pipelinev1.PipelineRunSpec{Status: pipelinev1.PipelineRunSpecStatusCancelled, Timeouts: timeouts},
+		Status: pipelinev1.PipelineRunStatus{Status: status, PipelineRunStatusFields: pipelinev1.PipelineRunStatusFields{
+			StartTime: mt(0), CompletionTime: mt(1), ChildReferences: children,
+		}},
+	}
+	got, err := PipelineRunFacts(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("PipelineRunFacts() (-want +got):\n%s", diff)
+	}
+}
+
+func TestTaskRunFactsKeepsWhatTheReconcilerReads(t *testing.T) {
+	spec := &pipelinev1.TaskSpec{Steps: []pipelinev1.Step{{Name: StepName, Image: "x"}}}
+	status := duckv1.Status{Conditions: duckv1.Conditions{{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse}}}
+	step := pipelinev1.StepState{Name: StepName, Container: "step-" + StepName, ImageID: "sha256:1",
+		ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3}}}
+	in := &pipelinev1.TaskRun{
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate-run", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "tekton"}}},
+		Spec:       pipelinev1.TaskRunSpec{TaskSpec: spec, Timeout: &metav1.Duration{}, ServiceAccountName: "sa"},
+		Status: pipelinev1.TaskRunStatus{Status: status, TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+			PodName: "migrate-run-pod", StartTime: mt(0), CompletionTime: mt(1), Steps: []pipelinev1.StepState{step}, TaskSpec: spec,
+			RetriesStatus: pipelinev1.RetriesStatus{{Status: status, TaskRunStatusFields: pipelinev1.TaskRunStatusFields{PodName: "old", TaskSpec: spec}}},
+		}},
+	}
+	want := &pipelinev1.TaskRun{
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate-run"},
+		Spec:       pipelinev1.TaskRunSpec{Timeout: &metav1.Duration{}},
+		Status: pipelinev1.TaskRunStatus{Status: status, TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+			PodName: "migrate-run-pod", StartTime: mt(0), CompletionTime: mt(1),
+			Steps:         []pipelinev1.StepState{{Name: StepName, Container: "step-" + StepName, ContainerState: step.ContainerState}},
+			RetriesStatus: pipelinev1.RetriesStatus{{Status: status}},
+		}},
+	}
+	got, err := TaskRunFacts(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("TaskRunFacts() (-want +got):\n%s", diff)
+	}
+}
