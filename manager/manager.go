@@ -142,6 +142,8 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 				},
 				// Only the runs taskgate made, not every pipeline in the
 				// cluster.
+				// Finished Tasks, most of them, without their pinned run.
+				&taskgatev1alpha1.Task{}:  {Transform: reconciler.TaskFacts},
 				&pipelinev1.PipelineRun{}: {Label: ownRuns, Transform: reconciler.PipelineRunFacts},
 				&pipelinev1.TaskRun{}:     {Label: ownRuns, Transform: reconciler.TaskRunFacts},
 				// Jobs are many; keep only what TTL policy reads.

@@ -2,6 +2,8 @@ package reconciler
 
 import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
 )
 
 // PipelineRunFacts, a cache transform, strips a cached PipelineRun to what the Task reconciler
@@ -58,4 +60,21 @@ func TaskRunFacts(obj any) (any, error) {
 		},
 	}
 	return tr, nil
+}
+
+// TaskFacts, a cache transform, drops a finished Task's spec.resolved, most
+// of a Task's size: its run is over and nothing builds from it again. Tasks
+// are only ever patched with diffs of their status or labels, and read live
+// before a delete, so nothing written or deleted depends on the dropped
+// field.
+func TaskFacts(obj any) (any, error) {
+	task, ok := obj.(*v1alpha1.Task)
+	if !ok {
+		return obj, nil
+	}
+	task.ManagedFields = nil
+	if task.Status.State.IsFinished() {
+		task.Spec.Resolved = nil
+	}
+	return task, nil
 }

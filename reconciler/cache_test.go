@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
 )
 
 func TestPipelineRunFactsKeepsWhatTheReconcilerReads(t *testing.T) {
@@ -68,5 +70,30 @@ func TestTaskRunFactsKeepsWhatTheReconcilerReads(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("TaskRunFacts() (-want +got):\n%s", diff)
+	}
+}
+
+func TestTaskFactsDropsTheResolvedRunOfFinishedTasks(t *testing.T) {
+	for _, state := range []v1alpha1.TaskState{"", v1alpha1.TaskStatePending, v1alpha1.TaskStateRunning, v1alpha1.TaskStateSucceeded, v1alpha1.TaskStateFailed, v1alpha1.TaskStateCancelled} {
+		t.Run(string(state), func(t *testing.T) {
+			in := &v1alpha1.Task{
+				ObjectMeta: metav1.ObjectMeta{Name: "migrate", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
+				Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "shop"}, Resolved: &v1alpha1.ResolvedRun{Image: "shop:v1"}},
+				Status:     v1alpha1.TaskStatus{State: state},
+			}
+			want := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: "migrate"}, Spec: in.Spec, Status: in.Status}
+			if state.IsFinished() {
+				want.Spec.Resolved = nil
+			} else {
+				want.Spec.Resolved = &v1alpha1.ResolvedRun{Image: "shop:v1"}
+			}
+			got, err := TaskFacts(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("TaskFacts() (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
