@@ -31,7 +31,7 @@ type fixedPolicy struct{ p *policy.Policy }
 
 func (f fixedPolicy) Current() *policy.Policy { return f.p }
 
-func benchDeps(b *testing.B) (PolicySource, AppGetter, NamespaceLabels) {
+func benchDeps(b testing.TB) (PolicySource, AppGetter, NamespaceLabels) {
 	p, err := policy.Load([]byte(benchPolicy))
 	if err != nil {
 		b.Fatal(err)

@@ -1,0 +1,206 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	admissionv1 "k8s.io/api/admission/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
+)
+
+// The admission fuzzers feed each handler arbitrary objects, as
+// AdmissionReviews, through the same entry points the manager registers.
+// Every answer must be an allowance or a 4xx denial with a message, never a
+// panic or a 5xx; an allowance's patch must apply to the object it was
+// computed for and leave an object that still decodes; and the mutators
+// must be idempotent: a second pass over their own output patches nothing,
+// as the apiserver's reinvocation expects.
+
+var jobSeeds = []string{
+	`{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"nightly","namespace":"shop","labels":{"taskgate.dev/app":"web"}},"spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"main","image":"x"}]}}}}`,
+	`{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"j","labels":{"taskgate.dev/app":"web"}},"spec":{"ttlSecondsAfterFinished":5,"template":{"spec":{"containers":[{"name":"a","image":"x","env":[{"name":"LOG_LEVEL","value":"debug"}]},{"name":"b","image":"y"}]}}}}`,
+	`{"metadata":{"name":"plain"},"spec":{"template":{"spec":{"containers":[{"name":"main","image":"x"}]}}}}`,
+	`{"metadata":{"name":"opted-out","labels":{"taskgate.dev/ttl":"off"}},"spec":{}}`,
+	`{"metadata":{"annotations":{"a":"b"},"labels":{"taskgate.dev/app":"web"}},"spec":{"template":{"metadata":{"labels":{"x":"y"}},"spec":{"volumes":[],"containers":[{"name":"m","image":"x","envFrom":[],"volumeMounts":[]}]}}}}`,
+	`{}`, `null`, `[]`, `{"spec":1}`, `{`,
+}
+
+var taskSeeds = []string{
+	`{"apiVersion":"taskgate.dev/v1alpha1","kind":"Task","metadata":{"name":"migrate","namespace":"shop"},"spec":{"appRef":{"name":"web"},"command":"rake db:migrate"}}`,
+	`{"metadata":{"name":"t","uid":"u"},"spec":{"appRef":{"name":"web"},"memory":"1Gi","cpu":"500m","disk":"2Gi","timeout":"1h","env":[{"name":"A","value":"b"}],"ttlSecondsAfterFinished":60}}`,
+	`{"metadata":{"name":"t"},"spec":{"appRef":{"name":"web"},"resolved":{"image":"forged","command":["sh"]}}}`,
+	`{"metadata":{"name":"t"},"spec":{"appRef":{"name":"missing"}}}`,
+	`{"metadata":{"name":"t"},"spec":{"appRef":{"name":"web"},"memory":"1Ti"}}`,
+	`{"metadata":{"name":"t"},"spec":{"appRef":{"name":"web"},"desiredState":"Cancelled"}}`,
+	`{}`, `null`, `{"spec":{"appRef":{}}}`, `{`,
+}
+
+// fuzzDeps are benchDeps, with an App getter that knows only "web", so a
+// Task naming anything else meets the unknown-App denial.
+func fuzzDeps(t testing.TB) (PolicySource, AppGetter, NamespaceLabels) {
+	pol, apps, namespaces := benchDeps(t)
+	only := func(ctx context.Context, namespace, name string) (*v1alpha1.App, error) {
+		if name != "web" {
+			return nil, nil
+		}
+		return apps(ctx, namespace, name)
+	}
+	return pol, only, namespaces
+}
+
+func createReview(kind string, raw []byte) admission.Request {
+	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		UID: "fuzz", Operation: admissionv1.Create, Namespace: "shop",
+		Kind: metav1.GroupVersionKind{Kind: kind}, Object: runtime.RawExtension{Raw: raw},
+	}}
+}
+
+// checkAnswer fails on a response that is neither an allowance nor a
+// client error with a message.
+func checkAnswer(t *testing.T, resp admission.Response) {
+	t.Helper()
+	if resp.Allowed {
+		return
+	}
+	if resp.Result == nil || resp.Result.Message == "" {
+		t.Fatalf("denied without a message: %+v", resp)
+	}
+	if code := resp.Result.Code; code < http.StatusBadRequest || code >= http.StatusInternalServerError {
+		t.Fatalf("denied with code %d, want 4xx: %s", code, resp.Result.Message)
+	}
+}
+
+// applyResponse applies resp's patch to raw and returns the result.
+func applyResponse(t *testing.T, raw []byte, resp admission.Response) []byte {
+	t.Helper()
+	ops, err := json.Marshal(resp.Patches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := jsonpatch.DecodePatch(ops)
+	if err != nil {
+		t.Fatalf("decoding the patch: %v\npatch: %s", err, ops)
+	}
+	out, err := p.Apply(raw)
+	if err != nil {
+		t.Fatalf("applying the patch: %v\nobject: %s\npatch:  %s", err, raw, ops)
+	}
+	return out
+}
+
+// canonical re-encodes raw the way the apiserver sends an object: decoded
+// into its type and encoded again. ok is false when raw is not that type;
+// the handler has already been asked about raw itself.
+func canonical[T any](raw []byte) ([]byte, bool) {
+	obj := new(T)
+	if err := json.Unmarshal(raw, obj); err != nil {
+		return nil, false
+	}
+	out, err := json.Marshal(obj)
+	return out, err == nil
+}
+
+// fuzzMutator checks one mutating handler's properties on raw, decoded as T.
+func fuzzMutator[T any](t *testing.T, h admission.Handler, kind string, raw []byte) {
+	ctx := context.Background()
+	checkAnswer(t, h.Handle(ctx, createReview(kind, raw)))
+	doc, ok := canonical[T](raw)
+	if !ok {
+		return
+	}
+	resp := h.Handle(ctx, createReview(kind, doc))
+	checkAnswer(t, resp)
+	if !resp.Allowed || len(resp.Patches) == 0 {
+		return
+	}
+	patched := applyResponse(t, doc, resp)
+	if err := json.Unmarshal(patched, new(T)); err != nil {
+		t.Fatalf("the patched object does not decode: %v\n%s", err, patched)
+	}
+	again := h.Handle(ctx, createReview(kind, patched))
+	if !again.Allowed || len(again.Patches) != 0 {
+		t.Fatalf("a second pass changed the object again: allowed=%v patches=%v\nfirst: %s", again.Allowed, again.Patches, patched)
+	}
+}
+
+func FuzzJobDefaulter(f *testing.F) {
+	for _, s := range jobSeeds {
+		f.Add([]byte(s))
+	}
+	pol, apps, namespaces := fuzzDeps(f)
+	h := &JobDefaulter{Policy: pol, Apps: apps, Namespaces: namespaces}
+	f.Fuzz(func(t *testing.T, raw []byte) { fuzzMutator[batchv1.Job](t, h, "Job", raw) })
+}
+
+func FuzzTaskDefaulter(f *testing.F) {
+	for _, s := range taskSeeds {
+		f.Add([]byte(s))
+	}
+	pol, apps, namespaces := fuzzDeps(f)
+	h := &TaskDefaulter{Policy: pol, Apps: apps, Namespaces: namespaces}
+	f.Fuzz(func(t *testing.T, raw []byte) { fuzzMutator[v1alpha1.Task](t, h, "Task", raw) })
+}
+
+// fuzzValidator sends raw as a CREATE and, against each seed as the old
+// object, as an UPDATE, through the typed webhook the manager registers.
+func fuzzValidator(f *testing.F, h *admission.Webhook, kind string, seeds []string) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		ctx := context.Background()
+		checkAnswer(t, h.Handle(ctx, createReview(kind, raw)))
+		for _, old := range seeds[:2] {
+			req := createReview(kind, raw)
+			req.Operation = admissionv1.Update
+			req.OldObject = runtime.RawExtension{Raw: []byte(old)}
+			checkAnswer(t, h.Handle(ctx, req))
+		}
+	})
+}
+
+func fuzzScheme(t testing.TB) *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func FuzzTaskValidator(f *testing.F) {
+	pol, apps, _ := fuzzDeps(f)
+	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &TaskValidator{Policy: pol, Apps: apps}), "Task", taskSeeds)
+}
+
+func FuzzAppValidator(f *testing.F) {
+	pol, _, _ := fuzzDeps(f)
+	seeds := []string{
+		`{"apiVersion":"taskgate.dev/v1alpha1","kind":"App","metadata":{"name":"web","namespace":"shop"},"spec":{"image":"registry.example.com/shop/web:v1","args":["puma"]}}`,
+		`{"apiVersion":"taskgate.dev/v1alpha1","kind":"App","metadata":{"name":"web"},"spec":{"image":"x","securityContext":{"privileged":true},"serviceBindings":[{"name":"db","secretName":"s"}],"env":[{"name":"A","valueFrom":{"secretKeyRef":{"name":"s","key":"k"}}}]}}`,
+		`{"spec":{"image":"UPPER/case:tag"}}`, `{"spec":{"image":"a@sha256:0"}}`, `{}`, `null`, `{`,
+	}
+	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &AppValidator{Policy: pol}), "App", seeds)
+}
+
+func FuzzPolicyConfigMapValidator(f *testing.F) {
+	seeds := []string{
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"taskgate-policy","namespace":"taskgate-system"},"data":{"policy.yaml":"apiVersion: taskgate.dev/v1alpha1\nkind: Policy\n"}}`,
+		`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"taskgate-policy"},"data":{"policy.yaml":"apiVersion: taskgate.dev/v1alpha1\nkind: Policy\nttl:\n  rules:\n  - {name: r, kinds: [Job], when: Failed, ttlSecondsAfterFinished: 60}\n"}}`,
+		`{"data":{"policy.yaml":"kind: Policy\nttl: {rules: [{name: x, ttlSecondsAfterFinished: -1}]}"}}`,
+		`{"data":{"other":"x"}}`, `{"data":{"policy.yaml":"{"}}`, `{}`, `null`, `{`,
+	}
+	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &PolicyConfigMapValidator{Namespace: "taskgate-system", Name: policy.ConfigMapName}), "ConfigMap", seeds)
+}
