@@ -36,9 +36,10 @@ type Options struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 
 	// KubeAPIQPS and KubeAPIBurst bound the manager's requests to the API
-	// server; API Priority and Fairness protects the server itself. A Task
-	// costs about eight requests over its life: at 50 QPS taskgate started
-	// a burst of Tasks more slowly than Tekton ran them (docs/performance.md).
+	// server. Each Task costs about eight requests, so client-go's default
+	// of 5 QPS would take minutes over a burst of a thousand Tasks. Raising
+	// 50 to 100 did not start Tasks any faster: one App's ID counter is the
+	// limit (docs/performance.md).
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 
@@ -70,9 +71,9 @@ func DefaultOptions() Options {
 		LeaseDuration:    15 * time.Second,
 		RenewDeadline:    10 * time.Second,
 		RetryPeriod:      2 * time.Second,
-		KubeAPIQPS:       100,
+		KubeAPIQPS:       50,
 		TaskWorkers:      4,
-		KubeAPIBurst:     200,
+		KubeAPIBurst:     100,
 		ShutdownDrain:    5 * time.Second,
 		GracefulShutdown: 30 * time.Second,
 	}
