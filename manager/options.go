@@ -38,8 +38,7 @@ type Options struct {
 	// KubeAPIQPS and KubeAPIBurst bound the manager's requests to the API
 	// server. Each Task costs about eight requests, so client-go's default
 	// of 5 QPS would take minutes over a burst of a thousand Tasks. Raising
-	// 50 to 100 did not start Tasks any faster: one App's ID counter is the
-	// limit (docs/performance.md).
+	// 50 to 100 did not start Tasks any faster (docs/performance.md).
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 
