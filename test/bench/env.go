@@ -17,16 +17,13 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/manager"
 	"github.com/taskgate/taskgate/policy"
 	"github.com/taskgate/taskgate/test/localcluster"
 )
@@ -76,17 +73,6 @@ type Env struct {
 	manager *ManagerProcess
 }
 
-// Scheme knows the built-in types, taskgate's and Tekton's v1.
-func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, taskgatev1alpha1.AddToScheme, pipelinev1.AddToScheme} {
-		if err := add(s); err != nil {
-			return nil, fmt.Errorf("building scheme: %w", err)
-		}
-	}
-	return s, nil
-}
-
 // Setup starts a local cluster, registers the chart's webhooks, builds the
 // manager and writes the bench policy. Stop with Teardown, even on error.
 func Setup(ctx context.Context, repoRoot, dir string, logf func(string, ...any)) (*Env, error) {
@@ -106,7 +92,7 @@ func Setup(ctx context.Context, repoRoot, dir string, logf func(string, ...any))
 	if err != nil {
 		return e, fmt.Errorf("starting the local cluster: %w", err)
 	}
-	scheme, err := Scheme()
+	scheme, err := manager.Scheme()
 	if err != nil {
 		return e, err
 	}

@@ -126,15 +126,7 @@ func (e *Env) fillTasks(ctx context.Context, namespaces []string, n int) error {
 	}); err != nil {
 		return fmt.Errorf("completing PipelineRuns: %w", err)
 	}
-	return tasks.until(ctx, 30*time.Minute, fmt.Sprintf("%d Tasks to finish", n), func(seen map[string]*taskSeen, _ int) bool {
-		done := 0
-		for _, s := range seen {
-			if !s.Finished.IsZero() {
-				done++
-			}
-		}
-		return done >= n
-	})
+	return tasks.until(ctx, 30*time.Minute, fmt.Sprintf("%d Tasks to finish", n), finishedAtLeast(n))
 }
 
 // runLikeTekton does what Tekton's controller does for a PipelineRun whose
@@ -225,7 +217,12 @@ func (e *Env) fillJobs(ctx context.Context, namespaces []string, n int) error {
 	}); err != nil {
 		return fmt.Errorf("creating finished Jobs: %w", err)
 	}
-	return jobs.until(ctx, 30*time.Minute, fmt.Sprintf("%d Jobs to get the Succeeded TTL", n), func(seen map[string]*taskSeen, _ int) bool {
+	return jobs.until(ctx, 30*time.Minute, fmt.Sprintf("%d Jobs to get the Succeeded TTL", n), finishedAtLeast(n))
+}
+
+// finishedAtLeast holds once n of the watched objects have finished.
+func finishedAtLeast(n int) func(map[string]*taskSeen, int) bool {
+	return func(seen map[string]*taskSeen, _ int) bool {
 		done := 0
 		for _, s := range seen {
 			if !s.Finished.IsZero() {
@@ -233,7 +230,7 @@ func (e *Env) fillJobs(ctx context.Context, namespaces []string, n int) error {
 			}
 		}
 		return done >= n
-	})
+	}
 }
 
 // settledMemory waits until the manager's work queues have stayed empty
