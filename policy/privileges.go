@@ -43,16 +43,23 @@ func PodPrivilegedUses(spec *corev1.PodSpec, fldPath *field.Path) []PrivilegedUs
 	if spec.HostPID {
 		uses = append(uses, PrivilegedUse{Path: fldPath.Child("hostPID"), Setting: SettingHostPID})
 	}
-	for i, v := range spec.Volumes {
-		if v.HostPath != nil {
-			uses = append(uses, PrivilegedUse{Path: fldPath.Child("volumes").Index(i).Child("hostPath"), Setting: SettingHostPath})
-		}
-	}
+	uses = append(uses, VolumeUses(spec.Volumes, fldPath.Child("volumes"))...)
 	for i, c := range spec.InitContainers {
 		uses = append(uses, SecurityContextUses(c.SecurityContext, fldPath.Child("initContainers").Index(i).Child("securityContext"))...)
 	}
 	for i, c := range spec.Containers {
 		uses = append(uses, SecurityContextUses(c.SecurityContext, fldPath.Child("containers").Index(i).Child("securityContext"))...)
+	}
+	return uses
+}
+
+// VolumeUses finds every hostPath volume in volumes at fldPath.
+func VolumeUses(volumes []corev1.Volume, fldPath *field.Path) []PrivilegedUse {
+	var uses []PrivilegedUse
+	for i, v := range volumes {
+		if v.HostPath != nil {
+			uses = append(uses, PrivilegedUse{Path: fldPath.Index(i).Child("hostPath"), Setting: SettingHostPath})
+		}
 	}
 	return uses
 }

@@ -98,7 +98,7 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*p
 		// run, and running the command again (a migration, say) is not
 		// ours to decide. Nor for a finished or cancelled Task.
 		if task.Status.PipelineRunName != "" || task.Status.State.IsFinished() ||
-			task.Spec.DesiredState == v1alpha1.DesiredStateCancelled || task.Spec.Resolved == nil {
+			task.Spec.DesiredState == v1alpha1.DesiredStateCancelled || RunRefusal(task, r.Policy.Current()) != "" {
 			return nil, nil, nil
 		}
 		return r.createRun(ctx, task)
@@ -136,6 +136,7 @@ func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task) (*p
 func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, pr *pipelinev1.PipelineRun, tr *pipelinev1.TaskRun) error {
 	status := ComputeTaskStatus(StatusInput{
 		Task: task, PipelineRun: pr, TaskRun: tr, Now: r.Clock.Now(), PendingDeadline: r.pendingDeadline(),
+		Refusal: RunRefusal(task, r.Policy.Current()),
 	})
 	if equality.Semantic.DeepEqual(status, task.Status) {
 		return nil

@@ -59,6 +59,9 @@ type StatusInput struct {
 	// PendingDeadline fails a Task still Pending this long after its
 	// creation; 0 never does.
 	PendingDeadline time.Duration
+	// Refusal, when set, is why the Task must not run (see RunRefusal);
+	// a Task that has not started fails with it.
+	Refusal string
 }
 
 // ComputeTaskStatus returns the Task's status as its PipelineRun and
@@ -147,6 +150,10 @@ func classify(in StatusInput) outcome {
 			return cancelled("Task was cancelled")
 		case seen != "":
 			return runFailed(fmt.Sprintf("PipelineRun %s was deleted before it finished", seen))
+		case in.Refusal != "":
+			msg := "Task refused: " + in.Refusal
+			return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonRefused,
+				message: msg, failureReason: msg}
 		}
 		return pending(in, "Waiting for the PipelineRun to be created")
 	}

@@ -108,6 +108,7 @@ func TestComputeTaskStatus(t *testing.T) {
 		tr       *pipelinev1.TaskRun
 		now      time.Duration // after created
 		deadline time.Duration
+		refusal  string
 		want     v1alpha1.TaskStatus
 	}{
 		{
@@ -342,6 +343,31 @@ func TestComputeTaskStatus(t *testing.T) {
 			},
 		},
 		{
+			name:    "refused before any PipelineRun",
+			task:    statusTask(),
+			now:     time.Second,
+			refusal: "spec.resolved.volumes[0].hostPath: Forbidden: no",
+			want: v1alpha1.TaskStatus{
+				ID: 7, State: "Failed", ObservedGeneration: 1,
+				CompletionTime: mt(time.Second),
+				FailureReason:  "Task refused: spec.resolved.volumes[0].hostPath: Forbidden: no",
+				Conditions: []metav1.Condition{succeeded("False", "Refused",
+					"Task refused: spec.resolved.volumes[0].hostPath: Forbidden: no", time.Second)},
+			},
+		},
+		{
+			// A policy tightened after the run started does not end it.
+			name:    "refusal of a started run",
+			task:    statusTask(),
+			pr:      pipelineRun(nil, nil, nil),
+			now:     2 * time.Second,
+			refusal: "spec.resolved.securityContext.privileged: Forbidden: no",
+			want: v1alpha1.TaskStatus{
+				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for Tekton to start the run", 2*time.Second)},
+			},
+		},
+		{
 			name:     "pending expired with the pod unschedulable",
 			task:     statusTask(),
 			pr:       runningPR,
@@ -442,7 +468,7 @@ func TestComputeTaskStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := tt.task.DeepCopy()
-			got := ComputeTaskStatus(StatusInput{Task: tt.task, PipelineRun: tt.pr, TaskRun: tt.tr, Now: at(tt.now), PendingDeadline: tt.deadline})
+			got := ComputeTaskStatus(StatusInput{Task: tt.task, PipelineRun: tt.pr, TaskRun: tt.tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal})
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("ComputeTaskStatus() mismatch (-want +got):\n%s", diff)
 			}
@@ -451,7 +477,7 @@ func TestComputeTaskStatus(t *testing.T) {
 			}
 			// The manager caches runs stripped to what status reads.
 			pr, tr := stripped(t, tt.pr, tt.tr)
-			cached := ComputeTaskStatus(StatusInput{Task: tt.task, PipelineRun: pr, TaskRun: tr, Now: at(tt.now), PendingDeadline: tt.deadline})
+			cached := ComputeTaskStatus(StatusInput{Task: tt.task, PipelineRun: pr, TaskRun: tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal})
 			if diff := cmp.Diff(got, cached); diff != "" {
 				t.Errorf("ComputeTaskStatus() differs on cached runs (-full +cached):\n%s", diff)
 			}
