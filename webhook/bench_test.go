@@ -58,7 +58,7 @@ func review(b *testing.B, obj runtime.Object, kind string) admission.Request {
 		b.Fatal(err)
 	}
 	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
-		Operation: admissionv1.Create, Namespace: "shop", Kind: metav1.GroupVersionKind{Kind: kind},
+		Operation: admissionv1.Create, Namespace: "shop", Kind: reviewKind(kind),
 		Object: runtime.RawExtension{Raw: raw},
 	}}
 }

@@ -61,8 +61,21 @@ func fuzzDeps(t testing.TB) (PolicySource, AppGetter, NamespaceLabels) {
 func createReview(kind string, raw []byte) admission.Request {
 	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
 		UID: "fuzz", Operation: admissionv1.Create, Namespace: "shop",
-		Kind: metav1.GroupVersionKind{Kind: kind}, Object: runtime.RawExtension{Raw: raw},
+		Kind: reviewKind(kind), Object: runtime.RawExtension{Raw: raw},
 	}}
+}
+
+// reviewKind is the kind the API server names in a review of kind.
+func reviewKind(kind string) metav1.GroupVersionKind {
+	switch kind {
+	case "Job":
+		return jobKind
+	case "Task":
+		return taskKind
+	case "App":
+		return metav1.GroupVersionKind{Group: "taskgate.dev", Version: "v1alpha1", Kind: kind}
+	}
+	return metav1.GroupVersionKind{Version: "v1", Kind: kind}
 }
 
 // checkAnswer fails on a response that is neither an allowance nor a

@@ -36,6 +36,9 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 	if req.Operation != admissionv1.Create {
 		return admission.Allowed("")
 	}
+	if resp, wrong := wrongKind(req, jobKind); wrong {
+		return resp
+	}
 	job := &batchv1.Job{}
 	if err := json.Unmarshal(req.Object.Raw, job); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)

@@ -39,6 +39,9 @@ func (h *TaskDefaulter) Handle(ctx context.Context, req admission.Request) admis
 	if req.Operation != admissionv1.Create {
 		return admission.Allowed("")
 	}
+	if resp, wrong := wrongKind(req, taskKind); wrong {
+		return resp
+	}
 	task := &v1alpha1.Task{}
 	if err := json.Unmarshal(req.Object.Raw, task); err != nil || task.Spec.AppRef.Name == "" {
 		// The CRD schema, which runs after mutation, rejects the Task

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/test/localcluster"
 )
 
 // Setup names for the admission figure.
@@ -209,7 +210,7 @@ func (e *Env) webhookCallSeconds(ctx context.Context) (sum, count float64, err e
 		return 0, 0, fmt.Errorf("scraping kube-apiserver: %w", err)
 	}
 	defer body.Close()
-	families, err := parseMetrics(body)
+	families, err := localcluster.ParseMetrics(body)
 	if err != nil {
 		return 0, 0, fmt.Errorf("kube-apiserver's metrics: %w", err)
 	}

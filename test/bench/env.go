@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -9,14 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -70,7 +63,7 @@ type Env struct {
 	Logf func(format string, args ...any)
 
 	hooks   *envtest.WebhookInstallOptions
-	manager *ManagerProcess
+	manager *localcluster.ManagerProcess
 }
 
 // Setup starts a local cluster, registers the chart's webhooks, builds the
@@ -81,11 +74,8 @@ func Setup(ctx context.Context, repoRoot, dir string, logf func(string, ...any))
 		return e, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	logf("building the manager")
-	bin := filepath.Join(dir, "taskgate")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/taskgate")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		return e, fmt.Errorf("building the manager: %w: %s", err, out)
+	if err := localcluster.BuildManager(ctx, repoRoot, filepath.Join(dir, "taskgate")); err != nil {
+		return e, err
 	}
 	var err error
 	e.Cluster, err = localcluster.Start(ctx, localcluster.Options{RepoRoot: repoRoot, Dir: filepath.Join(dir, "cluster"), Logf: logf})
@@ -129,68 +119,13 @@ func (e *Env) Teardown() error {
 	return nil
 }
 
-// ManagerProcess is the taskgate manager running as its own process, as in
-// a pod, so its memory is its own.
-type ManagerProcess struct {
-	cmd        *exec.Cmd
-	done       chan struct{}
-	MetricsURL string
-	// PprofURL serves net/http/pprof.
-	PprofURL string
-}
-
 // StartManager runs the manager binary with the chart's defaults plus args,
 // serving the webhooks Setup registered, and waits until it is ready.
-func (e *Env) StartManager(ctx context.Context, args ...string) (*ManagerProcess, error) {
-	ports := make([]string, 3)
-	for i := range ports {
-		p, err := localcluster.FreePort()
-		if err != nil {
-			return nil, err
-		}
-		ports[i] = p
-	}
-	log, err := os.OpenFile(filepath.Join(e.Dir, "manager.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening the manager log: %w", err)
-	}
-	cmd := exec.Command(filepath.Join(e.Dir, "taskgate"), append([]string{
-		"--kubeconfig=" + e.Cluster.Kubeconfig, "--namespace=" + managerNamespace, "--leader-elect=false",
-		"--webhook-host=" + e.hooks.LocalServingHost, "--webhook-port=" + strconv.Itoa(e.hooks.LocalServingPort),
-		"--cert-dir=" + e.hooks.LocalServingCertDir,
-		"--metrics-bind-address=127.0.0.1:" + ports[0], "--health-probe-bind-address=127.0.0.1:" + ports[1],
-		"--pprof-bind-address=127.0.0.1:" + ports[2], "--shutdown-drain=0s",
-	}, args...)...)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		_ = log.Close()
-		return nil, fmt.Errorf("starting the manager: %w", err)
-	}
-	m := &ManagerProcess{
-		cmd: cmd, done: make(chan struct{}),
-		MetricsURL: "http://127.0.0.1:" + ports[0] + "/metrics", PprofURL: "http://127.0.0.1:" + ports[2] + "/debug/pprof",
-	}
-	go func() { _ = cmd.Wait(); _ = log.Close(); close(m.done) }()
-	readyz := "http://127.0.0.1:" + ports[1] + "/readyz"
-	err = poll(ctx, 2*time.Minute, func() (bool, error) {
-		select {
-		case <-m.done:
-			return false, fmt.Errorf("the manager exited; see %s", filepath.Join(e.Dir, "manager.log"))
-		default:
-		}
-		resp, err := http.Get(readyz)
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
+func (e *Env) StartManager(ctx context.Context, args ...string) (*localcluster.ManagerProcess, error) {
+	return localcluster.StartManager(ctx, localcluster.ManagerOptions{
+		Binary: filepath.Join(e.Dir, "taskgate"), Kubeconfig: e.Cluster.Kubeconfig, Namespace: managerNamespace,
+		Webhooks: e.hooks, Log: filepath.Join(e.Dir, "manager.log"), Args: args,
 	})
-	if err != nil {
-		m.Stop()
-		return nil, fmt.Errorf("waiting for the manager to be ready: %w", err)
-	}
-	return m, nil
 }
 
 // RestartManager replaces the running manager with a new process started
@@ -200,73 +135,6 @@ func (e *Env) RestartManager(ctx context.Context, args ...string) error {
 	m, err := e.StartManager(ctx, args...)
 	e.manager = m
 	return err
-}
-
-// Stop ends the process: SIGTERM, then SIGKILL after 10 s.
-func (m *ManagerProcess) Stop() {
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(10 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-m.done
-	}
-}
-
-// RSS is the process's resident set size, from /proc.
-func (m *ManagerProcess) RSS() (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the manager's status: %w", err)
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parsing VmRSS %q: %w", rest, err)
-			}
-			return kb * 1024, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", m.cmd.Process.Pid)
-}
-
-// Metrics scrapes the manager's Prometheus endpoint and returns each
-// unlabelled gauge or counter, and the sum over labels of labelled ones.
-func (m *ManagerProcess) Metrics() (map[string]float64, error) {
-	resp, err := http.Get(m.MetricsURL)
-	if err != nil {
-		return nil, fmt.Errorf("scraping the manager: %w", err)
-	}
-	defer resp.Body.Close()
-	families, err := parseMetrics(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("the manager's metrics: %w", err)
-	}
-	out := map[string]float64{}
-	for name, f := range families {
-		for _, mt := range f.GetMetric() {
-			switch {
-			case mt.GetGauge() != nil:
-				out[name] += mt.GetGauge().GetValue()
-			case mt.GetCounter() != nil:
-				out[name] += mt.GetCounter().GetValue()
-			}
-		}
-	}
-	return out, nil
-}
-
-// parseMetrics reads the Prometheus text format.
-func parseMetrics(r io.Reader) (map[string]*dto.MetricFamily, error) {
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(r)
-	if err != nil {
-		return nil, fmt.Errorf("parsing metrics: %w", err)
-	}
-	return families, nil
 }
 
 // createNamespace creates a namespace with labels, or does nothing if it

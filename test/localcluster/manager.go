@@ -1,0 +1,192 @@
+package localcluster
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// BuildManager builds taskgate's manager binary, cmd/taskgate, to out.
+func BuildManager(ctx context.Context, repoRoot, out string) error {
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./cmd/taskgate")
+	build.Dir = repoRoot
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the manager: %w: %s", err, b)
+	}
+	return nil
+}
+
+// ManagerOptions say how to run the manager binary against a cluster.
+type ManagerOptions struct {
+	// Binary is the manager, from BuildManager.
+	Binary     string
+	Kubeconfig string
+	// Namespace holds the policy ConfigMap and the leader Lease.
+	Namespace string
+	// Webhooks is where the API server calls the webhooks
+	// (InstallWebhooks); the process serves them with its certificate.
+	Webhooks *envtest.WebhookInstallOptions
+	// WebhookPort, when set, serves the webhooks on another port than the
+	// API server calls: a standby replica's.
+	WebhookPort int
+	// Log is the file the process's output is appended to.
+	Log string
+	// Args come after the defaults, so they override them.
+	Args []string
+}
+
+// ManagerProcess is the manager running as its own process, as in a pod,
+// so its memory is its own and it can be killed.
+type ManagerProcess struct {
+	cmd        *exec.Cmd
+	done       chan struct{}
+	MetricsURL string
+	// PprofURL serves net/http/pprof.
+	PprofURL string
+}
+
+// StartManager runs the manager binary with the chart's defaults (leader
+// election off) plus opts.Args, and waits until it is ready.
+func StartManager(ctx context.Context, opts ManagerOptions) (*ManagerProcess, error) {
+	ports := make([]string, 3)
+	for i := range ports {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		ports[i] = p
+	}
+	webhookPort := opts.WebhookPort
+	if webhookPort == 0 {
+		webhookPort = opts.Webhooks.LocalServingPort
+	}
+	log, err := os.OpenFile(opts.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening the manager log: %w", err)
+	}
+	cmd := exec.Command(opts.Binary, append([]string{
+		"--kubeconfig=" + opts.Kubeconfig, "--namespace=" + opts.Namespace, "--leader-elect=false",
+		"--webhook-host=" + opts.Webhooks.LocalServingHost, "--webhook-port=" + strconv.Itoa(webhookPort),
+		"--cert-dir=" + opts.Webhooks.LocalServingCertDir,
+		"--metrics-bind-address=127.0.0.1:" + ports[0], "--health-probe-bind-address=127.0.0.1:" + ports[1],
+		"--pprof-bind-address=127.0.0.1:" + ports[2], "--shutdown-drain=0s",
+	}, opts.Args...)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, fmt.Errorf("starting the manager: %w", err)
+	}
+	m := &ManagerProcess{
+		cmd: cmd, done: make(chan struct{}),
+		MetricsURL: "http://127.0.0.1:" + ports[0] + "/metrics", PprofURL: "http://127.0.0.1:" + ports[2] + "/debug/pprof",
+	}
+	go func() { _ = cmd.Wait(); _ = log.Close(); close(m.done) }()
+	readyz := "http://127.0.0.1:" + ports[1] + "/readyz"
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	err = poll(ctx, func() (bool, error) {
+		select {
+		case <-m.done:
+			return false, fmt.Errorf("the manager exited; see %s", opts.Log)
+		default:
+		}
+		resp, err := http.Get(readyz)
+		if err != nil {
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		m.Stop()
+		return nil, fmt.Errorf("waiting for the manager to be ready: %w", err)
+	}
+	return m, nil
+}
+
+// Stop ends the process: SIGTERM, then SIGKILL after 10 s.
+func (m *ManagerProcess) Stop() {
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(10 * time.Second):
+		m.Kill()
+	}
+}
+
+// Kill ends the process with SIGKILL, as the kernel's OOM killer or a
+// lost node would: no cleanup, no Lease released.
+func (m *ManagerProcess) Kill() {
+	_ = m.cmd.Process.Kill()
+	<-m.done
+}
+
+// RSS is the process's resident set size, from /proc.
+func (m *ManagerProcess) RSS() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the manager's status: %w", err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parsing VmRSS %q: %w", rest, err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", m.cmd.Process.Pid)
+}
+
+// Metrics scrapes the manager's Prometheus endpoint and returns each
+// unlabelled gauge or counter, and the sum over labels of labelled ones.
+func (m *ManagerProcess) Metrics() (map[string]float64, error) {
+	resp, err := http.Get(m.MetricsURL)
+	if err != nil {
+		return nil, fmt.Errorf("scraping the manager: %w", err)
+	}
+	defer resp.Body.Close()
+	families, err := ParseMetrics(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("the manager's metrics: %w", err)
+	}
+	out := map[string]float64{}
+	for name, f := range families {
+		for _, mt := range f.GetMetric() {
+			switch {
+			case mt.GetGauge() != nil:
+				out[name] += mt.GetGauge().GetValue()
+			case mt.GetCounter() != nil:
+				out[name] += mt.GetCounter().GetValue()
+			}
+		}
+	}
+	return out, nil
+}
+
+// ParseMetrics reads the Prometheus text format.
+func ParseMetrics(r io.Reader) (map[string]*dto.MetricFamily, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("parsing metrics: %w", err)
+	}
+	return families, nil
+}
