@@ -83,7 +83,7 @@ test-fuzz: ## Run each fuzzer briefly (FUZZ_TIME executions each).
 	done
 
 .PHONY: test-e2e
-test-e2e: ## Run the tests on a fresh local cluster (builds its binaries on first use).
+test-e2e: cluster-build ## Run the tests on a fresh local cluster.
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/...
 
 .PHONY: bench
@@ -97,7 +97,7 @@ $(LOCALCLUSTER): $(shell git ls-files test/localcluster test/cmd 2>/dev/null)
 
 .PHONY: cluster-build
 cluster-build: $(LOCALCLUSTER) ## Build the local cluster's pinned binaries into the cache.
-	$(LOCALCLUSTER) build
+	$(LOCALCLUSTER) build -timeout 80m
 
 .PHONY: cluster-up
 cluster-up: $(LOCALCLUSTER) ## Start a local cluster in the background; prints its KUBECONFIG.

@@ -39,7 +39,7 @@ type AppReconciler struct {
 // <app>-vcap-services Secret, which Task pods reference for VCAP_SERVICES.
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps,verbs=get;list;watch
-// +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=patch
 
 // ConditionReady is the App condition that says its bindings resolve.
 const ConditionReady = "Ready"

@@ -48,9 +48,9 @@ type TaskReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=get;list;watch;patch;delete
-// +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/status,verbs=patch
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/finalizers,verbs=update
-// +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=get;update
+// +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=update
 // +kubebuilder:rbac:groups=tekton.dev,resources=pipelineruns,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=tekton.dev,resources=taskruns,verbs=get;list;watch
 

@@ -602,6 +602,61 @@ func TestRBACManagerPermissions(t *testing.T) {
 		return canI("get", "configmaps", "-n", chartNamespace), nil
 	})
 
+	// The exact rules in effect, as the authorizer lists them: each one
+	// is a reconciler's or webhook's need (docs/reliability.md), and any
+	// rule added or widened fails here until it is reviewed.
+	cluster := []string{
+		"apps.taskgate.dev [] [] [get list watch]",
+		"apps.taskgate.dev/status [] [] [patch update]",
+		"events.events.k8s.io [] [] [create patch]",
+		"jobs.batch [] [] [get list patch watch]",
+		"namespaces [] [] [get list watch]",
+		"pipelineruns.tekton.dev [] [] [create get list patch watch]",
+		"secrets [] [] [create get update]",
+		"taskruns.tekton.dev [] [] [get list watch]",
+		"tasks.taskgate.dev [] [] [delete get list patch watch]",
+		"tasks.taskgate.dev/finalizers [] [] [update]",
+		"tasks.taskgate.dev/status [] [] [patch]",
+	}
+	// What the API server grants every authenticated user, and every
+	// service account (issuer discovery).
+	everyone := []string{
+		"[/.well-known/openid-configuration/] [] [get]",
+		"[/.well-known/openid-configuration] [] [get]",
+		"[/openid/v1/jwks/] [] [get]",
+		"[/openid/v1/jwks] [] [get]",
+		"selfsubjectreviews.authentication.k8s.io [] [] [create]",
+		"selfsubjectaccessreviews.authorization.k8s.io [] [] [create]",
+		"selfsubjectrulesreviews.authorization.k8s.io [] [] [create]",
+		"[/api/*] [] [get]",
+		"[/api] [] [get]",
+		"[/apis/*] [] [get]",
+		"[/apis] [] [get]",
+		"[/healthz] [] [get]",
+		"[/healthz] [] [get]",
+		"[/livez] [] [get]",
+		"[/livez] [] [get]",
+		"[/openapi/*] [] [get]",
+		"[/openapi] [] [get]",
+		"[/readyz] [] [get]",
+		"[/readyz] [] [get]",
+		"[/version/] [] [get]",
+		"[/version/] [] [get]",
+		"[/version] [] [get]",
+		"[/version] [] [get]",
+	}
+	own := []string{
+		"configmaps [] [] [get list watch]",
+		"leases.coordination.k8s.io [] [] [create get update]",
+	}
+	for ns, want := range map[string][]string{other: slices.Concat(cluster, everyone), chartNamespace: slices.Concat(cluster, own, everyone)} {
+		got := rulesOf(t, mustKubectl(t, "", "auth", "can-i", "--list", "--as="+chartServiceAccount, "-n", ns))
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("the manager's rules in namespace %s:\n%s\nwant exactly:\n%s", ns, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+
 	for _, args := range [][]string{
 		{"list", "namespaces"},
 		{"watch", "namespaces"},
@@ -646,4 +701,20 @@ func TestRBACManagerPermissions(t *testing.T) {
 			t.Errorf("the manager can %s; it must not", strings.Join(args, " "))
 		}
 	}
+}
+
+// rulesOf reads the table of kubectl auth can-i --list into sorted rows of
+// single-spaced fields.
+func rulesOf(t *testing.T, out string) []string {
+	t.Helper()
+	var rows []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] == "Resources" || strings.HasPrefix(line, "Warning:") {
+			continue
+		}
+		rows = append(rows, strings.Join(fields, " "))
+	}
+	slices.Sort(rows)
+	return rows
 }

@@ -22,8 +22,8 @@ import (
 	"github.com/taskgate/taskgate/test/localcluster"
 )
 
-// newApp creates an App whose tasks run under kwok.
-func newApp(t *testing.T, c client.Client, ns, name string) *v1alpha1.App {
+// newApp creates an App whose tasks run under kwok, changed by mutate.
+func newApp(t *testing.T, c client.Client, ns, name string, mutate ...func(*v1alpha1.App)) *v1alpha1.App {
 	t.Helper()
 	app := &v1alpha1.App{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -33,6 +33,9 @@ func newApp(t *testing.T, c client.Client, ns, name string) *v1alpha1.App {
 			Args:    []string{"bundle", "exec", "rake", "jobs:work"},
 			Env:     []corev1.EnvVar{{Name: "RAILS_ENV", Value: "production"}},
 		},
+	}
+	for _, m := range mutate {
+		m(app)
 	}
 	if err := c.Create(context.Background(), app); err != nil {
 		t.Fatalf("creating App: %v", err)

@@ -166,6 +166,10 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 		CRDDirectoryPaths:     []string{filepath.Join(opts.RepoRoot, "charts", "taskgate", "crds")},
 		CRDs:                  append(tekton, kwokLogs),
 		ErrorIfCRDPathMissing: true,
+		// A graceful stop with clients connected can outlast envtest's
+		// 20 s, after which it kills the process but still counts it as
+		// running, and RestartAPIServer could not start it again.
+		ControlPlaneStopTimeout: 2 * time.Minute,
 	}
 	c.env.ControlPlane.Etcd = &envtest.Etcd{Out: logs, Err: logs}
 	// A directory of our own (not a temporary one envtest removes on stop)
