@@ -78,7 +78,7 @@ func (r *TaskReconciler) takeID(ctx context.Context, task *v1alpha1.Task) (int64
 // Task's. The caller holds state.mu.
 func (r *TaskReconciler) takeIDs(ctx context.Context, task *v1alpha1.Task, app *v1alpha1.App, state *appIDState) (int64, error) {
 	var id int64
-	written := map[types.UID]bool{}
+	done := map[types.UID]bool{}
 	live := false
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if live {
@@ -104,7 +104,7 @@ func (r *TaskReconciler) takeIDs(ctx context.Context, task *v1alpha1.Task, app *
 			return fmt.Errorf("task %s is being deleted", task.Name)
 		}
 		plan := PlanTaskIDs(app, tasks, v1alpha1.MaxPendingTaskIDs)
-		if err := r.writePromised(ctx, plan, state, written); err != nil {
+		if err := r.writePromised(ctx, plan, state, done); err != nil {
 			return err
 		}
 		mine := plan.IDOf(task.UID)
@@ -112,14 +112,13 @@ func (r *TaskReconciler) takeIDs(ctx context.Context, task *v1alpha1.Task, app *
 			// The Tasks promised IDs write them; a retry finds room.
 			return fmt.Errorf("app %s holds %d task IDs promised and not yet written, the most it can", app.Name, len(plan.Pending))
 		}
-		if len(plan.New) > 0 {
-			app.Status.LastTaskID, app.Status.PendingTaskIDs = plan.LastTaskID, plan.Pending
-			if err := r.Client.Status().Update(ctx, app); err != nil {
-				return err
-			}
-			state.wrote(app)
-			ctrl.LoggerFrom(ctx).V(1).Info("Took task IDs", "app", klog.KObj(app), "count", len(plan.New), "lastTaskID", plan.LastTaskID)
+		// Not promised, the Task is among the new: there is a batch to write.
+		app.Status.LastTaskID, app.Status.PendingTaskIDs = plan.LastTaskID, plan.Pending
+		if err := r.Client.Status().Update(ctx, app); err != nil {
+			return err
 		}
+		state.wrote(app)
+		ctrl.LoggerFrom(ctx).V(1).Info("Took task IDs", "app", klog.KObj(app), "count", len(plan.New), "lastTaskID", plan.LastTaskID)
 		id = mine
 		return nil
 	})
@@ -135,16 +134,16 @@ func (r *TaskReconciler) takeIDs(ctx context.Context, task *v1alpha1.Task, app *
 
 // writePromised writes the IDs promised to Tasks that do not show them,
 // unless a worker is writing one already or an earlier attempt wrote it.
-func (r *TaskReconciler) writePromised(ctx context.Context, plan TaskIDPlan, state *appIDState, written map[types.UID]bool) error {
+func (r *TaskReconciler) writePromised(ctx context.Context, plan TaskIDPlan, state *appIDState, done map[types.UID]bool) error {
 	for _, w := range plan.Complete {
-		if _, claimed := state.claimed.Load(w.Task.UID); claimed || written[w.Task.UID] {
+		if _, claimed := state.claimed.Load(w.Task.UID); claimed || done[w.Task.UID] {
 			continue
 		}
 		// The listed Tasks are the cache's own: write a copy.
 		if err := r.writeID(ctx, w.Task.DeepCopy(), w.ID); client.IgnoreNotFound(err) != nil {
 			return err
 		}
-		written[w.Task.UID] = true
+		done[w.Task.UID] = true
 	}
 	return nil
 }
