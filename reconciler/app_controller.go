@@ -156,8 +156,9 @@ func (r *AppReconciler) updateStatus(ctx context.Context, app *v1alpha1.App, mis
 	if equality.Semantic.DeepEqual(before.Status, app.Status) {
 		return nil
 	}
-	// The merge patch carries no counter fields, so it cannot race the
-	// Task reconciler's optimistic updates of lastTaskID.
+	// The merge patch carries no task ID fields, so it cannot race the
+	// Task reconciler's optimistic updates of lastTaskID and
+	// pendingTaskIDs.
 	if err := r.Client.Status().Patch(ctx, app, client.MergeFrom(before)); err != nil {
 		return fmt.Errorf("writing App status: %w", err)
 	}

@@ -43,8 +43,11 @@ type TaskReconciler struct {
 	// ("ttl" or "cap"), for metrics.
 	Deleted func(reason string)
 	// Workers is how many Tasks are reconciled at once. IDs stay
-	// gap-free: they are taken under optimistic concurrency.
+	// gap-free: an App's are taken by one worker at a time, under
+	// optimistic concurrency.
 	Workers int
+
+	ids appIDs
 }
 
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=get;list;watch;patch;delete

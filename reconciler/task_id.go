@@ -1,13 +1,20 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
@@ -15,78 +22,202 @@ import (
 
 // ensureID gives a Task the next ID of its App, gap-free and in order.
 //
-// The counter lives in the App's status and is taken under optimistic
-// concurrency. The App also records which Task got the last ID, so a
-// manager that stops between taking an ID and writing it to the Task
-// finishes that hand-over first: the Task that was promised the ID gets
-// it, and nobody else does.
+// The counter lives in the App's status. One status write takes IDs for
+// every Task of the App still without one and records each promise in
+// pendingTaskIDs; each Task then writes its own. A manager that stops in
+// between finds the promises there and keeps them, so IDs have no gaps and
+// none is given twice.
 func (r *TaskReconciler) ensureID(ctx context.Context, task *v1alpha1.Task) error {
-	if task.Status.ID != 0 {
-		return r.ensureIDLabel(ctx, task)
-	}
-	var id int64
-	// The first attempt reads the App from the cache; a stale counter is
-	// caught by the resourceVersion on update, and retries read live.
-	reader := client.Reader(r.Client)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		app := &v1alpha1.App{}
-		defer func() { reader = r.APIReader }()
-		if err := reader.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: task.Spec.AppRef.Name}, app); err != nil {
+	if task.Status.ID == 0 {
+		id, err := r.takeID(ctx, task)
+		if err != nil || id == 0 {
 			return err
 		}
-		if app.Status.LastTaskUID == string(task.UID) {
-			id = app.Status.LastTaskID
-			return nil
-		}
-		if err := r.completeHandOver(ctx, app); err != nil {
+		if err := r.writeID(ctx, task, id); err != nil {
 			return err
 		}
-		app.Status.LastTaskID++
-		app.Status.LastTaskName, app.Status.LastTaskUID = task.Name, string(task.UID)
-		id = app.Status.LastTaskID
-		return r.Client.Status().Update(ctx, app)
-	})
-	if err != nil {
-		// An App deleted meanwhile takes its Tasks with it.
-		return client.IgnoreNotFound(fmt.Errorf("taking a task ID from App %s: %w", task.Spec.AppRef.Name, err))
-	}
-	if err := r.writeID(ctx, task, id); err != nil {
-		return err
 	}
 	return r.ensureIDLabel(ctx, task)
 }
 
-// completeHandOver writes the App's last ID to the Task it was given to,
-// if that Task still lacks it.
-func (r *TaskReconciler) completeHandOver(ctx context.Context, app *v1alpha1.App) error {
-	if app.Status.LastTaskUID == "" {
-		return nil
+// takeID returns the ID promised to the Task, taking IDs for the App's
+// waiting Tasks if none is. It returns 0 when the App is gone.
+func (r *TaskReconciler) takeID(ctx context.Context, task *v1alpha1.Task) (int64, error) {
+	key := types.NamespacedName{Namespace: task.Namespace, Name: task.Spec.AppRef.Name}
+	cached := &v1alpha1.App{}
+	if err := r.Client.Get(ctx, key, cached); err != nil {
+		if apierrors.IsNotFound(err) {
+			// An App deleted meanwhile takes its Tasks with it.
+			r.ids.forget(key)
+			return 0, nil
+		}
+		return 0, fmt.Errorf("reading App %s: %w", key.Name, err)
 	}
-	key := types.NamespacedName{Namespace: app.Namespace, Name: app.Status.LastTaskName}
-	prev := &v1alpha1.Task{}
-	// Usually the cache already shows the hand-over done.
-	if err := r.Client.Get(ctx, key, prev); err == nil && string(prev.UID) == app.Status.LastTaskUID && prev.Status.ID != 0 {
-		return nil
+	state := r.ids.of(key)
+	id := promisedID(state.latest(cached), task.UID)
+	if id == 0 {
+		state.mu.Lock()
+		defer state.mu.Unlock()
+		// Another worker may have taken this Task's ID while we waited.
+		app := state.latest(cached)
+		if id = promisedID(app, task.UID); id == 0 {
+			var err error
+			if id, err = r.takeIDs(ctx, task, app.DeepCopy(), state); err != nil || id == 0 {
+				return 0, err
+			}
+		}
 	}
-	err := r.APIReader.Get(ctx, key, prev)
-	if apierrors.IsNotFound(err) || err == nil && (string(prev.UID) != app.Status.LastTaskUID || prev.Status.ID != 0) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading Task %s: %w", app.Status.LastTaskName, err)
-	}
-	return r.writeID(ctx, prev, app.Status.LastTaskID)
+	// The Task's own reconcile writes its ID: a batch taken meanwhile
+	// leaves it alone.
+	state.claimed.Store(task.UID, true)
+	return id, nil
 }
 
+// takeIDs writes the IDs the App promised and its Tasks still lack, then
+// takes IDs for all its waiting Tasks in one status write, and returns the
+// Task's. The caller holds state.mu.
+func (r *TaskReconciler) takeIDs(ctx context.Context, task *v1alpha1.Task, app *v1alpha1.App, state *appIDState) (int64, error) {
+	var id int64
+	done := map[types.UID]bool{}
+	live := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if live {
+			// A conflict means the App changed; the cache may lag it.
+			app = &v1alpha1.App{}
+			if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: task.Spec.AppRef.Name}, app); err != nil {
+				return err
+			}
+			if id = promisedID(app, task.UID); id != 0 {
+				return nil
+			}
+		}
+		live = true
+		tasks, err := r.appTasks(ctx, app, task)
+		if err != nil {
+			return err
+		}
+		// The cache can be newer than the Task being reconciled.
+		if own := tasks[slices.IndexFunc(tasks, func(t v1alpha1.Task) bool { return t.UID == task.UID })]; own.Status.ID != 0 {
+			id = own.Status.ID
+			return nil
+		} else if own.DeletionTimestamp != nil {
+			return fmt.Errorf("task %s is being deleted", task.Name)
+		}
+		plan := PlanTaskIDs(app, tasks, v1alpha1.MaxPendingTaskIDs)
+		if err := r.writePromised(ctx, plan, state, done); err != nil {
+			return err
+		}
+		mine := plan.IDOf(task.UID)
+		if mine == 0 {
+			// The Tasks promised IDs write them; a retry finds room.
+			return fmt.Errorf("app %s holds %d task IDs promised and not yet written, the most it can", app.Name, len(plan.Pending))
+		}
+		// Not promised, the Task is among the new: there is a batch to write.
+		app.Status.LastTaskID, app.Status.PendingTaskIDs = plan.LastTaskID, plan.Pending
+		if err := r.Client.Status().Update(ctx, app); err != nil {
+			return err
+		}
+		state.wrote(app)
+		ctrl.LoggerFrom(ctx).V(1).Info("Took task IDs", "app", klog.KObj(app), "count", len(plan.New), "lastTaskID", plan.LastTaskID)
+		id = mine
+		return nil
+	})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			r.ids.forget(types.NamespacedName{Namespace: task.Namespace, Name: task.Spec.AppRef.Name})
+			return 0, nil
+		}
+		return 0, fmt.Errorf("taking task IDs from App %s: %w", task.Spec.AppRef.Name, err)
+	}
+	return id, nil
+}
+
+// writePromised writes the IDs promised to Tasks that do not show them,
+// unless a worker is writing one already or an earlier attempt wrote it.
+func (r *TaskReconciler) writePromised(ctx context.Context, plan TaskIDPlan, state *appIDState, done map[types.UID]bool) error {
+	for _, w := range plan.Complete {
+		if _, claimed := state.claimed.Load(w.Task.UID); claimed || done[w.Task.UID] {
+			continue
+		}
+		// The listed Tasks are the cache's own: write a copy.
+		if err := r.writeID(ctx, w.Task.DeepCopy(), w.ID); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+		done[w.Task.UID] = true
+	}
+	return nil
+}
+
+// appTasks returns the App's Tasks as the cache has them, the reconciled
+// one among them even without the app label, and any Task promised an ID
+// that the cache does not show, read live: only a Task that is really gone
+// loses its promise.
+func (r *TaskReconciler) appTasks(ctx context.Context, app *v1alpha1.App, task *v1alpha1.Task) ([]v1alpha1.Task, error) {
+	list := &v1alpha1.TaskList{}
+	// Not copied: an App may have thousands of finished Tasks, and
+	// PlanTaskIDs only reads them.
+	if err := r.Client.List(ctx, list, client.InNamespace(app.Namespace), client.MatchingLabels{v1alpha1.LabelApp: app.Name},
+		client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing Tasks of App %s: %w", app.Name, err)
+	}
+	tasks := list.Items
+	listed := make(map[types.UID]bool, len(tasks))
+	for _, t := range tasks {
+		listed[t.UID] = true
+	}
+	if !listed[task.UID] {
+		tasks = append(tasks, *task)
+	}
+	for _, p := range app.Status.PendingTaskIDs {
+		if listed[types.UID(p.UID)] || p.UID == string(task.UID) {
+			continue
+		}
+		t := &v1alpha1.Task{}
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: p.Name}, t)
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("reading Task %s: %w", p.Name, err)
+		case string(t.UID) == p.UID:
+			tasks = append(tasks, *t)
+		}
+	}
+	return tasks, nil
+}
+
+// writeID writes a promised ID to the Task's status. It returns a NotFound
+// error if the Task is gone or was replaced by another of the same name.
 func (r *TaskReconciler) writeID(ctx context.Context, task *v1alpha1.Task, id int64) error {
 	before := task.DeepCopy()
 	task.Status.ID = id
-	// The resourceVersion precondition keeps a stale read from writing a
-	// second ID over the first.
-	if err := r.Client.Status().Patch(ctx, task, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("writing task ID %d: %w", id, err)
+	// The resourceVersion precondition keeps the ID off a Task created
+	// since under the same name.
+	err := r.Client.Status().Patch(ctx, task, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if !apierrors.IsConflict(err) {
+		return wrapIDErr(err, id)
 	}
-	return nil
+	// Often another worker wrote it already.
+	live := &v1alpha1.Task{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(task), live); err != nil {
+		return wrapIDErr(err, id)
+	}
+	if live.UID != task.UID {
+		return wrapIDErr(apierrors.NewNotFound(v1alpha1.GroupVersion.WithResource("tasks").GroupResource(), task.Name), id)
+	}
+	*task = *live
+	if task.Status.ID != 0 {
+		return nil
+	}
+	before = task.DeepCopy()
+	task.Status.ID = id
+	return wrapIDErr(r.Client.Status().Patch(ctx, task, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})), id)
+}
+
+func wrapIDErr(err error, id int64) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("writing task ID %d: %w", id, err)
 }
 
 // ensureIDLabel puts the ID in the taskgate.dev/task-id label, so
@@ -105,4 +236,146 @@ func (r *TaskReconciler) ensureIDLabel(ctx context.Context, task *v1alpha1.Task)
 		return fmt.Errorf("labelling task ID: %w", err)
 	}
 	return nil
+}
+
+// promisedID is the ID the App promised the Task, or 0.
+func promisedID(app *v1alpha1.App, uid types.UID) int64 {
+	for _, p := range app.Status.PendingTaskIDs {
+		if p.UID == string(uid) {
+			return p.ID
+		}
+	}
+	return 0
+}
+
+// TaskIDPlan is what one status write of an App does to its Tasks' IDs.
+type TaskIDPlan struct {
+	// Complete are the promised IDs that their Tasks do not show yet.
+	Complete []TaskIDWrite
+	// New are the Tasks that take IDs in this write, in ID order.
+	New []TaskIDWrite
+	// LastTaskID and Pending are the App's status.lastTaskID and
+	// status.pendingTaskIDs after the write.
+	LastTaskID int64
+	Pending    []v1alpha1.TaskIDGrant
+}
+
+// TaskIDWrite is an ID to write to a Task.
+type TaskIDWrite struct {
+	Task *v1alpha1.Task
+	ID   int64
+}
+
+// IDOf returns the ID the plan gives or promises the Task, or 0.
+func (p TaskIDPlan) IDOf(uid types.UID) int64 {
+	for _, w := range slices.Concat(p.Complete, p.New) {
+		if w.Task.UID == uid {
+			return w.ID
+		}
+	}
+	return 0
+}
+
+// PlanTaskIDs decides the App's next status write from what is known of
+// its Tasks.
+//
+// A promise whose Task is not among tasks is dropped: the Task is gone, or
+// was replaced by one of the same name. So is a promise whose Task shows an
+// ID. Any other stays, and its ID is to be written; keeping it until the
+// Task shows it means a lagging copy of that Task is never taken for one
+// still waiting. The waiting Tasks, without an ID or a promise and not
+// being deleted, take the next IDs in order of creation and then name, as
+// many as fit in limit promises.
+func PlanTaskIDs(app *v1alpha1.App, tasks []v1alpha1.Task, limit int) TaskIDPlan {
+	byUID := make(map[types.UID]*v1alpha1.Task, len(tasks))
+	for i := range tasks {
+		t := &tasks[i]
+		if _, dup := byUID[t.UID]; !dup && t.Namespace == app.Namespace && t.Spec.AppRef.Name == app.Name {
+			byUID[t.UID] = t
+		}
+	}
+	plan := TaskIDPlan{LastTaskID: app.Status.LastTaskID}
+	promised := make(map[types.UID]bool, len(app.Status.PendingTaskIDs))
+	for _, p := range app.Status.PendingTaskIDs {
+		promised[types.UID(p.UID)] = true
+		if t, ok := byUID[types.UID(p.UID)]; ok && t.Status.ID == 0 {
+			plan.Pending = append(plan.Pending, p)
+			plan.Complete = append(plan.Complete, TaskIDWrite{Task: t, ID: p.ID})
+		}
+	}
+	var waiting []*v1alpha1.Task
+	for _, t := range byUID {
+		if t.Status.ID == 0 && t.DeletionTimestamp == nil && !promised[t.UID] {
+			waiting = append(waiting, t)
+		}
+	}
+	slices.SortFunc(waiting, func(a, b *v1alpha1.Task) int {
+		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), strings.Compare(a.Name, b.Name))
+	})
+	for _, t := range waiting[:min(len(waiting), max(limit-len(plan.Pending), 0))] {
+		plan.LastTaskID++
+		plan.Pending = append(plan.Pending, v1alpha1.TaskIDGrant{Name: t.Name, UID: string(t.UID), ID: plan.LastTaskID})
+		plan.New = append(plan.New, TaskIDWrite{Task: t, ID: plan.LastTaskID})
+	}
+	return plan
+}
+
+// appIDs serialises the taking of each App's task IDs within the process,
+// so the Task workers do not conflict on the App's resourceVersion. Its
+// zero value is ready to use.
+type appIDs struct {
+	mu   sync.Mutex
+	apps map[types.NamespacedName]*appIDState
+}
+
+type appIDState struct {
+	// mu is held while taking IDs.
+	mu sync.Mutex
+	// written is the App as its last status write returned it, fresher
+	// than the cache just after.
+	written atomic.Pointer[v1alpha1.App]
+	// claimed holds the UIDs of Tasks whose own reconcile writes their
+	// promised ID, so that a batch does not race it.
+	claimed sync.Map
+}
+
+func (a *appIDs) of(key types.NamespacedName) *appIDState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.apps == nil {
+		a.apps = map[types.NamespacedName]*appIDState{}
+	}
+	s, ok := a.apps[key]
+	if !ok {
+		s = &appIDState{}
+		a.apps[key] = s
+	}
+	return s
+}
+
+func (a *appIDs) forget(key types.NamespacedName) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.apps, key)
+}
+
+// latest is the App as last written, unless the cache shows another App
+// of the same name. The caller must not modify it.
+func (s *appIDState) latest(cached *v1alpha1.App) *v1alpha1.App {
+	if w := s.written.Load(); w != nil && w.UID == cached.UID {
+		return w
+	}
+	return cached
+}
+
+// wrote remembers the App as written, and forgets claims on IDs it no
+// longer promises.
+func (s *appIDState) wrote(app *v1alpha1.App) {
+	s.written.Store(app)
+	s.claimed.Range(func(uid, _ any) bool {
+		if promisedID(app, uid.(types.UID)) == 0 {
+			s.claimed.Delete(uid)
+		}
+		return true
+	})
 }

@@ -151,16 +151,41 @@ type AppStatus struct {
 	// +kubebuilder:validation:Minimum=0
 	LastTaskID int64 `json:"lastTaskID,omitempty"`
 
-	// lastTaskName and lastTaskUID name the Task that lastTaskID was given
-	// to. If taskgate stops between taking an ID and writing it to that
-	// Task, it finishes the hand-over before giving out the next ID, so IDs
-	// have no gaps.
+	// pendingTaskIDs lists the IDs that taskgate has given to Tasks which
+	// may not show them in status.id yet. taskgate gives IDs to all of an
+	// App's waiting Tasks in one write and records them here first, so that
+	// if it stops before writing them to the Tasks, it writes these same IDs
+	// when it starts again, and IDs keep no gaps. An entry is removed once
+	// its Task shows the ID or is deleted.
 	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1000
+	PendingTaskIDs []TaskIDGrant `json:"pendingTaskIDs,omitempty"`
+}
+
+// MaxPendingTaskIDs is the most entries status.pendingTaskIDs holds, as its
+// MaxItems marker says: the most Tasks of an App that take IDs at once.
+const MaxPendingTaskIDs = 1000
+
+// TaskIDGrant records the ID given to one Task.
+type TaskIDGrant struct {
+	// name of the Task, in the App's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	LastTaskName string `json:"lastTaskName,omitempty"`
-	// +optional
+	Name string `json:"name"`
+
+	// uid of the Task, so that a Task created later under the same name
+	// does not take the ID.
+	// +required
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=36
-	LastTaskUID string `json:"lastTaskUID,omitempty"`
+	UID string `json:"uid"`
+
+	// id is the ID given to the Task.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	ID int64 `json:"id"`
 }
 
 // App is a parent app whose runtime configuration its Tasks inherit: image,
