@@ -195,15 +195,16 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Scheme) {
 	namespaces := webhook.CachedNamespaceLabels(m.GetCache())
 	apps := webhook.CachedApps(m.GetCache(), m.GetAPIReader())
-	server.Register(PathMutateJob, &crwebhook.Admission{Handler: &webhook.JobDefaulter{
+	register := func(path string, h http.Handler) { server.Register(path, webhook.RequireReviewV1(h)) }
+	register(PathMutateJob, &crwebhook.Admission{Handler: &webhook.JobDefaulter{
 		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
 	}, RecoverPanic: ptr.To(true)})
-	server.Register(PathMutateTask, &crwebhook.Admission{Handler: &webhook.TaskDefaulter{
+	register(PathMutateTask, &crwebhook.Admission{Handler: &webhook.TaskDefaulter{
 		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
 	}, RecoverPanic: ptr.To(true)})
-	server.Register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps}))
-	server.Register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy}))
-	server.Register(PathValidatePolicyConfMap, admission.WithValidator(scheme, &webhook.PolicyConfigMapValidator{
+	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps}))
+	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy}))
+	register(PathValidatePolicyConfMap, admission.WithValidator(scheme, &webhook.PolicyConfigMapValidator{
 		Namespace: m.opts.Namespace, Name: m.opts.PolicyConfigMap,
 	}))
 }

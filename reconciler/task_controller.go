@@ -93,10 +93,11 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 // ensureRun creates the Task's PipelineRun once and returns it and its
 // TaskRun, either nil while they do not exist.
 func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
-	pr := &pipelinev1.PipelineRun{}
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: task.Name}, pr)
-	switch {
-	case apierrors.IsNotFound(err):
+	pr, err := r.getRun(ctx, task)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pr == nil {
 		// Never twice: a PipelineRun that existed and is gone ended the
 		// run, and running the command again (a migration, say) is not
 		// ours to decide. Nor for a finished or cancelled Task.
@@ -105,8 +106,6 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*p
 			return nil, nil, nil
 		}
 		return r.createRun(ctx, task)
-	case err != nil:
-		return nil, nil, fmt.Errorf("reading PipelineRun: %w", err)
 	}
 	name := TaskRunName(pr)
 	if name == "" {
@@ -120,6 +119,26 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*p
 		return nil, nil, fmt.Errorf("reading TaskRun: %w", err)
 	}
 	return pr, tr, nil
+}
+
+// getRun returns the Task's PipelineRun, or nil when there is none. The
+// cache lags behind creates, this manager's own included, and a run the
+// Task has seen that is gone ends the Task as failed: so only a live read
+// says it is gone.
+func (r *TaskReconciler) getRun(ctx context.Context, task *v1alpha1.Task) (*pipelinev1.PipelineRun, error) {
+	key := types.NamespacedName{Namespace: task.Namespace, Name: task.Name}
+	pr := &pipelinev1.PipelineRun{}
+	err := r.Client.Get(ctx, key, pr)
+	if apierrors.IsNotFound(err) && task.Status.PipelineRunName != "" && !task.Status.State.IsFinished() {
+		err = r.APIReader.Get(ctx, key, pr)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading PipelineRun: %w", err)
+	}
+	return pr, nil
 }
 
 func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {

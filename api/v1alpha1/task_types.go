@@ -109,7 +109,10 @@ type TaskSpec struct {
 	// timeout bounds the run, for example 30m or 2h. 0s means no limit.
 	// When unset, cluster policy supplies the default.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="must not be negative; use 0s for no limit"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(0|-?([0-9]+([.][0-9]*)?(ns|us|µs|ms|s|m|h))+)$')",message="must be a duration such as 90s, 30m or 1h30m"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(0|-?([0-9]+([.][0-9]*)?(ns|us|µs|ms|s|m|h))+)$') || duration(self) >= duration('0s')",message="must not be negative; use 0s for no limit"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="timeout is immutable; create a new Task instead"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 

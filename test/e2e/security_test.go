@@ -107,7 +107,7 @@ func TestTaskRunsAsItsAppsServiceAccount(t *testing.T) {
 			t.Fatalf("creating ServiceAccount %s: %v", name, err)
 		}
 	}
-	mustKubectl(t, "apiVersion: taskgate.dev/v1alpha1\nkind: App\nmetadata: {name: shop}\nspec: {image: registry.example.com/shop/web:v1, args: [run], serviceAccountName: shop}\n", "create", "-n", ns, "-f", "-")
+	mustKubectl(t, "apiVersion: taskgate.dev/v1alpha1\nkind: App\nmetadata: {name: shop}\nspec: {image: registry.example.com/shop/web:v1, command: [/cnb/lifecycle/launcher], args: [run], serviceAccountName: shop}\n", "create", "-n", ns, "-f", "-")
 
 	out, err := kubectl(t, "apiVersion: taskgate.dev/v1alpha1\nkind: Task\nmetadata: {name: own}\nspec: {appRef: {name: shop}, serviceAccountName: admin}\n", "create", "-n", ns, "-f", "-")
 	if want := `unknown field "spec.serviceAccountName"`; err == nil || !strings.Contains(out, want) {
