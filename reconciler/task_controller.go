@@ -112,10 +112,18 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*p
 		return pr, nil, nil
 	}
 	tr := &pipelinev1.TaskRun{}
-	if err := r.Client.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: name}, tr); err != nil {
-		if apierrors.IsNotFound(err) {
-			return pr, nil, nil
-		}
+	key := types.NamespacedName{Namespace: task.Namespace, Name: name}
+	err = r.Client.Get(ctx, key, tr)
+	if apierrors.IsNotFound(err) {
+		// The PipelineRun names a TaskRun the cache has not caught up
+		// with. A finished Task's status is written once, so its pod and
+		// exit code are read live rather than lost.
+		err = r.APIReader.Get(ctx, key, tr)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return pr, nil, nil
+	case err != nil:
 		return nil, nil, fmt.Errorf("reading TaskRun: %w", err)
 	}
 	return pr, tr, nil

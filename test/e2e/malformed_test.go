@@ -92,7 +92,7 @@ func TestMalformedInputs(t *testing.T) {
 		{"Task of an unserved version", created("apiVersion: taskgate.dev/v1\nkind: Task\nmetadata: {name: bad}\nspec: {appRef: {name: shop}}\n"),
 			`no matches for kind "Task" in version "taskgate.dev/v1"`},
 		{"Task spec not an object", task(`run`), `spec: Invalid value: "string": spec in body must be of type object: "string"`},
-		{"Task timeout not a duration", task(`{appRef: {name: shop}, timeout: soon}`), `spec.timeout: Invalid value: "string": must be a duration such as 90s, 30m or 1h30m`},
+		{"Task timeout not a duration", task(`{appRef: {name: shop}, timeout: soon}`), `spec.timeout: Invalid value: "soon": must be a duration such as 90s, 30m or 1h30m`},
 		{"Task with a command of 8 KiB and one byte", task(`{appRef: {name: shop}, command: ` + strings.Repeat("x", 8193) + `}`),
 			`spec.command: Too long: may not be more than 8192 bytes`},
 		{"Task with a negative TTL", task(`{appRef: {name: shop}, ttlSecondsAfterFinished: -1}`),
