@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -204,27 +203,7 @@ func TestCapKeepsNewestFinishedTasks(t *testing.T) {
 		task := newTask(t, c, app, fmt.Sprintf("long-%02d", i), map[string]string{localcluster.AnnotationRunTime: "10m"})
 		waitForState(t, c, task, v1alpha1.TaskStateRunning, time.Minute)
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 20)
-	errs := make(chan error, total)
-	for i := running; i < total; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			errs <- c.Create(context.Background(), &v1alpha1.Task{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("t-%04d", i)},
-				Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "true"},
-			})
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("creating Task: %v", err)
-		}
-	}
+	createTasks(t, c, app, "t", total-running, "")
 	var tasks v1alpha1.TaskList
 	start, lastLog := time.Now(), time.Now()
 	eventually(t, 10*time.Minute, "the App to converge to its cap", func() (bool, error) {

@@ -23,7 +23,7 @@ import (
 )
 
 // createTasks creates n Tasks of app from 20 clients at once, named
-// <prefix>-0000 on, each running for runTime under kwok.
+// <prefix>-0000 on, each running for runTime under kwok (when set).
 func createTasks(t *testing.T, c client.Client, app *v1alpha1.App, prefix string, n int, runTime string) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -34,11 +34,14 @@ func createTasks(t *testing.T, c client.Client, app *v1alpha1.App, prefix string
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs <- c.Create(context.Background(), &v1alpha1.Task{
-				ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: fmt.Sprintf("%s-%04d", prefix, i),
-					Annotations: map[string]string{localcluster.AnnotationRunTime: runTime}},
-				Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "true"},
-			})
+			task := &v1alpha1.Task{
+				ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: fmt.Sprintf("%s-%04d", prefix, i)},
+				Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "true"},
+			}
+			if runTime != "" {
+				task.Annotations = map[string]string{localcluster.AnnotationRunTime: runTime}
+			}
+			errs <- c.Create(context.Background(), task)
 		}()
 	}
 	wg.Wait()
