@@ -109,6 +109,11 @@ func ComputeTaskStatus(in StatusInput) v1alpha1.TaskStatus {
 		// A deleted run: keep what it showed while it existed.
 		s.StartTime, s.PodName = task.Status.StartTime.DeepCopy(), task.Status.PodName
 	}
+	if s.PodName == "" {
+		// A TaskRun not seen this time (the cache catching up after an
+		// API server restart) does not take back the pod the Task showed.
+		s.PodName = task.Status.PodName
+	}
 	if o.state.IsFinished() && s.CompletionTime == nil {
 		s.CompletionTime = &now // finished by taskgate, not by Tekton
 	}

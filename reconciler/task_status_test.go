@@ -186,6 +186,23 @@ func TestComputeTaskStatus(t *testing.T) {
 			},
 		},
 		{
+			// After an API server restart the cache may show the finished
+			// PipelineRun before its TaskRun.
+			name: "succeeded, TaskRun not seen",
+			task: withStatus(statusTask(), v1alpha1.TaskStatus{ID: 7, State: "Running", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
+				Conditions: []metav1.Condition{succeeded("Unknown", "Running", "Pod migrate-run-pod is running", 30*time.Second)}}),
+			pr: pipelineRun(cond(corev1.ConditionTrue, "Succeeded", "Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0"),
+				mt(5*time.Second), new(metav1.NewTime(at(95*time.Second)))),
+			now: 97 * time.Second,
+			want: v1alpha1.TaskStatus{
+				ID: 7, State: "Succeeded", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
+				StartTime:      mt(5 * time.Second),
+				CompletionTime: new(metav1.NewTime(at(95 * time.Second))),
+				Duration:       &metav1.Duration{Duration: 90 * time.Second},
+				Conditions:     []metav1.Condition{succeeded("True", "Succeeded", "Task completed successfully", 97*time.Second)},
+			},
+		},
+		{
 			name: "failed with exit status 127",
 			task: statusTask(),
 			pr:   failedPR,
