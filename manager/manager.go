@@ -64,6 +64,12 @@ func jobFacts(obj any) (any, error) {
 // ownRuns selects the PipelineRuns and TaskRuns of Tasks.
 var ownRuns = labels.SelectorFromSet(nil).Add(mustRequirement(taskgatev1alpha1.LabelTask, selection.Exists))
 
+// undecidedJobs selects the Jobs whose completion TTL is still to be
+// decided. A finished Job leaves the watch once it is decided, so a
+// cluster's thousands of finished Jobs are not held in memory while their
+// TTLs run.
+var undecidedJobs = labels.SelectorFromSet(nil).Add(mustRequirement(taskgatev1alpha1.LabelCompletionDecided, selection.DoesNotExist))
+
 func mustRequirement(key string, op selection.Operator) labels.Requirement {
 	r, err := labels.NewRequirement(key, op, nil)
 	if err != nil {
@@ -146,8 +152,9 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 				&taskgatev1alpha1.Task{}:  {Transform: reconciler.TaskFacts},
 				&pipelinev1.PipelineRun{}: {Label: ownRuns, Transform: reconciler.PipelineRunFacts},
 				&pipelinev1.TaskRun{}:     {Label: ownRuns, Transform: reconciler.TaskRunFacts},
-				// Jobs are many; keep only what TTL policy reads.
-				&batchv1.Job{}: {Transform: jobFacts},
+				// Jobs are many: only those still to be decided, and of
+				// those only what TTL policy reads.
+				&batchv1.Job{}: {Label: undecidedJobs, Transform: jobFacts},
 			},
 		},
 	})

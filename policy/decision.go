@@ -124,6 +124,13 @@ func (d TTLDecision) WriteTTL() (int32, bool) {
 	return *d.TTL, true
 }
 
+// PolicyOwned reports whether the object's TTL is policy's: one is decided
+// now, or policy's earlier one stands. Objects policy does not own are
+// never written to.
+func (d TTLDecision) PolicyOwned() bool {
+	return d.TTL != nil || d.Outcome == OutcomeUnchanged
+}
+
 // Annotations returns the annotations to write with the decision: nil when
 // the decision changes nothing, so untouched objects stay untouched;
 // otherwise AnnotationDecision, plus AnnotationTTLSource when a TTL is

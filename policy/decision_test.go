@@ -49,21 +49,23 @@ func TestTTLDecisionApply(t *testing.T) {
 		wantTTL     int32
 		wantOK      bool
 		annotations map[string]string
+		policyOwned bool
 	}{
 		{
-			name: "enforce writes the TTL and marks it as policy's", d: set(3600, "r"), wantTTL: 3600, wantOK: true,
+			name: "enforce writes the TTL and marks it as policy's", d: set(3600, "r"), wantTTL: 3600, wantOK: true, policyOwned: true,
 			annotations: map[string]string{
 				AnnotationDecision:  "set ttlSecondsAfterFinished=3600 (rule r)",
 				AnnotationTTLSource: TTLSourcePolicy,
 			},
 		},
 		{
-			name: "audit writes only the decision", d: audited(shortened(60, "r")),
+			name: "audit writes only the decision", d: audited(shortened(60, "r")), policyOwned: true,
 			annotations: map[string]string{AnnotationDecision: "audit: would shorten ttlSecondsAfterFinished to 60 (rule r)"},
 		},
-		{name: "unchanged touches nothing", d: unchanged("r")},
+		{name: "unchanged writes nothing, but the TTL is policy's", d: unchanged("r"), policyOwned: true},
 		{name: "exempt touches nothing", d: exempt(ExemptSystemNamespace)},
 		{name: "explicit touches nothing", d: explicit},
+		{name: "no rule touches nothing", d: TTLDecision{Rule: RuleDefault, Outcome: OutcomeNoRule}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,6 +75,9 @@ func TestTTLDecisionApply(t *testing.T) {
 			}
 			if got := tt.d.Annotations(); !reflect.DeepEqual(got, tt.annotations) {
 				t.Errorf("Annotations() = %v, want %v", got, tt.annotations)
+			}
+			if got := tt.d.PolicyOwned(); got != tt.policyOwned {
+				t.Errorf("PolicyOwned() = %t, want %t", got, tt.policyOwned)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -190,6 +191,12 @@ func (p *Policy) bounded(ttl int32, f ObjectFacts) (int32, Bound) {
 		}
 	}
 	return ttl, bound
+}
+
+// DecidesBy reports whether a decision reads the annotation key: taskgate's
+// own and the deploy tools' hook annotations. A cache may drop the others.
+func DecidesBy(annotation string) bool {
+	return strings.HasPrefix(annotation, "taskgate.dev/") || annotation == annotationHelmHook || annotation == annotationArgoCDHook
 }
 
 func isHook(annotations map[string]string) bool {

@@ -716,3 +716,21 @@ ttl:
 		}
 	}
 }
+
+func TestDecidesBy(t *testing.T) {
+	for annotation, want := range map[string]bool{
+		AnnotationTTLSource:       true,
+		AnnotationDecision:        true,
+		"helm.sh/hook":            true,
+		"argocd.argoproj.io/hook": true,
+		"helm.sh/hook-weight":     false,
+		"kubectl.kubernetes.io/last-applied-configuration": false,
+		"team":              false,
+		"taskgate.dev":      false,
+		"xtaskgate.dev/ttl": false,
+	} {
+		if got := DecidesBy(annotation); got != want {
+			t.Errorf("DecidesBy(%q) = %t, want %t", annotation, got, want)
+		}
+	}
+}

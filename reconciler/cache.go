@@ -2,22 +2,25 @@ package reconciler
 
 import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
 )
 
 // PipelineRunFacts, a cache transform, strips a cached PipelineRun to what the Task reconciler
 // reads: metadata, whether it was cancelled, its timeouts and its outcome.
 // The pipeline spec, which Tekton also copies into status, is most of a
-// run's size, and taskgate never reads it back: it builds it. Nothing
-// updates a PipelineRun from the cache (cancelling is a JSON patch), so no
-// write can drop what was stripped.
+// run's size, and taskgate never reads it back: it builds it. Of the
+// labels and annotations Tekton adds, only the Task's label is kept.
+// Nothing updates a PipelineRun from the cache (cancelling is a JSON
+// patch), so no write can drop what was stripped.
 func PipelineRunFacts(obj any) (any, error) {
 	pr, ok := obj.(*pipelinev1.PipelineRun)
 	if !ok {
 		return obj, nil
 	}
-	pr.ManagedFields = nil
+	stripRunMeta(&pr.ObjectMeta)
 	pr.Spec = pipelinev1.PipelineRunSpec{Status: pr.Spec.Status, Timeouts: pr.Spec.Timeouts}
 	pr.Status = pipelinev1.PipelineRunStatus{
 		Status: pr.Status.Status,
@@ -29,14 +32,14 @@ func PipelineRunFacts(obj any) (any, error) {
 }
 
 // TaskRunFacts, a cache transform, strips a cached TaskRun likewise: its pod, its times, its
-// steps' states and how many times it was retried, but not the task spec it
-// carries twice.
+// steps' states, how many times it was retried and the label naming its
+// Task, but not the task spec it carries twice.
 func TaskRunFacts(obj any) (any, error) {
 	tr, ok := obj.(*pipelinev1.TaskRun)
 	if !ok {
 		return obj, nil
 	}
-	tr.ManagedFields = nil
+	stripRunMeta(&tr.ObjectMeta)
 	tr.Spec = pipelinev1.TaskRunSpec{Status: tr.Spec.Status, Timeout: tr.Spec.Timeout}
 	retries := make(pipelinev1.RetriesStatus, len(tr.Status.RetriesStatus))
 	for i, r := range tr.Status.RetriesStatus {
@@ -62,11 +65,26 @@ func TaskRunFacts(obj any) (any, error) {
 	return tr, nil
 }
 
-// TaskFacts, a cache transform, drops a finished Task's spec.resolved, most
-// of a Task's size: its run is over and nothing builds from it again. Tasks
-// are only ever patched with diffs of their status or labels, and read live
-// before a delete, so nothing written or deleted depends on the dropped
-// field.
+// stripRunMeta keeps, of a run's labels, the one naming its Task, which
+// maps a TaskRun's events to the Task; Tekton adds half a dozen more, and
+// annotations, that taskgate never reads.
+func stripRunMeta(meta *metav1.ObjectMeta) {
+	meta.ManagedFields = nil
+	meta.Annotations = nil
+	if name, ok := meta.Labels[v1alpha1.LabelTask]; ok {
+		meta.Labels = map[string]string{v1alpha1.LabelTask: name}
+	} else {
+		meta.Labels = nil
+	}
+}
+
+// TaskFacts, a cache transform, drops from a finished Task most of its
+// size: spec.resolved, since its run is over and nothing builds from it
+// again, and the annotations policy does not decide by (kubectl's
+// last-applied-configuration copies the whole Task), since only TTL policy
+// reads them after the run is built. Tasks are only ever patched with
+// diffs of their status, labels or annotations, and read live before a
+// delete, so nothing written or deleted depends on a dropped field.
 func TaskFacts(obj any) (any, error) {
 	task, ok := obj.(*v1alpha1.Task)
 	if !ok {
@@ -75,6 +93,22 @@ func TaskFacts(obj any) (any, error) {
 	task.ManagedFields = nil
 	if task.Status.State.IsFinished() {
 		task.Spec.Resolved = nil
+		task.Annotations = policyAnnotations(task.Annotations)
 	}
 	return task, nil
+}
+
+// policyAnnotations returns a new map of the annotations in a that policy
+// decides by, or nil: deleting keys would not shrink the map.
+func policyAnnotations(a map[string]string) map[string]string {
+	var own map[string]string
+	for k, v := range a {
+		if policy.DecidesBy(k) {
+			if own == nil {
+				own = map[string]string{}
+			}
+			own[k] = v
+		}
+	}
+	return own
 }

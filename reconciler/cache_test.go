@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,15 +21,19 @@ func TestPipelineRunFactsKeepsWhatTheReconcilerReads(t *testing.T) {
 	children := []pipelinev1.ChildStatusReference{{Name: "migrate-run", PipelineTaskName: PipelineTaskName}}
 	timeouts := &pipelinev1.TimeoutFields{Pipeline: &metav1.Duration{}}
 	in := &pipelinev1.PipelineRun{
-		ObjectMeta: metav1.ObjectMeta{Name: "migrate", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "tekton"}}},
-		Spec:       pipelinev1.PipelineRunSpec{PipelineSpec: spec, Status: pipelinev1.PipelineRunSpecStatusCancelled, Timeouts: timeouts},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "migrate", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "tekton"}},
+			Labels:      map[string]string{v1alpha1.LabelTask: "migrate", v1alpha1.LabelApp: "shop", "tekton.dev/pipeline": "migrate"},
+			Annotations: map[string]string{"taskgate.dev/policy-decision": "x", "results.tekton.dev/record": "y"},
+		},
+		Spec: pipelinev1.PipelineRunSpec{PipelineSpec: spec, Status: pipelinev1.PipelineRunSpecStatusCancelled, Timeouts: timeouts},
 		Status: pipelinev1.PipelineRunStatus{Status: status, PipelineRunStatusFields: pipelinev1.PipelineRunStatusFields{
 			StartTime: mt(0), CompletionTime: mt(1), ChildReferences: children, PipelineSpec: spec,
 			Provenance: &pipelinev1.Provenance{}, SpanContext: map[string]string{"a": "b"},
 		}},
 	}
 	want := &pipelinev1.PipelineRun{
-		ObjectMeta: metav1.ObjectMeta{Name: "migrate"},
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate", Labels: map[string]string{v1alpha1.LabelTask: "migrate"}},
 		Spec:       pipelinev1.PipelineRunSpec{Status: pipelinev1.PipelineRunSpecStatusCancelled, Timeouts: timeouts},
 		Status: pipelinev1.PipelineRunStatus{Status: status, PipelineRunStatusFields: pipelinev1.PipelineRunStatusFields{
 			StartTime: mt(0), CompletionTime: mt(1), ChildReferences: children,
@@ -48,15 +54,19 @@ func TestTaskRunFactsKeepsWhatTheReconcilerReads(t *testing.T) {
 	step := pipelinev1.StepState{Name: StepName, Container: "step-" + StepName, ImageID: "sha256:1",
 		ContainerState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3}}}
 	in := &pipelinev1.TaskRun{
-		ObjectMeta: metav1.ObjectMeta{Name: "migrate-run", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "tekton"}}},
-		Spec:       pipelinev1.TaskRunSpec{TaskSpec: spec, Timeout: &metav1.Duration{}, ServiceAccountName: "sa"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "migrate-run", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "tekton"}},
+			Labels:      map[string]string{v1alpha1.LabelTask: "migrate", "tekton.dev/pipelineRun": "migrate", "tekton.dev/memberOf": "tasks"},
+			Annotations: map[string]string{"pipeline.tekton.dev/release": "v1"},
+		},
+		Spec: pipelinev1.TaskRunSpec{TaskSpec: spec, Timeout: &metav1.Duration{}, ServiceAccountName: "sa"},
 		Status: pipelinev1.TaskRunStatus{Status: status, TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
 			PodName: "migrate-run-pod", StartTime: mt(0), CompletionTime: mt(1), Steps: []pipelinev1.StepState{step}, TaskSpec: spec,
 			RetriesStatus: pipelinev1.RetriesStatus{{Status: status, TaskRunStatusFields: pipelinev1.TaskRunStatusFields{PodName: "old", TaskSpec: spec}}},
 		}},
 	}
 	want := &pipelinev1.TaskRun{
-		ObjectMeta: metav1.ObjectMeta{Name: "migrate-run"},
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate-run", Labels: map[string]string{v1alpha1.LabelTask: "migrate"}},
 		Spec:       pipelinev1.TaskRunSpec{Timeout: &metav1.Duration{}},
 		Status: pipelinev1.TaskRunStatus{Status: status, TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
 			PodName: "migrate-run-pod", StartTime: mt(0), CompletionTime: mt(1),
@@ -74,26 +84,43 @@ func TestTaskRunFactsKeepsWhatTheReconcilerReads(t *testing.T) {
 }
 
 func TestTaskFactsDropsTheResolvedRunOfFinishedTasks(t *testing.T) {
+	const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+	labels := map[string]string{v1alpha1.LabelApp: "shop", "team": "a"}
 	for _, state := range []v1alpha1.TaskState{"", v1alpha1.TaskStatePending, v1alpha1.TaskStateRunning, v1alpha1.TaskStateSucceeded, v1alpha1.TaskStateFailed, v1alpha1.TaskStateCancelled} {
-		t.Run(string(state), func(t *testing.T) {
-			in := &v1alpha1.Task{
-				ObjectMeta: metav1.ObjectMeta{Name: "migrate", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
-				Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "shop"}, Resolved: &v1alpha1.ResolvedRun{Image: "shop:v1"}},
-				Status:     v1alpha1.TaskStatus{State: state},
-			}
-			want := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: "migrate"}, Spec: in.Spec, Status: in.Status}
-			if state.IsFinished() {
-				want.Spec.Resolved = nil
-			} else {
-				want.Spec.Resolved = &v1alpha1.ResolvedRun{Image: "shop:v1"}
-			}
-			got, err := TaskFacts(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("TaskFacts() (-want +got):\n%s", diff)
-			}
-		})
+		for _, annotations := range []map[string]string{
+			nil,
+			{lastApplied: `{"kind":"Task"}`, "team": "a"},
+			{lastApplied: `{"kind":"Task"}`, "taskgate.dev/ttl-source": "policy", "helm.sh/hook": "post-install"},
+		} {
+			t.Run(fmt.Sprintf("%s/%d annotations", state, len(annotations)), func(t *testing.T) {
+				in := &v1alpha1.Task{
+					ObjectMeta: metav1.ObjectMeta{
+						Name: "migrate", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
+						Labels: maps.Clone(labels), Annotations: maps.Clone(annotations),
+					},
+					Spec:   v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "shop"}, Resolved: &v1alpha1.ResolvedRun{Image: "shop:v1"}},
+					Status: v1alpha1.TaskStatus{State: state},
+				}
+				want := &v1alpha1.Task{
+					ObjectMeta: metav1.ObjectMeta{Name: "migrate", Labels: labels, Annotations: annotations},
+					Spec:       *in.Spec.DeepCopy(), Status: in.Status,
+				}
+				if state.IsFinished() {
+					want.Spec.Resolved = nil
+					// Only the annotations TTL policy reads.
+					want.Annotations = nil
+					if _, ok := annotations["taskgate.dev/ttl-source"]; ok {
+						want.Annotations = map[string]string{"taskgate.dev/ttl-source": "policy", "helm.sh/hook": "post-install"}
+					}
+				}
+				got, err := TaskFacts(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("TaskFacts() (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }

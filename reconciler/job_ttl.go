@@ -71,16 +71,21 @@ func (r *JobTTLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if r.Decided != nil {
 		r.Decided(policy.KindJob, d.Rule, d.Outcome)
 	}
-	if d.TTL == nil || job.Annotations[policy.AnnotationDecision] == d.String() {
+	if !d.PolicyOwned() {
+		// A Job exempt, with its author's own TTL, or no rule applies
+		// to is left as its author made it, and stays watched.
 		return ctrl.Result{}, nil
 	}
+	// Written even when admission already set this TTL: the label takes
+	// the Job out of the watch.
+	changed := job.Annotations[policy.AnnotationDecision] != d.String()
 	if err := r.Client.Patch(ctx, job, client.RawPatch(types.JSONPatchType, JobCompletionPatch(job, d))); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("applying completion TTL: %w", err))
 	}
-	if d.Audit {
+	if d.Audit && changed {
 		r.Recorder.Eventf(job, nil, corev1.EventTypeNormal, "AuditTTL", "TTL", "%s", d.String())
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("Applied completion TTL", "job", klog.KObj(job), "decision", d.String())
+	ctrl.LoggerFrom(ctx).V(1).Info("Decided completion TTL", "job", klog.KObj(job), "decision", d.String(), "changed", changed)
 	return ctrl.Result{}, nil
 }
 
@@ -106,13 +111,15 @@ func (r *JobTTLReconciler) reportAdmission(ctx context.Context, job *batchv1.Job
 
 // JobCompletionPatch returns the explicit JSON patch for a completion-time
 // decision: a resourceVersion test, so a stale read changes nothing, the
-// TTL unless auditing, and the decision annotations.
+// TTL unless auditing, the decision annotations, and the label that takes
+// the Job out of the manager's watch: its decision is made.
 func JobCompletionPatch(job *batchv1.Job, d policy.TTLDecision) []byte {
 	ops := []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("test", "/metadata/resourceVersion", job.ResourceVersion)}
 	if ttl, ok := d.WriteTTL(); ok {
 		ops = append(ops, jsonpatch.NewOperation("add", "/spec/ttlSecondsAfterFinished", ttl))
 	}
 	ops = append(ops, patch.AddToMap(job.Annotations != nil, "/metadata/annotations", d.Annotations())...)
+	ops = append(ops, patch.AddToMap(job.Labels != nil, "/metadata/labels", map[string]string{v1alpha1.LabelCompletionDecided: "true"})...)
 	b, _ := json.Marshal(ops) // strings, numbers and string maps always marshal
 	return b
 }

@@ -56,7 +56,7 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 	if h.Decided != nil {
 		h.Decided(policy.KindJob, d.Rule, d.Outcome)
 	}
-	patches := JobTTLPatch(job, d)
+	patches := append(JobTTLPatch(job, d), undecidedPatch(job)...)
 	var warnings []string
 	if d.Audit && d.TTL != nil || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
 		warnings = append(warnings, "taskgate: "+d.String())
@@ -78,6 +78,16 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 		return admission.Allowed("").WithWarnings(warnings...)
 	}
 	return admission.Patched("", patches...).WithWarnings(warnings...)
+}
+
+// undecidedPatch removes taskgate.dev/completion-decided from a new Job,
+// copied there with another Job's labels: the manager watches only Jobs
+// without it, and this one's completion is still to be decided.
+func undecidedPatch(job *batchv1.Job) []jsonpatch.JsonPatchOperation {
+	if _, ok := job.Labels[v1alpha1.LabelCompletionDecided]; !ok {
+		return nil
+	}
+	return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("remove", "/metadata/labels/"+patch.EscapeToken(v1alpha1.LabelCompletionDecided), nil)}
 }
 
 // JobTTLPatch returns the JSON-patch operations that apply a creation-time

@@ -13,4 +13,9 @@ const (
 	// LabelSecurityGroupPrefix prefixes one pod label per security group,
 	// for example taskgate.dev/sg-public-egress: "true".
 	LabelSecurityGroupPrefix = "taskgate.dev/sg-"
+	// LabelCompletionDecided marks a finished batch/v1 Job whose
+	// completion-time TTL taskgate has written. The manager watches only
+	// Jobs without it, so the finished Jobs of a cluster, its most
+	// numerous objects, cost the manager no memory.
+	LabelCompletionDecided = "taskgate.dev/completion-decided"
 )

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -123,6 +125,76 @@ ttl:
 	}
 	if ttlOf(optedOut) != "none" {
 		t.Fatalf("opted-out Job TTL = %s, want none (exempt)", ttlOf(optedOut))
+	}
+}
+
+// TestDecidedJobsLeaveTheWatch proves that a Job whose completion TTL is
+// decided leaves the manager's watch, and so its memory: the manager no
+// longer sees changes to it until the label that took it out is removed.
+func TestDecidedJobsLeaveTheWatch(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	t.Cleanup(func() { resetPolicy(t, c) })
+	mustKubectl(t, policyConfigMap(fmt.Sprintf(`apiVersion: taskgate.dev/v1alpha1
+kind: Policy
+ttl:
+  rules:
+  - {name: succeeded-hour, kinds: [Job], namespaces: [%s], when: Succeeded, ttlSecondsAfterFinished: 3600}`, ns)), "apply", "-f", "-")
+	waitForJobTTL(t, c, ns, "3600")
+
+	// Copied from a decided Job's manifest: its own completion is still to
+	// be decided, so admission removes the label.
+	job := newJob(t, c, ns, "copied", 0, map[string]string{v1alpha1.LabelCompletionDecided: "true", "team": "a"})
+	if _, ok := job.Labels[v1alpha1.LabelCompletionDecided]; ok || job.Labels["team"] != "a" {
+		t.Fatalf("admitted Job labels = %v, want team=a only", job.Labels)
+	}
+	const decision = "set ttlSecondsAfterFinished=3600 (rule succeeded-hour)"
+	decided := func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(job), job); err != nil {
+			return false, err
+		}
+		return job.Labels[v1alpha1.LabelCompletionDecided] == "true", fmt.Errorf("labels %v", job.Labels)
+	}
+	finished := jobFinishedAt(t, c, job, batchv1.JobComplete)
+	eventually(t, 30*time.Second, "the finished Job to be decided", decided)
+	t.Logf("decided %s after the Job finished", time.Since(finished).Round(10*time.Millisecond))
+	if ttlOf(job) != "3600" || job.Annotations["taskgate.dev/policy-decision"] != decision {
+		t.Fatalf("decided Job: TTL %s, decision %q; want 3600, %q", ttlOf(job), job.Annotations["taskgate.dev/policy-decision"], decision)
+	}
+
+	// Out of the watch: the manager would restore a TTL and a decision
+	// taken away from a Job it still watched.
+	undo := []jsonpatch.JsonPatchOperation{
+		jsonpatch.NewOperation("remove", "/spec/ttlSecondsAfterFinished", nil),
+		jsonpatch.NewOperation("remove", "/metadata/annotations/taskgate.dev~1policy-decision", nil),
+	}
+	patchJSON(t, c, job, undo)
+	time.Sleep(3 * time.Second)
+	if err := c.Get(ctx, client.ObjectKeyFromObject(job), job); err != nil {
+		t.Fatal(err)
+	}
+	if ttlOf(job) != "none" || job.Annotations["taskgate.dev/policy-decision"] != "" {
+		t.Fatalf("a decided Job was decided again: TTL %s, decision %q", ttlOf(job), job.Annotations["taskgate.dev/policy-decision"])
+	}
+
+	// Back in the watch without the label, and decided again.
+	patchJSON(t, c, job, []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("remove", "/metadata/labels/taskgate.dev~1completion-decided", nil)})
+	eventually(t, 30*time.Second, "the Job to be decided again", decided)
+	if ttlOf(job) != "3600" || job.Annotations["taskgate.dev/policy-decision"] != decision {
+		t.Fatalf("decided again: TTL %s, decision %q; want 3600, %q", ttlOf(job), job.Annotations["taskgate.dev/policy-decision"], decision)
+	}
+}
+
+// patchJSON applies a JSON patch to obj.
+func patchJSON(t *testing.T, c client.Client, obj client.Object, ops []jsonpatch.JsonPatchOperation) {
+	t.Helper()
+	body, err := json.Marshal(ops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Patch(context.Background(), obj, client.RawPatch(types.JSONPatchType, body)); err != nil {
+		t.Fatalf("patching %s: %v", obj.GetName(), err)
 	}
 }
 
