@@ -76,7 +76,7 @@ func (e *Env) Memory(ctx context.Context, jobs, tasks int) (*MemoryResult, error
 		return nil, err
 	}
 	res.Fill = time.Since(begin)
-	e.Logf("memory: %d Jobs finished with their TTL after %s", jobs, res.Fill.Round(time.Second))
+	e.Logf("memory: %d Jobs finished and decided after %s", jobs, res.Fill.Round(time.Second))
 	var err error
 	if res.Loaded, err = e.settledMemory(ctx); err != nil {
 		return res, err
@@ -184,10 +184,11 @@ func (e *Env) runLikeTekton(ctx context.Context, key client.ObjectKey) error {
 }
 
 func (e *Env) fillJobs(ctx context.Context, namespaces []string, n int) error {
-	// Done means the manager has set the Succeeded rule's TTL.
+	// Done means the manager has decided the Job's completion TTL (the
+	// Succeeded rule's, which admission already set).
 	jobs, err := e.watch(ctx, "", &batchv1.JobList{}, func(obj client.Object) bool {
 		job, ok := obj.(*batchv1.Job)
-		return ok && ptr.Deref(job.Spec.TTLSecondsAfterFinished, 0) == 3600
+		return ok && ptr.Deref(job.Spec.TTLSecondsAfterFinished, 0) == 3600 && job.Labels[taskgatev1alpha1.LabelCompletionDecided] == "true"
 	})
 	if err != nil {
 		return err
@@ -217,7 +218,7 @@ func (e *Env) fillJobs(ctx context.Context, namespaces []string, n int) error {
 	}); err != nil {
 		return fmt.Errorf("creating finished Jobs: %w", err)
 	}
-	return jobs.until(ctx, 30*time.Minute, fmt.Sprintf("%d Jobs to get the Succeeded TTL", n), finishedAtLeast(n))
+	return jobs.until(ctx, 30*time.Minute, fmt.Sprintf("%d Jobs to be decided", n), finishedAtLeast(n))
 }
 
 // finishedAtLeast holds once n of the watched objects have finished.

@@ -83,8 +83,10 @@ func addHandlerRows(r *Report, results []HandlerResult) {
 // addThroughputRows reports how long 1000 Tasks take to get PipelineRuns
 // and to finish, against the same PipelineRuns created directly.
 func addThroughputRows(r *Report, results []ThroughputResult, tasks int) {
-	var floorStart, floorDone, tasksStart, tasksDone, ratioStart, ratioDone []float64
+	var floorStart, floorDone, tasksStart, tasksDone, ratioStart, ratioDone, perTask, rate []float64
 	for _, res := range results {
+		perTask = append(perTask, res.ManagerRequests/float64(tasks))
+		rate = append(rate, res.ManagerRequests/res.Tasks.Finished.Seconds())
 		floorStart, floorDone = append(floorStart, res.Floor.Started.Seconds()), append(floorDone, res.Floor.Finished.Seconds())
 		tasksStart, tasksDone = append(tasksStart, res.Tasks.Started.Seconds()), append(tasksDone, res.Tasks.Finished.Seconds())
 		ratioStart = append(ratioStart, res.Tasks.Started.Seconds()/res.Floor.Started.Seconds())
@@ -104,6 +106,11 @@ func addThroughputRows(r *Report, results []ThroughputResult, tasks int) {
 		Ratio:    fmt.Sprintf("%.2f× (%.2f–%.2f)", rd.Median, rd.Min, rd.Max),
 		Target:   fmt.Sprintf("≤ %.1f× the floor", targetThroughput),
 		Met:      met(within(rd.Median, targetThroughput)),
+	})
+	pt, qps := SpreadOf(perTask), SpreadOf(rate)
+	r.Add(Row{
+		Figure: fmt.Sprintf("%d Tasks: the manager's API requests", tasks),
+		Result: fmt.Sprintf("%.1f per Task (%.1f–%.1f), %.1f per second until all finished (%.1f–%.1f)", pt.Median, pt.Min, pt.Max, qps.Median, qps.Min, qps.Max),
 	})
 	r.Note("Throughput: %d rounds; each creates %d objects with 32 concurrent clients and times from the first create to the last PipelineRun seen and to the last one finished (watched). The floor is the PipelineRun taskgate built for one of the Tasks, copied without its owner; pods run under kwok.", len(results), tasks)
 }

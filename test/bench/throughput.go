@@ -26,6 +26,9 @@ type PhaseTimes struct {
 type ThroughputResult struct {
 	Round        int
 	Floor, Tasks PhaseTimes
+	// ManagerRequests is how many requests the manager's client sent while
+	// the Tasks ran, which its QPS budget bounds.
+	ManagerRequests float64
 }
 
 // creators is how many clients create objects at once, like a CI system
@@ -45,7 +48,7 @@ func (e *Env) Throughput(ctx context.Context, rounds, n int) ([]ThroughputResult
 		res := ThroughputResult{Round: round}
 		phases := []func() error{
 			func() (err error) { res.Floor, err = e.floor(ctx, round, n, template); return err },
-			func() (err error) { res.Tasks, err = e.tasks(ctx, round, n); return err },
+			func() (err error) { res.Tasks, res.ManagerRequests, err = e.tasks(ctx, round, n); return err },
 		}
 		if round%2 == 0 {
 			phases[0], phases[1] = phases[1], phases[0]
@@ -55,7 +58,7 @@ func (e *Env) Throughput(ctx context.Context, rounds, n int) ([]ThroughputResult
 				return results, err
 			}
 		}
-		e.Logf("throughput, round %d: floor %+v, tasks %+v", round, res.Floor, res.Tasks)
+		e.Logf("throughput, round %d: floor %+v, tasks %+v, %.0f manager requests", round, res.Floor, res.Tasks, res.ManagerRequests)
 		results = append(results, res)
 	}
 	return results, nil
@@ -128,36 +131,45 @@ func (e *Env) floor(ctx context.Context, round, n int, template *pipelinev1.Pipe
 	return times, e.deleteNamespace(ctx, ns)
 }
 
-func (e *Env) tasks(ctx context.Context, round, n int) (PhaseTimes, error) {
+func (e *Env) tasks(ctx context.Context, round, n int) (PhaseTimes, float64, error) {
 	ns := fmt.Sprintf("bench-tasks-%d", round)
 	if err := e.createNamespace(ctx, ns, map[string]string{bulkLabel: "true"}); err != nil {
-		return PhaseTimes{}, err
+		return PhaseTimes{}, 0, err
 	}
 	if err := e.Client.Create(ctx, benchApp(ns)); err != nil {
-		return PhaseTimes{}, fmt.Errorf("creating the App: %w", err)
+		return PhaseTimes{}, 0, fmt.Errorf("creating the App: %w", err)
 	}
 	runs, err := e.watchPipelineRuns(ctx, ns)
 	if err != nil {
-		return PhaseTimes{}, err
+		return PhaseTimes{}, 0, err
 	}
 	defer runs.stop()
 	tasks, err := e.watchTasks(ctx, ns)
 	if err != nil {
-		return PhaseTimes{}, err
+		return PhaseTimes{}, 0, err
 	}
 	defer tasks.stop()
+	before, err := e.manager.Metrics()
+	if err != nil {
+		return PhaseTimes{}, 0, err
+	}
 	start := time.Now()
 	err = createAll(ctx, n, func(i int) error {
 		return e.Client.Create(ctx, capTask(ns, fmt.Sprintf("task-%05d", i), ""))
 	})
 	if err != nil {
-		return PhaseTimes{}, fmt.Errorf("creating Tasks: %w", err)
+		return PhaseTimes{}, 0, fmt.Errorf("creating Tasks: %w", err)
 	}
 	times, err := phaseTimes(ctx, start, n, runs, tasks)
 	if err != nil {
-		return times, fmt.Errorf("tasks: %w", err)
+		return times, 0, fmt.Errorf("tasks: %w", err)
 	}
-	return times, e.deleteNamespace(ctx, ns)
+	after, err := e.manager.Metrics()
+	if err != nil {
+		return times, 0, err
+	}
+	const requests = "rest_client_requests_total"
+	return times, after[requests] - before[requests], e.deleteNamespace(ctx, ns)
 }
 
 // phaseTimes waits until n objects have been seen in started and n have
