@@ -36,9 +36,11 @@ type Options struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 
 	// KubeAPIQPS and KubeAPIBurst bound the manager's requests to the API
-	// server. Each Task costs about eight requests, so client-go's default
-	// of 5 QPS would take minutes over a burst of a thousand Tasks. Raising
-	// 50 to 100 did not start Tasks any faster (docs/performance.md).
+	// server; API Priority and Fairness protects the server itself. A Task
+	// costs about eleven requests (nine on this budget; Events have their
+	// own), so at 50 QPS a thousand Tasks waited on the budget, not on
+	// Tekton: the manager sent 41 requests a second until the last
+	// finished, at 2.0× the floor (docs/performance.md, run 4).
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 
@@ -70,9 +72,9 @@ func DefaultOptions() Options {
 		LeaseDuration:    15 * time.Second,
 		RenewDeadline:    10 * time.Second,
 		RetryPeriod:      2 * time.Second,
-		KubeAPIQPS:       50,
+		KubeAPIQPS:       100,
 		TaskWorkers:      4,
-		KubeAPIBurst:     100,
+		KubeAPIBurst:     200,
 		ShutdownDrain:    5 * time.Second,
 		GracefulShutdown: 30 * time.Second,
 	}

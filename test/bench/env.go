@@ -37,6 +37,8 @@ const (
 
 // benchPolicy is a typical policy: Jobs and Tasks kept an hour after
 // success and a week after failure, and the cap overrides the bench needs.
+// Pending Tasks never expire: the memory figure stops Tekton, and its
+// Tasks wait for the bench to run them, longer than the default 5 minutes.
 var benchPolicy = fmt.Sprintf(`apiVersion: %s
 kind: %s
 ttl:
@@ -44,6 +46,7 @@ ttl:
   - {name: failed-week, kinds: [Job, Task], when: Failed, ttlSecondsAfterFinished: 604800}
   - {name: succeeded-hour, kinds: [Job, Task], when: Succeeded, ttlSecondsAfterFinished: 3600}
 tasks:
+  pendingDeadline: 0s
   cap:
     default: 500
     overrides:
