@@ -44,7 +44,11 @@ type Options struct {
 	KubeAPIQPS   float32
 	KubeAPIBurst int
 
-	// TaskWorkers is how many Tasks the reconciler works on at once.
+	// TaskWorkers is how many Tasks the reconciler works on at once. A
+	// Task's first reconcile waits on four writes in a row (its ID, its
+	// ID label, its PipelineRun, its status), so with 4 workers and the
+	// client budget half used a thousand Tasks took 75 s to get their
+	// PipelineRuns (docs/performance.md, run 5).
 	TaskWorkers int
 
 	// ShutdownDrain is how long the manager keeps serving, unready, after
@@ -73,7 +77,7 @@ func DefaultOptions() Options {
 		RenewDeadline:    10 * time.Second,
 		RetryPeriod:      2 * time.Second,
 		KubeAPIQPS:       100,
-		TaskWorkers:      4,
+		TaskWorkers:      16,
 		KubeAPIBurst:     200,
 		ShutdownDrain:    5 * time.Second,
 		GracefulShutdown: 30 * time.Second,

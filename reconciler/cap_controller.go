@@ -40,7 +40,10 @@ type CapReconciler struct {
 // Reconcile enforces the cap of one App, named by the request.
 func (r *CapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var tasks v1alpha1.TaskList
-	if err := r.Client.List(ctx, &tasks, client.InNamespace(req.Namespace), client.MatchingFields{IndexTaskApp: req.Name}); err != nil {
+	// Not copied: an App may keep thousands of finished Tasks, the cap is
+	// decided on every create and finish, and facts only reads them.
+	if err := r.Client.List(ctx, &tasks, client.InNamespace(req.Namespace), client.MatchingFields{IndexTaskApp: req.Name},
+		client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing Tasks of App %s: %w", req.Name, err)
 	}
 	facts, app, err := r.facts(ctx, req.NamespacedName, tasks.Items)
