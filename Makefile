@@ -87,7 +87,7 @@ test-e2e: cluster-build ## Run the tests on a fresh local cluster.
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/...
 
 .PHONY: bench
-bench: ## Measure taskgate beside its baselines on a fresh local cluster (about 45 min); see docs/performance.md.
+bench: ## Measure taskgate beside its baselines on a fresh local cluster (about 80 min); see docs/performance.md.
 	$(GO) run ./test/cmd/bench -dir $(CLUSTER_DIR)/bench $(BENCH_FLAGS)
 
 ##@ Local cluster

@@ -72,14 +72,10 @@ func jobFinishedAt(t *testing.T, c client.Client, job *batchv1.Job, want batchv1
 func TestJobCompletionTTLByOutcomeAndLabels(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
-	t.Cleanup(func() { resetPolicy(t, c) })
-	mustKubectl(t, policyConfigMap(fmt.Sprintf(`apiVersion: taskgate.dev/v1alpha1
-kind: Policy
-ttl:
-  rules:
-  - {name: team-b-quick, kinds: [Job], namespaces: [%[1]s], selector: {matchLabels: {team: b}}, when: Finished, ttlSecondsAfterFinished: 2}
-  - {name: failed-minute, kinds: [Job], namespaces: [%[1]s], when: Failed, ttlSecondsAfterFinished: 60}
-  - {name: succeeded-quick, kinds: [Job], namespaces: [%[1]s], when: Succeeded, ttlSecondsAfterFinished: 5}`, ns)), "apply", "-f", "-")
+	applyTTLRules(t, c,
+		fmt.Sprintf("{name: team-b-quick, kinds: [Job], namespaces: [%s], selector: {matchLabels: {team: b}}, when: Finished, ttlSecondsAfterFinished: 2}", ns),
+		fmt.Sprintf("{name: failed-minute, kinds: [Job], namespaces: [%s], when: Failed, ttlSecondsAfterFinished: 60}", ns),
+		fmt.Sprintf("{name: succeeded-quick, kinds: [Job], namespaces: [%s], when: Succeeded, ttlSecondsAfterFinished: 5}", ns))
 	// At creation every Job gets the longest TTL it could end with.
 	waitForJobTTL(t, c, ns, "60")
 
@@ -135,12 +131,7 @@ func TestDecidedJobsLeaveTheWatch(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t)
 	ns := newNamespace(t, c)
-	t.Cleanup(func() { resetPolicy(t, c) })
-	mustKubectl(t, policyConfigMap(fmt.Sprintf(`apiVersion: taskgate.dev/v1alpha1
-kind: Policy
-ttl:
-  rules:
-  - {name: succeeded-hour, kinds: [Job], namespaces: [%s], when: Succeeded, ttlSecondsAfterFinished: 3600}`, ns)), "apply", "-f", "-")
+	applyTTLRules(t, c, fmt.Sprintf("{name: succeeded-hour, kinds: [Job], namespaces: [%s], when: Succeeded, ttlSecondsAfterFinished: 3600}", ns))
 	waitForJobTTL(t, c, ns, "3600")
 
 	// Copied from a decided Job's manifest: its own completion is still to

@@ -288,12 +288,7 @@ func TestWebhookUnreachable(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
 	app := newApp(t, c, ns, "shop")
-	t.Cleanup(func() { resetPolicy(t, c) })
-	mustKubectl(t, policyConfigMap(fmt.Sprintf(`apiVersion: taskgate.dev/v1alpha1
-kind: Policy
-ttl:
-  rules:
-  - {name: e2e-done, kinds: [Job], namespaces: [%s], when: Succeeded, ttlSecondsAfterFinished: 4321}`, ns)), "apply", "-f", "-")
+	applyTTLRules(t, c, fmt.Sprintf("{name: e2e-done, kinds: [Job], namespaces: [%s], when: Succeeded, ttlSecondsAfterFinished: 4321}", ns))
 	time.Sleep(2 * time.Second) // the policy reloads within a second
 
 	withWebhooksUnreachable(t, c, func() {

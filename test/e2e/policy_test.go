@@ -39,6 +39,15 @@ ttl:
     ttlSecondsAfterFinished: %d`, ns, ttl)
 }
 
+// applyTTLRules applies a policy of these TTL rules, each a YAML flow
+// mapping, and puts the defaults back when the test ends.
+func applyTTLRules(t *testing.T, c client.Client, rules ...string) {
+	t.Helper()
+	t.Cleanup(func() { resetPolicy(t, c) })
+	doc := "apiVersion: taskgate.dev/v1alpha1\nkind: Policy\nttl:\n  rules:\n  - " + strings.Join(rules, "\n  - ")
+	mustKubectl(t, policyConfigMap(doc), "apply", "-f", "-")
+}
+
 // resetPolicy deletes the policy ConfigMap, so the defaults apply again.
 func resetPolicy(t *testing.T, c client.Client) {
 	t.Helper()
