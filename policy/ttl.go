@@ -45,11 +45,9 @@ type Completion struct {
 	Now time.Time
 }
 
-// Annotations that mark a Job as a hook its deploy tool waits on.
-const (
-	annotationHelmHook   = "helm.sh/hook"
-	annotationArgoCDHook = "argocd.argoproj.io/hook"
-)
+// hookAnnotations mark a Job as a hook its deploy tool waits on: Helm's
+// and Argo CD's.
+var hookAnnotations = []string{"helm.sh/hook", "argocd.argoproj.io/hook"}
 
 // CreationTTL decides the TTL to write when an object is created, at
 // admission. It is the largest TTL any phase could want — the first
@@ -196,13 +194,14 @@ func (p *Policy) bounded(ttl int32, f ObjectFacts) (int32, Bound) {
 // DecidesBy reports whether a decision reads the annotation key: taskgate's
 // own and the deploy tools' hook annotations. A cache may drop the others.
 func DecidesBy(annotation string) bool {
-	return strings.HasPrefix(annotation, "taskgate.dev/") || annotation == annotationHelmHook || annotation == annotationArgoCDHook
+	return strings.HasPrefix(annotation, "taskgate.dev/") || slices.Contains(hookAnnotations, annotation)
 }
 
 func isHook(annotations map[string]string) bool {
-	_, helm := annotations[annotationHelmHook]
-	_, argo := annotations[annotationArgoCDHook]
-	return helm || argo
+	return slices.ContainsFunc(hookAnnotations, func(k string) bool {
+		_, ok := annotations[k]
+		return ok
+	})
 }
 
 // graceFloor is the least TTL that keeps an object that finished at
