@@ -120,6 +120,13 @@ func newNamespace(t *testing.T, c client.Client) string {
 		t.Fatalf("creating namespace: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Delete(context.Background(), ns) })
+	// Pods run as the namespace's default ServiceAccount, which
+	// kube-controller-manager creates moments later; a Task created first
+	// fails in Tekton with serviceaccounts "default" not found.
+	eventually(t, 30*time.Second, "the default ServiceAccount of "+ns.Name, func() (bool, error) {
+		err := c.Get(context.Background(), client.ObjectKey{Namespace: ns.Name, Name: "default"}, &corev1.ServiceAccount{})
+		return err == nil, err
+	})
 	return ns.Name
 }
 
