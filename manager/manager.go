@@ -61,8 +61,14 @@ func jobFacts(obj any) (any, error) {
 	return job, nil
 }
 
-// ownRuns selects the PipelineRuns and TaskRuns of Tasks.
-var ownRuns = labels.SelectorFromSet(nil).Add(mustRequirement(taskgatev1alpha1.LabelTask, selection.Exists))
+// ownRuns selects the PipelineRuns and TaskRuns of Tasks whose outcome is
+// still to be recorded. Once a finished Task's status is written, its done
+// runs leave the watch: they stay in the cluster, with their pods and logs,
+// until the Task goes, but the manager never reads them again.
+var ownRuns = labels.SelectorFromSet(nil).Add(
+	mustRequirement(taskgatev1alpha1.LabelTask, selection.Exists),
+	mustRequirement(taskgatev1alpha1.LabelRunRecorded, selection.DoesNotExist),
+)
 
 // undecidedJobs selects the Jobs whose completion TTL is still to be
 // decided. A finished Job leaves the watch once it is decided, so a
@@ -146,10 +152,10 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 					Namespaces: map[string]cache.Config{opts.Namespace: {}},
 					Field:      fields.OneTermEqualSelector("metadata.name", opts.PolicyConfigMap),
 				},
-				// Only the runs taskgate made, not every pipeline in the
-				// cluster.
 				// Finished Tasks, most of them, without their pinned run.
-				&taskgatev1alpha1.Task{}:  {Transform: reconciler.TaskFacts},
+				&taskgatev1alpha1.Task{}: {Transform: reconciler.TaskFacts},
+				// Only the runs taskgate made, not every pipeline in the
+				// cluster, and of those only the unrecorded.
 				&pipelinev1.PipelineRun{}: {Label: ownRuns, Transform: reconciler.PipelineRunFacts},
 				&pipelinev1.TaskRun{}:     {Label: ownRuns, Transform: reconciler.TaskRunFacts},
 				// Jobs are many: only those still to be decided, and of

@@ -15,6 +15,8 @@ func TestCacheSelectors(t *testing.T) {
 	}{
 		{"a Task's run", ownRuns, labels.Set{"taskgate.dev/task": "migrate", "tekton.dev/pipeline": "x"}, true},
 		{"another pipeline's run", ownRuns, labels.Set{"tekton.dev/pipeline": "x"}, false},
+		{"a recorded run", ownRuns, labels.Set{"taskgate.dev/task": "migrate", "taskgate.dev/run-recorded": "true"}, false},
+		{"a recorded run, whatever the value", ownRuns, labels.Set{"taskgate.dev/task": "migrate", "taskgate.dev/run-recorded": ""}, false},
 		{"a running Job", undecidedJobs, labels.Set{"team": "a"}, true},
 		{"a Job without labels", undecidedJobs, nil, true},
 		{"a decided Job", undecidedJobs, labels.Set{"team": "a", "taskgate.dev/completion-decided": "true"}, false},

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/patch"
 )
 
 const (
@@ -40,6 +42,14 @@ const cancelPatch = `[{"op":"add","path":"/spec/status","value":"Cancelled"}]`
 // deletes its pod.
 func CancelPatch() []byte {
 	return []byte(cancelPatch)
+}
+
+// RecordedPatch returns the JSON patch that labels a PipelineRun or TaskRun
+// of taskgate's as recorded (v1alpha1.LabelRunRecorded). Both always carry
+// labels: the manager selects them by v1alpha1.LabelTask.
+func RecordedPatch() []byte {
+	b, _ := json.Marshal(patch.AddToMap(true, "/metadata/labels", map[string]string{v1alpha1.LabelRunRecorded: "true"})) // a string map always marshals
+	return b
 }
 
 // BuildPipelineRun returns the PipelineRun that runs task: one pipeline task

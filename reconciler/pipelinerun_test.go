@@ -420,25 +420,57 @@ func TestCancelPatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := json.Marshal(pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	patch, err := jsonpatch.DecodePatch(CancelPatch())
-	if err != nil {
-		t.Fatalf("decode CancelPatch(): %v", err)
-	}
-	patched, err := patch.Apply(doc)
-	if err != nil {
-		t.Fatalf("apply CancelPatch(): %v", err)
-	}
-	var got pipelinev1.PipelineRun
-	if err := json.Unmarshal(patched, &got); err != nil {
-		t.Fatal(err)
-	}
 	want2 := pr.DeepCopy()
 	want2.Spec.Status = pipelinev1.PipelineRunSpecStatusCancelled
-	if diff := cmp.Diff(want2, &got); diff != "" {
+	if diff := cmp.Diff(want2, applyJSONPatch(t, pr, CancelPatch())); diff != "" {
 		t.Errorf("patched PipelineRun mismatch (-want +got):\n%s", diff)
 	}
+}
+
+func TestRecordedPatch(t *testing.T) {
+	const want = `[{"op":"add","path":"/metadata/labels/taskgate.dev~1run-recorded","value":"true"}]`
+	if got := string(RecordedPatch()); got != want {
+		t.Errorf("RecordedPatch() = %s, want %s", got, want)
+	}
+
+	// It adds the one label to the runs' labels, which always exist, and
+	// changes nothing else.
+	pr, err := BuildPipelineRun(fullTask())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPR := pr.DeepCopy()
+	wantPR.Labels[v1alpha1.LabelRunRecorded] = "true"
+	if diff := cmp.Diff(wantPR, applyJSONPatch(t, pr, RecordedPatch())); diff != "" {
+		t.Errorf("patched PipelineRun mismatch (-want +got):\n%s", diff)
+	}
+	tr := &pipelinev1.TaskRun{ObjectMeta: metav1.ObjectMeta{Name: "migrate-run", Labels: map[string]string{v1alpha1.LabelTask: "migrate", "tekton.dev/pipelineRun": "migrate"}}}
+	wantTR := tr.DeepCopy()
+	wantTR.Labels[v1alpha1.LabelRunRecorded] = "true"
+	if diff := cmp.Diff(wantTR, applyJSONPatch(t, tr, RecordedPatch())); diff != "" {
+		t.Errorf("patched TaskRun mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// applyJSONPatch returns obj with the JSON patch p applied, as the API
+// server applies it.
+func applyJSONPatch[T any](t *testing.T, obj *T, p []byte) *T {
+	t.Helper()
+	doc, err := json.Marshal(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := jsonpatch.DecodePatch(p)
+	if err != nil {
+		t.Fatalf("decoding patch %s: %v", p, err)
+	}
+	patched, err := decoded.Apply(doc)
+	if err != nil {
+		t.Fatalf("applying patch %s: %v", p, err)
+	}
+	got := new(T)
+	if err := json.Unmarshal(patched, got); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

@@ -55,7 +55,7 @@ type TaskReconciler struct {
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/finalizers,verbs=update
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=update
 // +kubebuilder:rbac:groups=tekton.dev,resources=pipelineruns,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=tekton.dev,resources=taskruns,verbs=get;list;watch
+// +kubebuilder:rbac:groups=tekton.dev,resources=taskruns,verbs=get;list;watch;patch
 
 // Reconcile brings one Task a step closer to done.
 func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -82,6 +82,9 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 		}
 	}
 	if task.Status.State.IsFinished() {
+		if err := r.recordRuns(ctx, pr, tr); err != nil {
+			return ctrl.Result{}, err
+		}
 		return r.expire(ctx, task)
 	}
 	if wait, ok := PendingDeadlineIn(task, r.Clock.Now(), r.pendingDeadline()); ok {
@@ -114,10 +117,11 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*p
 	tr := &pipelinev1.TaskRun{}
 	key := types.NamespacedName{Namespace: task.Namespace, Name: name}
 	err = r.Client.Get(ctx, key, tr)
-	if apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) && !task.Status.State.IsFinished() {
 		// The PipelineRun names a TaskRun the cache has not caught up
 		// with. A finished Task's status is written once, so its pod and
-		// exit code are read live rather than lost.
+		// exit code are read live rather than lost. Once written, they
+		// are not read again, and a recorded TaskRun is out of the cache.
 		err = r.APIReader.Get(ctx, key, tr)
 	}
 	switch {
@@ -194,6 +198,29 @@ func (r *TaskReconciler) event(task *v1alpha1.Task, from v1alpha1.TaskState) {
 	case v1alpha1.TaskStateCancelled:
 		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Cancelled", "Cancel", "Task %d of App %s was cancelled (it was %s)", s.ID, task.Spec.AppRef.Name, from)
 	}
+}
+
+// recordRuns labels a finished Task's done runs as recorded, which takes
+// them out of the manager's watch: the Task's status is final and reads
+// them no more. Runs still going (a Task failed by its pending deadline
+// while Tekton cancels) stay watched until they are done. A run the cache
+// still shows after its label was written is labelled again, harmlessly.
+func (r *TaskReconciler) recordRuns(ctx context.Context, pr *pipelinev1.PipelineRun, tr *pipelinev1.TaskRun) error {
+	if pr != nil && pr.IsDone() {
+		if err := r.record(ctx, pr); err != nil {
+			return fmt.Errorf("labelling PipelineRun recorded: %w", err)
+		}
+	}
+	if tr != nil && tr.IsDone() {
+		if err := r.record(ctx, tr); err != nil {
+			return fmt.Errorf("labelling TaskRun recorded: %w", err)
+		}
+	}
+	return nil
+}
+
+func (r *TaskReconciler) record(ctx context.Context, run client.Object) error {
+	return client.IgnoreNotFound(r.Client.Patch(ctx, run, client.RawPatch(types.JSONPatchType, RecordedPatch())))
 }
 
 // cancel asks Tekton to stop the run: the one change taskgate makes to a

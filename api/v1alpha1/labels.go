@@ -18,4 +18,9 @@ const (
 	// Jobs without it, so the finished Jobs of a cluster, its most
 	// numerous objects, cost the manager no memory.
 	LabelCompletionDecided = "taskgate.dev/completion-decided"
+	// LabelRunRecorded marks a finished Task's PipelineRun and TaskRun once
+	// they are done and the Task's final status is written from them. The
+	// manager watches only runs without it, so finished runs kept until
+	// their Task's TTL or the cap cost the manager no memory.
+	LabelRunRecorded = "taskgate.dev/run-recorded"
 )

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -79,6 +81,52 @@ func succeededCondition(t *testing.T, task *v1alpha1.Task) metav1.Condition {
 		t.Fatalf("Task %s has no Succeeded condition: %+v", task.Name, task.Status)
 	}
 	return *c
+}
+
+// TestRecordedRunsLeaveTheWatch: once a Task's final status is written, its
+// done PipelineRun and TaskRun are labelled recorded, which takes them out
+// of the manager's watch, and the Task's status stands without them.
+func TestRecordedRunsLeaveTheWatch(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	task := waitForState(t, c, newTask(t, c, app, "report", nil), v1alpha1.TaskStateSucceeded, time.Minute)
+	finished := time.Now()
+
+	pr := &pipelinev1.PipelineRun{}
+	prRecorded := func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: task.Status.PipelineRunName}, pr); err != nil {
+			return false, err
+		}
+		return pr.Labels[v1alpha1.LabelRunRecorded] == "true", fmt.Errorf("labels %v", pr.Labels)
+	}
+	eventually(t, 30*time.Second, "the PipelineRun to be recorded", prRecorded)
+	eventually(t, 30*time.Second, "the TaskRun to be recorded", func() (bool, error) {
+		trs := &pipelinev1.TaskRunList{}
+		if err := c.List(ctx, trs, client.InNamespace(ns), client.MatchingLabels{v1alpha1.LabelTask: task.Name}); err != nil {
+			return false, err
+		}
+		return len(trs.Items) == 1 && trs.Items[0].Labels[v1alpha1.LabelRunRecorded] == "true", fmt.Errorf("%d TaskRuns: %+v", len(trs.Items), trs.Items)
+	})
+	t.Logf("runs recorded within %s of the Task finishing", time.Since(finished).Round(10*time.Millisecond))
+
+	// A reconcile of the Task, which changing its annotations causes,
+	// finds no run in the cache and writes nothing: a finished Task's
+	// status is final.
+	patchJSON(t, c, task, []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", "/metadata/annotations", map[string]string{"team": "a"})})
+	annotated := task.DeepCopy()
+	time.Sleep(3 * time.Second)
+	if err := c.Get(ctx, client.ObjectKeyFromObject(task), task); err != nil {
+		t.Fatal(err)
+	}
+	if task.ResourceVersion != annotated.ResourceVersion {
+		t.Fatalf("the finished Task was written after its runs were recorded:\n%s", cmp.Diff(annotated, task))
+	}
+
+	// Back in the watch without the label, and recorded again.
+	patchJSON(t, c, pr, []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("remove", "/metadata/labels/taskgate.dev~1run-recorded", nil)})
+	eventually(t, 30*time.Second, "the PipelineRun to be recorded again", prRecorded)
 }
 
 func TestTaskSucceeds(t *testing.T) {
