@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -84,9 +85,15 @@ func addHandlerRows(r *Report, results []HandlerResult) {
 // and to finish, against the same PipelineRuns created directly.
 func addThroughputRows(r *Report, results []ThroughputResult, tasks int) {
 	var floorStart, floorDone, tasksStart, tasksDone, ratioStart, ratioDone, perTask, rate []float64
+	perMethod := map[string][]float64{}
 	for _, res := range results {
-		perTask = append(perTask, res.ManagerRequests/float64(tasks))
-		rate = append(rate, res.ManagerRequests/res.Tasks.Finished.Seconds())
+		var sent float64
+		for method, n := range res.ManagerRequests {
+			sent += n
+			perMethod[method] = append(perMethod[method], n/float64(tasks))
+		}
+		perTask = append(perTask, sent/float64(tasks))
+		rate = append(rate, sent/res.Tasks.Finished.Seconds())
 		floorStart, floorDone = append(floorStart, res.Floor.Started.Seconds()), append(floorDone, res.Floor.Finished.Seconds())
 		tasksStart, tasksDone = append(tasksStart, res.Tasks.Started.Seconds()), append(tasksDone, res.Tasks.Finished.Seconds())
 		ratioStart = append(ratioStart, res.Tasks.Started.Seconds()/res.Floor.Started.Seconds())
@@ -108,11 +115,18 @@ func addThroughputRows(r *Report, results []ThroughputResult, tasks int) {
 		Met:      met(within(rd.Median, targetThroughput)),
 	})
 	pt, qps := SpreadOf(perTask), SpreadOf(rate)
+	var methods []string
+	for _, method := range requestMethods {
+		if n, ok := perMethod[method]; ok {
+			methods = append(methods, fmt.Sprintf("%s %.1f", method, SpreadOf(n).Median))
+		}
+	}
 	r.Add(Row{
 		Figure: fmt.Sprintf("%d Tasks: the manager's API requests", tasks),
-		Result: fmt.Sprintf("%.1f per Task (%.1f–%.1f), %.1f per second until all finished (%.1f–%.1f)", pt.Median, pt.Min, pt.Max, qps.Median, qps.Min, qps.Max),
+		Result: fmt.Sprintf("%.1f per Task (%.1f–%.1f; %s), %.1f per second until all finished (%.1f–%.1f)",
+			pt.Median, pt.Min, pt.Max, strings.Join(methods, ", "), qps.Median, qps.Min, qps.Max),
 	})
-	r.Note("Throughput: %d rounds; each creates %d objects with 32 concurrent clients and times from the first create to the last PipelineRun seen and to the last one finished (watched). The floor is the PipelineRun taskgate built for one of the Tasks, copied without its owner; pods run under kwok.", len(results), tasks)
+	r.Note("Throughput: %d rounds; each creates %d objects with 32 concurrent clients and times from the first create to the last PipelineRun seen and to the last one finished (watched). The floor is the PipelineRun taskgate built for one of the Tasks, copied without its owner; pods run under kwok. Requests per Task by method are medians over the rounds.", len(results), tasks)
 }
 
 // addCapRows reports cap convergence.

@@ -95,8 +95,8 @@ func TestAddCapRows(t *testing.T) {
 func TestAddThroughputRows(t *testing.T) {
 	var r Report
 	addThroughputRows(&r, []ThroughputResult{
-		{Round: 1, Floor: PhaseTimes{Started: 10 * time.Second, Finished: 100 * time.Second}, Tasks: PhaseTimes{Started: 20 * time.Second, Finished: 110 * time.Second}, ManagerRequests: 5500},
-		{Round: 2, Floor: PhaseTimes{Started: 10 * time.Second, Finished: 100 * time.Second}, Tasks: PhaseTimes{Started: 30 * time.Second, Finished: 130 * time.Second}, ManagerRequests: 6500},
+		{Round: 1, Floor: PhaseTimes{Started: 10 * time.Second, Finished: 100 * time.Second}, Tasks: PhaseTimes{Started: 20 * time.Second, Finished: 110 * time.Second}, ManagerRequests: map[string]float64{"GET": 1500, "PATCH": 3000, "POST": 1000}},
+		{Round: 2, Floor: PhaseTimes{Started: 10 * time.Second, Finished: 100 * time.Second}, Tasks: PhaseTimes{Started: 30 * time.Second, Finished: 130 * time.Second}, ManagerRequests: map[string]float64{"GET": 2500, "PATCH": 3000, "POST": 1000}},
 	}, 1000)
 	want := Row{
 		Figure: "1000 Tasks: all finished", Result: "120.0 s (110.0–130.0)",
@@ -107,7 +107,7 @@ func TestAddThroughputRows(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", r.Rows[1], want)
 	}
 	// 5500 / 110 s and 6500 / 130 s are both 50 per second.
-	requests := Row{Figure: "1000 Tasks: the manager's API requests", Result: "6.0 per Task (5.5–6.5), 50.0 per second until all finished (50.0–50.0)"}
+	requests := Row{Figure: "1000 Tasks: the manager's API requests", Result: "6.0 per Task (5.5–6.5; GET 2.0, POST 1.0, PATCH 3.0), 50.0 per second until all finished (50.0–50.0)"}
 	if r.Rows[2] != requests {
 		t.Errorf("got %+v\nwant %+v", r.Rows[2], requests)
 	}

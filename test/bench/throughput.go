@@ -10,6 +10,8 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/taskgate/taskgate/test/localcluster"
 )
 
 // PhaseTimes are measured from the first create.
@@ -27,9 +29,15 @@ type ThroughputResult struct {
 	Round        int
 	Floor, Tasks PhaseTimes
 	// ManagerRequests is how many requests the manager's client sent while
-	// the Tasks ran, which its QPS budget bounds.
-	ManagerRequests float64
+	// the Tasks ran, which its QPS budget bounds, by HTTP method.
+	ManagerRequests map[string]float64
 }
+
+// requestsMetric counts client-go's requests, by method among others.
+const requestsMetric = "rest_client_requests_total"
+
+// requestMethods are the HTTP methods a Kubernetes client sends.
+var requestMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 // creators is how many clients create objects at once, like a CI system
 // or a script fanning out.
@@ -58,7 +66,7 @@ func (e *Env) Throughput(ctx context.Context, rounds, n int) ([]ThroughputResult
 				return results, err
 			}
 		}
-		e.Logf("throughput, round %d: floor %+v, tasks %+v, %.0f manager requests", round, res.Floor, res.Tasks, res.ManagerRequests)
+		e.Logf("throughput, round %d: floor %+v, tasks %+v, manager requests %v", round, res.Floor, res.Tasks, res.ManagerRequests)
 		results = append(results, res)
 	}
 	return results, nil
@@ -131,45 +139,50 @@ func (e *Env) floor(ctx context.Context, round, n int, template *pipelinev1.Pipe
 	return times, e.deleteNamespace(ctx, ns)
 }
 
-func (e *Env) tasks(ctx context.Context, round, n int) (PhaseTimes, float64, error) {
+func (e *Env) tasks(ctx context.Context, round, n int) (PhaseTimes, map[string]float64, error) {
 	ns := fmt.Sprintf("bench-tasks-%d", round)
 	if err := e.createNamespace(ctx, ns, map[string]string{bulkLabel: "true"}); err != nil {
-		return PhaseTimes{}, 0, err
+		return PhaseTimes{}, nil, err
 	}
 	if err := e.Client.Create(ctx, benchApp(ns)); err != nil {
-		return PhaseTimes{}, 0, fmt.Errorf("creating the App: %w", err)
+		return PhaseTimes{}, nil, fmt.Errorf("creating the App: %w", err)
 	}
 	runs, err := e.watchPipelineRuns(ctx, ns)
 	if err != nil {
-		return PhaseTimes{}, 0, err
+		return PhaseTimes{}, nil, err
 	}
 	defer runs.stop()
 	tasks, err := e.watchTasks(ctx, ns)
 	if err != nil {
-		return PhaseTimes{}, 0, err
+		return PhaseTimes{}, nil, err
 	}
 	defer tasks.stop()
 	before, err := e.manager.Metrics()
 	if err != nil {
-		return PhaseTimes{}, 0, err
+		return PhaseTimes{}, nil, err
 	}
 	start := time.Now()
 	err = createAll(ctx, n, func(i int) error {
 		return e.Client.Create(ctx, capTask(ns, fmt.Sprintf("task-%05d", i), ""))
 	})
 	if err != nil {
-		return PhaseTimes{}, 0, fmt.Errorf("creating Tasks: %w", err)
+		return PhaseTimes{}, nil, fmt.Errorf("creating Tasks: %w", err)
 	}
 	times, err := phaseTimes(ctx, start, n, runs, tasks)
 	if err != nil {
-		return times, 0, fmt.Errorf("tasks: %w", err)
+		return times, nil, fmt.Errorf("tasks: %w", err)
 	}
 	after, err := e.manager.Metrics()
 	if err != nil {
-		return times, 0, err
+		return times, nil, err
 	}
-	const requests = "rest_client_requests_total"
-	return times, after[requests] - before[requests], e.deleteNamespace(ctx, ns)
+	sent := map[string]float64{}
+	for _, method := range requestMethods {
+		if d := after[localcluster.ByMethod(requestsMetric, method)] - before[localcluster.ByMethod(requestsMetric, method)]; d > 0 {
+			sent[method] = d
+		}
+	}
+	return times, sent, e.deleteNamespace(ctx, ns)
 }
 
 // phaseTimes waits until n objects have been seen in started and n have

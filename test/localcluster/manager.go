@@ -156,7 +156,8 @@ func (m *ManagerProcess) RSS() (int64, error) {
 }
 
 // Metrics scrapes the manager's Prometheus endpoint and returns each
-// unlabelled gauge or counter, and the sum over labels of labelled ones.
+// unlabelled gauge or counter, and the sum over labels of labelled ones;
+// for those with a method label, also each method's part (ByMethod).
 func (m *ManagerProcess) Metrics() (map[string]float64, error) {
 	resp, err := http.Get(m.MetricsURL)
 	if err != nil {
@@ -170,15 +171,28 @@ func (m *ManagerProcess) Metrics() (map[string]float64, error) {
 	out := map[string]float64{}
 	for name, f := range families {
 		for _, mt := range f.GetMetric() {
+			var v float64
 			switch {
 			case mt.GetGauge() != nil:
-				out[name] += mt.GetGauge().GetValue()
+				v = mt.GetGauge().GetValue()
 			case mt.GetCounter() != nil:
-				out[name] += mt.GetCounter().GetValue()
+				v = mt.GetCounter().GetValue()
+			}
+			out[name] += v
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "method" {
+					out[ByMethod(name, l.GetValue())] += v
+				}
 			}
 		}
 	}
 	return out, nil
+}
+
+// ByMethod names, in Metrics' result, the part of metric whose method
+// label is method: rest_client_requests_total{method="GET"}.
+func ByMethod(metric, method string) string {
+	return fmt.Sprintf("%s{method=%q}", metric, method)
 }
 
 // ParseMetrics reads the Prometheus text format.
