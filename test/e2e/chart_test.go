@@ -613,7 +613,7 @@ func TestRBACManagerPermissions(t *testing.T) {
 		"namespaces [] [] [get list watch]",
 		"pipelineruns.tekton.dev [] [] [create get list patch watch]",
 		"secrets [] [] [create get update]",
-		"taskruns.tekton.dev [] [] [get list watch]",
+		"taskruns.tekton.dev [] [] [get list patch watch]",
 		"tasks.taskgate.dev [] [] [delete get list patch watch]",
 		"tasks.taskgate.dev/finalizers [] [] [update]",
 		"tasks.taskgate.dev/status [] [] [patch]",
