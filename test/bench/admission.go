@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -201,18 +202,9 @@ func (e *Env) admissionSet(ctx context.Context, setup string, hook *admissionreg
 // webhookCallSeconds reads kube-apiserver's histogram of its calls to
 // taskgate's Job webhook: the sum of their durations and their count.
 func (e *Env) webhookCallSeconds(ctx context.Context) (sum, count float64, err error) {
-	cs, err := kubernetes.NewForConfig(e.Cluster.Config)
+	families, err := e.apiserverMetrics(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("creating clientset: %w", err)
-	}
-	body, err := cs.RESTClient().Get().AbsPath("/metrics").Stream(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("scraping kube-apiserver: %w", err)
-	}
-	defer body.Close()
-	families, err := localcluster.ParseMetrics(body)
-	if err != nil {
-		return 0, 0, fmt.Errorf("kube-apiserver's metrics: %w", err)
+		return 0, 0, err
 	}
 	for _, m := range families["apiserver_admission_webhook_admission_duration_seconds"].GetMetric() {
 		for _, l := range m.GetLabel() {
@@ -223,6 +215,51 @@ func (e *Env) webhookCallSeconds(ctx context.Context) (sum, count float64, err e
 		}
 	}
 	return sum, count, nil
+}
+
+// apiserverMetrics scrapes kube-apiserver's metrics.
+func (e *Env) apiserverMetrics(ctx context.Context) (map[string]*dto.MetricFamily, error) {
+	cs, err := kubernetes.NewForConfig(e.Cluster.Config)
+	if err != nil {
+		return nil, fmt.Errorf("creating clientset: %w", err)
+	}
+	body, err := cs.RESTClient().Get().AbsPath("/metrics").Stream(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scraping kube-apiserver: %w", err)
+	}
+	defer body.Close()
+	families, err := localcluster.ParseMetrics(body)
+	if err != nil {
+		return nil, fmt.Errorf("kube-apiserver's metrics: %w", err)
+	}
+	return families, nil
+}
+
+// apiserverWrites counts the writes kube-apiserver has served, by verb and
+// resource: "PATCH tasks/status". Every client's writes count, Tekton's
+// and kube-controller-manager's too.
+func (e *Env) apiserverWrites(ctx context.Context) (map[string]float64, error) {
+	families, err := e.apiserverMetrics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	writes := map[string]float64{}
+	for _, m := range families["apiserver_request_total"].GetMetric() {
+		l := map[string]string{}
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		switch l["verb"] {
+		case "GET", "LIST", "WATCH", "CONNECT":
+			continue
+		}
+		resource := l["resource"]
+		if l["subresource"] != "" {
+			resource += "/" + l["subresource"]
+		}
+		writes[l["verb"]+" "+resource] += m.GetCounter().GetValue()
+	}
+	return writes, nil
 }
 
 // switchAdmission leaves exactly one Job mutator in place: none, taskgate's

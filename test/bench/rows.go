@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -126,7 +128,60 @@ func addThroughputRows(r *Report, results []ThroughputResult, tasks int) {
 		Result: fmt.Sprintf("%.1f per Task (%.1f–%.1f; %s), %.1f per second until all finished (%.1f–%.1f)",
 			pt.Median, pt.Min, pt.Max, strings.Join(methods, ", "), qps.Median, qps.Min, qps.Max),
 	})
+	floorWrites, floorParts := writesPer(results, float64(tasks), func(res ThroughputResult) map[string]float64 { return res.FloorWrites })
+	taskWrites, taskParts := writesPer(results, float64(tasks), func(res ThroughputResult) map[string]float64 { return res.TaskWrites })
+	if len(floorWrites) > 0 && len(taskWrites) > 0 {
+		fw, tw := SpreadOf(floorWrites), SpreadOf(taskWrites)
+		r.Add(Row{
+			Figure:   fmt.Sprintf("%d Tasks: writes kube-apiserver served, per Task", tasks),
+			Result:   fmt.Sprintf("%.1f (%.1f–%.1f): %s", tw.Median, tw.Min, tw.Max, taskParts),
+			Baseline: fmt.Sprintf("per direct PipelineRun %.1f (%.1f–%.1f): %s", fw.Median, fw.Min, fw.Max, floorParts),
+			Ratio:    fmt.Sprintf("%.2f×", tw.Median/fw.Median),
+		})
+	}
 	r.Note("Throughput: %d rounds; each creates %d objects with 32 concurrent clients and times from the first create to the last PipelineRun seen and to the last one finished (watched). The floor is the PipelineRun taskgate built for one of the Tasks, copied without its owner; pods run under kwok. Requests per Task by method are medians over the rounds.", len(results), tasks)
+}
+
+// writesPer returns each round's writes per object, from every client,
+// and the median of each kind of write per object, the most frequent
+// first; kinds under 0.1 per object are left out.
+func writesPer(results []ThroughputResult, objects float64, phase func(ThroughputResult) map[string]float64) ([]float64, string) {
+	var totals []float64
+	kinds := map[string][]float64{}
+	for _, res := range results {
+		writes := phase(res)
+		if writes == nil {
+			continue
+		}
+		var total float64
+		for kind, count := range writes {
+			total += count
+			kinds[kind] = append(kinds[kind], count/objects)
+		}
+		totals = append(totals, total/objects)
+	}
+	type part struct {
+		kind   string
+		median float64
+	}
+	var parts []part
+	for kind, per := range kinds {
+		// A kind missing from a round counts as 0 there.
+		for len(per) < len(totals) {
+			per = append(per, 0)
+		}
+		if m := SpreadOf(per).Median; m >= 0.1 {
+			parts = append(parts, part{kind, m})
+		}
+	}
+	slices.SortFunc(parts, func(a, b part) int {
+		return cmp.Or(cmp.Compare(b.median, a.median), strings.Compare(a.kind, b.kind))
+	})
+	shown := make([]string, len(parts))
+	for i, p := range parts {
+		shown[i] = fmt.Sprintf("%s %.1f", p.kind, p.median)
+	}
+	return totals, strings.Join(shown, ", ")
 }
 
 // addCapRows reports cap convergence.

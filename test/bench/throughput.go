@@ -31,6 +31,9 @@ type ThroughputResult struct {
 	// ManagerRequests is how many requests the manager's client sent while
 	// the Tasks ran, which its QPS budget bounds, by HTTP method.
 	ManagerRequests map[string]float64
+	// FloorWrites and TaskWrites are the writes kube-apiserver served in
+	// each phase, from every client, by verb and resource.
+	FloorWrites, TaskWrites map[string]float64
 }
 
 // requestsMetric counts client-go's requests, by method among others.
@@ -55,8 +58,8 @@ func (e *Env) Throughput(ctx context.Context, rounds, n int) ([]ThroughputResult
 	for round := 1; round <= rounds; round++ {
 		res := ThroughputResult{Round: round}
 		phases := []func() error{
-			func() (err error) { res.Floor, err = e.floor(ctx, round, n, template); return err },
-			func() (err error) { res.Tasks, res.ManagerRequests, err = e.tasks(ctx, round, n); return err },
+			func() error { return e.floor(ctx, &res, n, template) },
+			func() error { return e.tasks(ctx, &res, n) },
 		}
 		if round%2 == 0 {
 			phases[0], phases[1] = phases[1], phases[0]
@@ -66,7 +69,8 @@ func (e *Env) Throughput(ctx context.Context, rounds, n int) ([]ThroughputResult
 				return results, err
 			}
 		}
-		e.Logf("throughput, round %d: floor %+v, tasks %+v, manager requests %v", round, res.Floor, res.Tasks, res.ManagerRequests)
+		e.Logf("throughput, round %d: floor %+v, tasks %+v, manager requests %v; kube-apiserver writes: floor %v, tasks %v",
+			round, res.Floor, res.Tasks, res.ManagerRequests, res.FloorWrites, res.TaskWrites)
 		results = append(results, res)
 	}
 	return results, nil
@@ -113,16 +117,36 @@ func (e *Env) pipelineRunTemplate(ctx context.Context) (*pipelinev1.PipelineRun,
 	return template, e.deleteNamespace(ctx, ns)
 }
 
-func (e *Env) floor(ctx context.Context, round, n int, template *pipelinev1.PipelineRun) (PhaseTimes, error) {
-	ns := fmt.Sprintf("bench-floor-%d", round)
+// writesSince returns the writes kube-apiserver served since before was
+// counted.
+func (e *Env) writesSince(ctx context.Context, before map[string]float64) (map[string]float64, error) {
+	after, err := e.apiserverWrites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range before {
+		if after[k] -= v; after[k] <= 0 {
+			delete(after, k)
+		}
+	}
+	return after, nil
+}
+
+// floor times n copies of template, created directly, into res.
+func (e *Env) floor(ctx context.Context, res *ThroughputResult, n int, template *pipelinev1.PipelineRun) error {
+	ns := fmt.Sprintf("bench-floor-%d", res.Round)
 	if err := e.createNamespace(ctx, ns, nil); err != nil {
-		return PhaseTimes{}, err
+		return err
 	}
 	runs, err := e.watchPipelineRuns(ctx, ns)
 	if err != nil {
-		return PhaseTimes{}, err
+		return err
 	}
 	defer runs.stop()
+	before, err := e.apiserverWrites(ctx)
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	err = createAll(ctx, n, func(i int) error {
 		pr := template.DeepCopy()
@@ -130,59 +154,68 @@ func (e *Env) floor(ctx context.Context, round, n int, template *pipelinev1.Pipe
 		return e.Client.Create(ctx, pr)
 	})
 	if err != nil {
-		return PhaseTimes{}, fmt.Errorf("creating PipelineRuns: %w", err)
+		return fmt.Errorf("creating PipelineRuns: %w", err)
 	}
-	times, err := phaseTimes(ctx, start, n, runs, runs)
-	if err != nil {
-		return times, fmt.Errorf("floor: %w", err)
+	if res.Floor, err = phaseTimes(ctx, start, n, runs, runs); err != nil {
+		return fmt.Errorf("floor: %w", err)
 	}
-	return times, e.deleteNamespace(ctx, ns)
+	if res.FloorWrites, err = e.writesSince(ctx, before); err != nil {
+		return err
+	}
+	return e.deleteNamespace(ctx, ns)
 }
 
-func (e *Env) tasks(ctx context.Context, round, n int) (PhaseTimes, map[string]float64, error) {
-	ns := fmt.Sprintf("bench-tasks-%d", round)
+// tasks times n Tasks, and counts the requests they cost, into res.
+func (e *Env) tasks(ctx context.Context, res *ThroughputResult, n int) error {
+	ns := fmt.Sprintf("bench-tasks-%d", res.Round)
 	if err := e.createNamespace(ctx, ns, map[string]string{bulkLabel: "true"}); err != nil {
-		return PhaseTimes{}, nil, err
+		return err
 	}
 	if err := e.Client.Create(ctx, benchApp(ns)); err != nil {
-		return PhaseTimes{}, nil, fmt.Errorf("creating the App: %w", err)
+		return fmt.Errorf("creating the App: %w", err)
 	}
 	runs, err := e.watchPipelineRuns(ctx, ns)
 	if err != nil {
-		return PhaseTimes{}, nil, err
+		return err
 	}
 	defer runs.stop()
 	tasks, err := e.watchTasks(ctx, ns)
 	if err != nil {
-		return PhaseTimes{}, nil, err
+		return err
 	}
 	defer tasks.stop()
 	before, err := e.manager.Metrics()
 	if err != nil {
-		return PhaseTimes{}, nil, err
+		return err
+	}
+	beforeWrites, err := e.apiserverWrites(ctx)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
 	err = createAll(ctx, n, func(i int) error {
 		return e.Client.Create(ctx, capTask(ns, fmt.Sprintf("task-%05d", i), ""))
 	})
 	if err != nil {
-		return PhaseTimes{}, nil, fmt.Errorf("creating Tasks: %w", err)
+		return fmt.Errorf("creating Tasks: %w", err)
 	}
-	times, err := phaseTimes(ctx, start, n, runs, tasks)
-	if err != nil {
-		return times, nil, fmt.Errorf("tasks: %w", err)
+	if res.Tasks, err = phaseTimes(ctx, start, n, runs, tasks); err != nil {
+		return fmt.Errorf("tasks: %w", err)
 	}
 	after, err := e.manager.Metrics()
 	if err != nil {
-		return times, nil, err
+		return err
 	}
-	sent := map[string]float64{}
+	res.ManagerRequests = map[string]float64{}
 	for _, method := range requestMethods {
 		if d := after[localcluster.ByMethod(requestsMetric, method)] - before[localcluster.ByMethod(requestsMetric, method)]; d > 0 {
-			sent[method] = d
+			res.ManagerRequests[method] = d
 		}
 	}
-	return times, sent, e.deleteNamespace(ctx, ns)
+	if res.TaskWrites, err = e.writesSince(ctx, beforeWrites); err != nil {
+		return err
+	}
+	return e.deleteNamespace(ctx, ns)
 }
 
 // phaseTimes waits until n objects have been seen in started and n have
