@@ -47,7 +47,8 @@ type TaskReconciler struct {
 	// optimistic concurrency.
 	Workers int
 
-	ids appIDs
+	ids     appIDs
+	written writtenTasks
 }
 
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=get;list;watch;patch;delete
@@ -61,10 +62,16 @@ type TaskReconciler struct {
 func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	task := &v1alpha1.Task{}
 	if err := r.Client.Get(ctx, req.NamespacedName, task); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.written.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !task.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
+	}
+	if wait := r.written.behind(task, r.Clock.Now()); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	if err := r.ensureID(ctx, task); err != nil {
 		return ctrl.Result{}, err
@@ -180,6 +187,7 @@ func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, 
 	if err := r.Client.Status().Patch(ctx, task, client.MergeFrom(before)); err != nil {
 		return fmt.Errorf("writing Task status: %w", err)
 	}
+	r.written.wrote(task, r.Clock.Now())
 	if before.Status.State != status.State {
 		r.event(task, before.Status.State)
 	}

@@ -193,6 +193,9 @@ func (r *TaskReconciler) writeID(ctx context.Context, task *v1alpha1.Task, id in
 	// The resourceVersion precondition keeps the ID off a Task created
 	// since under the same name.
 	err := r.Client.Status().Patch(ctx, task, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if err == nil {
+		r.written.wrote(task, r.Clock.Now())
+	}
 	if !apierrors.IsConflict(err) {
 		return wrapIDErr(err, id)
 	}
@@ -210,7 +213,11 @@ func (r *TaskReconciler) writeID(ctx context.Context, task *v1alpha1.Task, id in
 	}
 	before = task.DeepCopy()
 	task.Status.ID = id
-	return wrapIDErr(r.Client.Status().Patch(ctx, task, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})), id)
+	if err := r.Client.Status().Patch(ctx, task, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return wrapIDErr(err, id)
+	}
+	r.written.wrote(task, r.Clock.Now())
+	return nil
 }
 
 func wrapIDErr(err error, id int64) error {
@@ -235,6 +242,7 @@ func (r *TaskReconciler) ensureIDLabel(ctx context.Context, task *v1alpha1.Task)
 	if err := r.Client.Patch(ctx, task, client.MergeFrom(before)); err != nil {
 		return fmt.Errorf("labelling task ID: %w", err)
 	}
+	r.written.wrote(task, r.Clock.Now())
 	return nil
 }
 
