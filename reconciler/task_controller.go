@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -188,6 +189,9 @@ func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, 
 		return fmt.Errorf("writing Task status: %w", err)
 	}
 	r.written.wrote(task, r.Clock.Now())
+	if c := meta.FindStatusCondition(status.Conditions, v1alpha1.ConditionSucceeded); c != nil {
+		ctrl.LoggerFrom(ctx).V(1).Info("Wrote Task status", "state", status.State, "reason", c.Reason, "message", c.Message)
+	}
 	if before.Status.State != status.State {
 		r.event(task, before.Status.State)
 	}
