@@ -128,8 +128,8 @@ func addThroughputRows(r *Report, results []ThroughputResult, tasks int) {
 		Result: fmt.Sprintf("%.1f per Task (%.1f–%.1f; %s), %.1f per second until all finished (%.1f–%.1f)",
 			pt.Median, pt.Min, pt.Max, strings.Join(methods, ", "), qps.Median, qps.Min, qps.Max),
 	})
-	floorWrites, floorParts := writesPer(results, float64(tasks), func(res ThroughputResult) map[string]float64 { return res.FloorWrites })
-	taskWrites, taskParts := writesPer(results, float64(tasks), func(res ThroughputResult) map[string]float64 { return res.TaskWrites })
+	floorWrites, floorParts := breakdown(results, float64(tasks), func(res ThroughputResult) map[string]float64 { return res.FloorWrites })
+	taskWrites, taskParts := breakdown(results, float64(tasks), func(res ThroughputResult) map[string]float64 { return res.TaskWrites })
 	if len(floorWrites) > 0 && len(taskWrites) > 0 {
 		fw, tw := SpreadOf(floorWrites), SpreadOf(taskWrites)
 		r.Add(Row{
@@ -139,26 +139,37 @@ func addThroughputRows(r *Report, results []ThroughputResult, tasks int) {
 			Ratio:    fmt.Sprintf("%.2f×", tw.Median/fw.Median),
 		})
 	}
+	floorCPU, floorUsers := breakdown(results, 1, func(res ThroughputResult) map[string]float64 { return res.FloorCPU })
+	taskCPU, taskUsers := breakdown(results, 1, func(res ThroughputResult) map[string]float64 { return res.TaskCPU })
+	if len(floorCPU) > 0 && len(taskCPU) > 0 {
+		fc, tc := SpreadOf(floorCPU), SpreadOf(taskCPU)
+		r.Add(Row{
+			Figure:   fmt.Sprintf("%d Tasks: CPU seconds used until all finished, by process", tasks),
+			Result:   fmt.Sprintf("%.1f (%.1f–%.1f): %s", tc.Median, tc.Min, tc.Max, taskUsers),
+			Baseline: fmt.Sprintf("direct PipelineRuns %.1f (%.1f–%.1f): %s", fc.Median, fc.Min, fc.Max, floorUsers),
+			Ratio:    fmt.Sprintf("%.2f×", tc.Median/fc.Median),
+		})
+	}
 	r.Note("Throughput: %d rounds; each creates %d objects with 32 concurrent clients and times from the first create to the last PipelineRun seen and to the last one finished (watched). The floor is the PipelineRun taskgate built for one of the Tasks, copied without its owner; pods run under kwok. Requests per Task by method are medians over the rounds.", len(results), tasks)
 }
 
-// writesPer returns each round's writes per object, from every client,
-// and the median of each kind of write per object, the most frequent
-// first; kinds under 0.1 per object are left out.
-func writesPer(results []ThroughputResult, objects float64, phase func(ThroughputResult) map[string]float64) ([]float64, string) {
+// breakdown returns each round's sum of phase's parts over divisor, and
+// the median of each part over divisor, the largest first; parts under
+// 0.1 are left out.
+func breakdown(results []ThroughputResult, divisor float64, phase func(ThroughputResult) map[string]float64) ([]float64, string) {
 	var totals []float64
 	kinds := map[string][]float64{}
 	for _, res := range results {
-		writes := phase(res)
-		if writes == nil {
+		parts := phase(res)
+		if parts == nil {
 			continue
 		}
 		var total float64
-		for kind, count := range writes {
-			total += count
-			kinds[kind] = append(kinds[kind], count/objects)
+		for kind, v := range parts {
+			total += v
+			kinds[kind] = append(kinds[kind], v/divisor)
 		}
-		totals = append(totals, total/objects)
+		totals = append(totals, total/divisor)
 	}
 	type part struct {
 		kind   string

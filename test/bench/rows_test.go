@@ -97,10 +97,14 @@ func TestAddThroughputRows(t *testing.T) {
 	addThroughputRows(&r, []ThroughputResult{
 		{Round: 1, Floor: PhaseTimes{Started: 10 * time.Second, Finished: 100 * time.Second}, Tasks: PhaseTimes{Started: 20 * time.Second, Finished: 110 * time.Second}, ManagerRequests: map[string]float64{"GET": 1500, "PATCH": 3000, "POST": 1000},
 			FloorWrites: map[string]float64{"PATCH pipelineruns/status": 2000, "POST pods": 1000},
-			TaskWrites:  map[string]float64{"PATCH pipelineruns/status": 2000, "POST pods": 1000, "PATCH tasks/status": 4000, "PUT apps/status": 400}},
+			TaskWrites:  map[string]float64{"PATCH pipelineruns/status": 2000, "POST pods": 1000, "PATCH tasks/status": 4000, "PUT apps/status": 400},
+			FloorCPU:    map[string]float64{"kube-apiserver": 60, "controller": 40, "etcd": 0.09},
+			TaskCPU:     map[string]float64{"kube-apiserver": 80, "controller": 40, "taskgate": 20}},
 		{Round: 2, Floor: PhaseTimes{Started: 10 * time.Second, Finished: 100 * time.Second}, Tasks: PhaseTimes{Started: 30 * time.Second, Finished: 130 * time.Second}, ManagerRequests: map[string]float64{"GET": 2500, "PATCH": 3000, "POST": 1000},
 			FloorWrites: map[string]float64{"PATCH pipelineruns/status": 2000, "POST pods": 1000, "POST events": 200},
-			TaskWrites:  map[string]float64{"PATCH pipelineruns/status": 2000, "POST pods": 1000, "PATCH tasks/status": 6000}},
+			TaskWrites:  map[string]float64{"PATCH pipelineruns/status": 2000, "POST pods": 1000, "PATCH tasks/status": 6000},
+			FloorCPU:    map[string]float64{"kube-apiserver": 70, "controller": 40},
+			TaskCPU:     map[string]float64{"kube-apiserver": 100, "controller": 50, "taskgate": 30}},
 	}, 1000)
 	want := Row{
 		Figure: "1000 Tasks: all finished", Result: "120.0 s (110.0–130.0)",
@@ -123,7 +127,16 @@ func TestAddThroughputRows(t *testing.T) {
 		Baseline: "per direct PipelineRun 3.1 (3.0–3.2): PATCH pipelineruns/status 2.0, POST pods 1.0, POST events 0.1",
 		Ratio:    "2.65×",
 	}
-	if len(r.Rows) != 4 || r.Rows[3] != writes {
+	if len(r.Rows) < 4 || r.Rows[3] != writes {
 		t.Errorf("got %+v\nwant %+v", r.Rows[3:], writes)
+	}
+	cpu := Row{
+		Figure:   "1000 Tasks: CPU seconds used until all finished, by process",
+		Result:   "160.0 (140.0–180.0): kube-apiserver 90.0, controller 45.0, taskgate 25.0",
+		Baseline: "direct PipelineRuns 105.0 (100.1–110.0): kube-apiserver 65.0, controller 40.0",
+		Ratio:    "1.52×",
+	}
+	if len(r.Rows) != 5 || r.Rows[4] != cpu {
+		t.Errorf("got %+v\nwant %+v", r.Rows[4:], cpu)
 	}
 }

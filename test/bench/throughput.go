@@ -34,6 +34,9 @@ type ThroughputResult struct {
 	// FloorWrites and TaskWrites are the writes kube-apiserver served in
 	// each phase, from every client, by verb and resource.
 	FloorWrites, TaskWrites map[string]float64
+	// FloorCPU and TaskCPU are the CPU seconds each process on the
+	// machine used in each phase, by command name.
+	FloorCPU, TaskCPU map[string]float64
 }
 
 // requestsMetric counts client-go's requests, by method among others.
@@ -69,8 +72,8 @@ func (e *Env) Throughput(ctx context.Context, rounds, n int) ([]ThroughputResult
 				return results, err
 			}
 		}
-		e.Logf("throughput, round %d: floor %+v, tasks %+v, manager requests %v; kube-apiserver writes: floor %v, tasks %v",
-			round, res.Floor, res.Tasks, res.ManagerRequests, res.FloorWrites, res.TaskWrites)
+		e.Logf("throughput, round %d: floor %+v, tasks %+v, manager requests %v; kube-apiserver writes: floor %v, tasks %v; CPU seconds: floor %v, tasks %v",
+			round, res.Floor, res.Tasks, res.ManagerRequests, res.FloorWrites, res.TaskWrites, res.FloorCPU, res.TaskCPU)
 		results = append(results, res)
 	}
 	return results, nil
@@ -147,6 +150,10 @@ func (e *Env) floor(ctx context.Context, res *ThroughputResult, n int, template 
 	if err != nil {
 		return err
 	}
+	cpu, err := cpuByCommand()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	err = createAll(ctx, n, func(i int) error {
 		pr := template.DeepCopy()
@@ -158,6 +165,9 @@ func (e *Env) floor(ctx context.Context, res *ThroughputResult, n int, template 
 	}
 	if res.Floor, err = phaseTimes(ctx, start, n, runs, runs); err != nil {
 		return fmt.Errorf("floor: %w", err)
+	}
+	if res.FloorCPU, err = cpuSeconds(cpu); err != nil {
+		return err
 	}
 	if res.FloorWrites, err = e.writesSince(ctx, before); err != nil {
 		return err
@@ -192,6 +202,10 @@ func (e *Env) tasks(ctx context.Context, res *ThroughputResult, n int) error {
 	if err != nil {
 		return err
 	}
+	cpu, err := cpuByCommand()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	err = createAll(ctx, n, func(i int) error {
 		return e.Client.Create(ctx, capTask(ns, fmt.Sprintf("task-%05d", i), ""))
@@ -201,6 +215,9 @@ func (e *Env) tasks(ctx context.Context, res *ThroughputResult, n int) error {
 	}
 	if res.Tasks, err = phaseTimes(ctx, start, n, runs, tasks); err != nil {
 		return fmt.Errorf("tasks: %w", err)
+	}
+	if res.TaskCPU, err = cpuSeconds(cpu); err != nil {
+		return err
 	}
 	after, err := e.manager.Metrics()
 	if err != nil {
