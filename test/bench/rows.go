@@ -128,29 +128,30 @@ func addThroughputRows(r *Report, results []ThroughputResult, tasks int) {
 		Result: fmt.Sprintf("%.1f per Task (%.1f–%.1f; %s), %.1f per second until all finished (%.1f–%.1f)",
 			pt.Median, pt.Min, pt.Max, strings.Join(methods, ", "), qps.Median, qps.Min, qps.Max),
 	})
-	floorWrites, floorParts := breakdown(results, float64(tasks), func(res ThroughputResult) map[string]float64 { return res.FloorWrites })
-	taskWrites, taskParts := breakdown(results, float64(tasks), func(res ThroughputResult) map[string]float64 { return res.TaskWrites })
-	if len(floorWrites) > 0 && len(taskWrites) > 0 {
-		fw, tw := SpreadOf(floorWrites), SpreadOf(taskWrites)
-		r.Add(Row{
-			Figure:   fmt.Sprintf("%d Tasks: writes kube-apiserver served, per Task", tasks),
-			Result:   fmt.Sprintf("%.1f (%.1f–%.1f): %s", tw.Median, tw.Min, tw.Max, taskParts),
-			Baseline: fmt.Sprintf("per direct PipelineRun %.1f (%.1f–%.1f): %s", fw.Median, fw.Min, fw.Max, floorParts),
-			Ratio:    fmt.Sprintf("%.2f×", tw.Median/fw.Median),
+	addPhaseRow(r, fmt.Sprintf("%d Tasks: writes kube-apiserver served, per Task", tasks), "per direct PipelineRun", results, float64(tasks),
+		func(res ThroughputResult) (map[string]float64, map[string]float64) {
+			return res.FloorWrites, res.TaskWrites
 		})
-	}
-	floorCPU, floorUsers := breakdown(results, 1, func(res ThroughputResult) map[string]float64 { return res.FloorCPU })
-	taskCPU, taskUsers := breakdown(results, 1, func(res ThroughputResult) map[string]float64 { return res.TaskCPU })
-	if len(floorCPU) > 0 && len(taskCPU) > 0 {
-		fc, tc := SpreadOf(floorCPU), SpreadOf(taskCPU)
-		r.Add(Row{
-			Figure:   fmt.Sprintf("%d Tasks: CPU seconds used until all finished, by process", tasks),
-			Result:   fmt.Sprintf("%.1f (%.1f–%.1f): %s", tc.Median, tc.Min, tc.Max, taskUsers),
-			Baseline: fmt.Sprintf("direct PipelineRuns %.1f (%.1f–%.1f): %s", fc.Median, fc.Min, fc.Max, floorUsers),
-			Ratio:    fmt.Sprintf("%.2f×", tc.Median/fc.Median),
-		})
-	}
+	addPhaseRow(r, fmt.Sprintf("%d Tasks: CPU seconds used until all finished, by process", tasks), "direct PipelineRuns", results, 1,
+		func(res ThroughputResult) (map[string]float64, map[string]float64) { return res.FloorCPU, res.TaskCPU })
 	r.Note("Throughput: %d rounds; each creates %d objects with 32 concurrent clients and times from the first create to the last PipelineRun seen and to the last one finished (watched). The floor is the PipelineRun taskgate built for one of the Tasks, copied without its owner; pods run under kwok. Requests per Task by method are medians over the rounds.", len(results), tasks)
+}
+
+// addPhaseRow reports a figure counted in both phases, the Tasks' and
+// the floor's, over divisor, with its largest parts.
+func addPhaseRow(r *Report, figure, floorName string, results []ThroughputResult, divisor float64, phases func(ThroughputResult) (floor, tasks map[string]float64)) {
+	floor, floorParts := breakdown(results, divisor, func(res ThroughputResult) map[string]float64 { f, _ := phases(res); return f })
+	tasks, taskParts := breakdown(results, divisor, func(res ThroughputResult) map[string]float64 { _, t := phases(res); return t })
+	if len(floor) == 0 || len(tasks) == 0 {
+		return
+	}
+	f, t := SpreadOf(floor), SpreadOf(tasks)
+	r.Add(Row{
+		Figure:   figure,
+		Result:   fmt.Sprintf("%.1f (%.1f–%.1f): %s", t.Median, t.Min, t.Max, taskParts),
+		Baseline: fmt.Sprintf("%s %.1f (%.1f–%.1f): %s", floorName, f.Median, f.Min, f.Max, floorParts),
+		Ratio:    fmt.Sprintf("%.2f×", t.Median/f.Median),
+	})
 }
 
 // breakdown returns each round's sum of phase's parts over divisor, and

@@ -120,19 +120,33 @@ func (e *Env) pipelineRunTemplate(ctx context.Context) (*pipelinev1.PipelineRun,
 	return template, e.deleteNamespace(ctx, ns)
 }
 
-// writesSince returns the writes kube-apiserver served since before was
-// counted.
-func (e *Env) writesSince(ctx context.Context, before map[string]float64) (map[string]float64, error) {
-	after, err := e.apiserverWrites(ctx)
+// countPhase starts counting kube-apiserver's writes and each process's
+// CPU; the function it returns gives both since.
+func (e *Env) countPhase(ctx context.Context) (func() (writes, cpu map[string]float64, err error), error) {
+	writes, err := e.apiserverWrites(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for k, v := range before {
-		if after[k] -= v; after[k] <= 0 {
-			delete(after, k)
-		}
+	cpu, err := cpuByCommand()
+	if err != nil {
+		return nil, err
 	}
-	return after, nil
+	return func() (map[string]float64, map[string]float64, error) {
+		used, err := cpuSeconds(cpu)
+		if err != nil {
+			return nil, nil, err
+		}
+		after, err := e.apiserverWrites(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, v := range writes {
+			if after[k] -= v; after[k] <= 0 {
+				delete(after, k)
+			}
+		}
+		return after, used, nil
+	}, nil
 }
 
 // floor times n copies of template, created directly, into res.
@@ -146,11 +160,7 @@ func (e *Env) floor(ctx context.Context, res *ThroughputResult, n int, template 
 		return err
 	}
 	defer runs.stop()
-	before, err := e.apiserverWrites(ctx)
-	if err != nil {
-		return err
-	}
-	cpu, err := cpuByCommand()
+	counted, err := e.countPhase(ctx)
 	if err != nil {
 		return err
 	}
@@ -166,10 +176,7 @@ func (e *Env) floor(ctx context.Context, res *ThroughputResult, n int, template 
 	if res.Floor, err = phaseTimes(ctx, start, n, runs, runs); err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
-	if res.FloorCPU, err = cpuSeconds(cpu); err != nil {
-		return err
-	}
-	if res.FloorWrites, err = e.writesSince(ctx, before); err != nil {
+	if res.FloorWrites, res.FloorCPU, err = counted(); err != nil {
 		return err
 	}
 	return e.deleteNamespace(ctx, ns)
@@ -198,11 +205,7 @@ func (e *Env) tasks(ctx context.Context, res *ThroughputResult, n int) error {
 	if err != nil {
 		return err
 	}
-	beforeWrites, err := e.apiserverWrites(ctx)
-	if err != nil {
-		return err
-	}
-	cpu, err := cpuByCommand()
+	counted, err := e.countPhase(ctx)
 	if err != nil {
 		return err
 	}
@@ -216,9 +219,6 @@ func (e *Env) tasks(ctx context.Context, res *ThroughputResult, n int) error {
 	if res.Tasks, err = phaseTimes(ctx, start, n, runs, tasks); err != nil {
 		return fmt.Errorf("tasks: %w", err)
 	}
-	if res.TaskCPU, err = cpuSeconds(cpu); err != nil {
-		return err
-	}
 	after, err := e.manager.Metrics()
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ func (e *Env) tasks(ctx context.Context, res *ThroughputResult, n int) error {
 			res.ManagerRequests[method] = d
 		}
 	}
-	if res.TaskWrites, err = e.writesSince(ctx, beforeWrites); err != nil {
+	if res.TaskWrites, res.TaskCPU, err = counted(); err != nil {
 		return err
 	}
 	return e.deleteNamespace(ctx, ns)
