@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -67,12 +68,14 @@ type Env struct {
 
 	hooks   *envtest.WebhookInstallOptions
 	manager *localcluster.ManagerProcess
+	// managerArgs come before the args of each start.
+	managerArgs []string
 }
 
 // Setup starts a local cluster, registers the chart's webhooks, builds the
 // manager and writes the bench policy. Stop with Teardown, even on error.
-func Setup(ctx context.Context, repoRoot, dir string, logf func(string, ...any)) (*Env, error) {
-	e := &Env{RepoRoot: repoRoot, Dir: dir, Logf: logf}
+func Setup(ctx context.Context, repoRoot, dir string, logf func(string, ...any), managerArgs ...string) (*Env, error) {
+	e := &Env{RepoRoot: repoRoot, Dir: dir, Logf: logf, managerArgs: managerArgs}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return e, fmt.Errorf("creating %s: %w", dir, err)
 	}
@@ -127,7 +130,7 @@ func (e *Env) Teardown() error {
 func (e *Env) StartManager(ctx context.Context, args ...string) (*localcluster.ManagerProcess, error) {
 	return localcluster.StartManager(ctx, localcluster.ManagerOptions{
 		Binary: filepath.Join(e.Dir, "taskgate"), Kubeconfig: e.Cluster.Kubeconfig, Namespace: managerNamespace,
-		Webhooks: e.hooks, Log: filepath.Join(e.Dir, "manager.log"), Args: args,
+		Webhooks: e.hooks, Log: filepath.Join(e.Dir, "manager.log"), Args: append(slices.Clone(e.managerArgs), args...),
 	})
 }
 

@@ -25,6 +25,8 @@ type Config struct {
 	ThroughputTasks                int
 	CapSamples                     int
 	MemoryJobs, MemoryTasks        int
+	// ManagerVerbosity is the manager's --v, for reading what it did.
+	ManagerVerbosity int
 }
 
 func (c Config) runs(figure string) bool { return len(c.Only) == 0 || slices.Contains(c.Only, figure) }
@@ -61,7 +63,7 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Report, e
 	if slices.Equal(cfg.Only, []string{"handlers"}) {
 		return report, writeResults(cfg.Dir, report)
 	}
-	env, err := Setup(ctx, cfg.RepoRoot, cfg.Dir, logf)
+	env, err := Setup(ctx, cfg.RepoRoot, cfg.Dir, logf, fmt.Sprintf("--v=%d", cfg.ManagerVerbosity))
 	defer func() {
 		if err := env.Teardown(); err != nil {
 			logf("stopping the cluster: %v", err)

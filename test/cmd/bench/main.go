@@ -43,6 +43,7 @@ func run() error {
 	fs.IntVar(&cfg.CapSamples, "cap-samples", 40, "cap convergence samples")
 	fs.IntVar(&cfg.MemoryJobs, "memory-jobs", 50000, "finished Jobs in the cluster for the memory figure")
 	fs.IntVar(&cfg.MemoryTasks, "memory-tasks", 10000, "finished Tasks in the cluster for the memory figure")
+	fs.IntVar(&cfg.ManagerVerbosity, "manager-v", 0, "the manager's log verbosity (its --v); 1 logs each Task status write")
 	only := fs.String("only", "", "comma-separated figures to run: admission,handlers,throughput,cap,memory (default all)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
