@@ -125,11 +125,15 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*p
 	tr := &pipelinev1.TaskRun{}
 	key := types.NamespacedName{Namespace: task.Namespace, Name: name}
 	err = r.Client.Get(ctx, key, tr)
-	if apierrors.IsNotFound(err) && !task.Status.State.IsFinished() {
-		// The PipelineRun names a TaskRun the cache has not caught up
-		// with. A finished Task's status is written once, so its pod and
-		// exit code are read live rather than lost. Once written, they
-		// are not read again, and a recorded TaskRun is out of the cache.
+	// The PipelineRun names a TaskRun the cache has not caught up with,
+	// or one it still shows going after the PipelineRun ended (Tekton
+	// ends the TaskRun first; the TaskRun's watch can lag, after an API
+	// server restart say). A finished Task's status is written once, so
+	// its pod and exit code are read live rather than lost. Once written,
+	// they are not read again, and a recorded TaskRun is out of the cache.
+	behind := apierrors.IsNotFound(err) || (err == nil && pr.IsDone() && !tr.IsDone())
+	if behind && !task.Status.State.IsFinished() {
+		tr = &pipelinev1.TaskRun{}
 		err = r.APIReader.Get(ctx, key, tr)
 	}
 	switch {
