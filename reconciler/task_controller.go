@@ -180,12 +180,22 @@ func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task) (*p
 // updateStatus computes the Task's status and writes it when it changed,
 // with an Event on each user-visible transition.
 func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, pr *pipelinev1.PipelineRun, tr *pipelinev1.TaskRun) error {
-	status := ComputeTaskStatus(StatusInput{
+	in := StatusInput{
 		Task: task, PipelineRun: pr, TaskRun: tr, Now: r.Clock.Now(), PendingDeadline: r.pendingDeadline(),
 		Refusal: RunRefusal(task, r.Policy.Current()),
-	})
+	}
+	status := ComputeTaskStatus(in)
 	if equality.Semantic.DeepEqual(status, task.Status) {
 		return nil
+	}
+	if status.State.IsFinished() && !task.Status.State.IsFinished() {
+		// The completion TTL goes first. It changes the spec, so the final
+		// status names the generation that has it, rather than being
+		// written again for it.
+		if err := r.applyCompletionTTL(ctx, task, &status); err != nil {
+			return err
+		}
+		status = ComputeTaskStatus(in)
 	}
 	before := task.DeepCopy()
 	task.Status = status

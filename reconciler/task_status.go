@@ -269,7 +269,10 @@ func pendingMessage(tr *pipelinev1.TaskRun) string {
 		return "Waiting for Tekton to start the run"
 	}
 	c := tr.Status.GetCondition(apis.ConditionSucceeded)
-	if c == nil || c.Message == "" || c.Reason == pipelinev1.TaskRunReasonStarted.String() || c.Reason == pipelinev1.TaskRunReasonRunning.String() {
+	// Tekton's message for a pod it has no news of is its reason again,
+	// "Pending": passing it on would cost a status write and say nothing.
+	if c == nil || c.Message == "" || c.Message == c.Reason ||
+		c.Reason == pipelinev1.TaskRunReasonStarted.String() || c.Reason == pipelinev1.TaskRunReasonRunning.String() {
 		return "Waiting for the pod to start"
 	}
 	return "Waiting for the pod to start: " + c.Message

@@ -144,6 +144,18 @@ func TestComputeTaskStatus(t *testing.T) {
 			},
 		},
 		{
+			name: "pod pending with no news: Tekton's message repeats its reason and is not passed on",
+			task: statusTask(),
+			pr:   runningPR,
+			tr:   taskRun(cond(corev1.ConditionUnknown, "Pending", "Pending"), mt(6*time.Second), "migrate-run-pod", waitingStep()),
+			now:  10 * time.Second,
+			want: v1alpha1.TaskStatus{
+				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
+				StartTime:  mt(5 * time.Second),
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 10*time.Second)},
+			},
+		},
+		{
 			name: "running; lastTransitionTime kept from Pending, both Unknown",
 			task: withStatus(statusTask(), v1alpha1.TaskStatus{ID: 7, State: "Pending", ObservedGeneration: 1,
 				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the PipelineRun to be created", time.Second)}}),

@@ -29,8 +29,8 @@ const (
 // TTL-after-finished controller treats Jobs: requeue at expiry, read
 // fresh, check again, delete with a UID precondition.
 func (r *TaskReconciler) expire(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
-	done := finishedAt(task)
-	if err := r.applyCompletionTTL(ctx, task, done); err != nil {
+	done := finishedAt(&task.Status)
+	if err := r.applyCompletionTTL(ctx, task, &task.Status); err != nil {
 		return ctrl.Result{}, err
 	}
 	if task.Spec.TTLSecondsAfterFinished == nil {
@@ -48,7 +48,7 @@ func (r *TaskReconciler) expire(ctx context.Context, task *v1alpha1.Task) (ctrl.
 	if !fresh.Status.State.IsFinished() || fresh.Spec.TTLSecondsAfterFinished == nil {
 		return ctrl.Result{}, nil
 	}
-	if left := remaining(fresh, finishedAt(fresh), r.Clock.Now()); left > 0 {
+	if left := remaining(fresh, finishedAt(&fresh.Status), r.Clock.Now()); left > 0 {
 		return ctrl.Result{RequeueAfter: left}, nil
 	}
 	if err := DeleteTask(ctx, r.Client, fresh); err != nil {
@@ -62,16 +62,17 @@ func (r *TaskReconciler) expire(ctx context.Context, task *v1alpha1.Task) (ctrl.
 }
 
 // applyCompletionTTL shortens the Task's TTL when a completion-time rule
-// for its outcome says so, or gives it one when it has none.
-func (r *TaskReconciler) applyCompletionTTL(ctx context.Context, task *v1alpha1.Task, finishedAt time.Time) error {
+// for its outcome, in status (final, or about to be written), says so, or
+// gives it one when it has none.
+func (r *TaskReconciler) applyCompletionTTL(ctx context.Context, task *v1alpha1.Task, status *v1alpha1.TaskStatus) error {
 	result := policy.ResultFailed
-	if task.Status.State == v1alpha1.TaskStateSucceeded {
+	if status.State == v1alpha1.TaskStateSucceeded {
 		result = policy.ResultSucceeded
 	}
 	d := r.Policy.Current().CompletionTTL(policy.ObjectFacts{
 		Kind: policy.KindTask, Namespace: task.Namespace, Labels: task.Labels,
 		Annotations: task.Annotations, TTL: task.Spec.TTLSecondsAfterFinished,
-	}, policy.Completion{Result: result, FinishedAt: finishedAt, Now: r.Clock.Now()})
+	}, policy.Completion{Result: result, FinishedAt: finishedAt(status), Now: r.Clock.Now()})
 	ttl, ok := d.WriteTTL()
 	if !ok || task.Spec.TTLSecondsAfterFinished != nil && *task.Spec.TTLSecondsAfterFinished == ttl {
 		return nil
@@ -98,14 +99,14 @@ func DeleteTask(ctx context.Context, c client.Client, task *v1alpha1.Task) error
 	return nil
 }
 
-// finishedAt is when the Task's TTL clock started: when its Succeeded
-// condition became final, as the TTL controller counts for Jobs.
-func finishedAt(task *v1alpha1.Task) time.Time {
-	if c := meta.FindStatusCondition(task.Status.Conditions, v1alpha1.ConditionSucceeded); c != nil {
+// finishedAt is when a finished Task's TTL clock started: when its
+// Succeeded condition became final, as the TTL controller counts for Jobs.
+func finishedAt(status *v1alpha1.TaskStatus) time.Time {
+	if c := meta.FindStatusCondition(status.Conditions, v1alpha1.ConditionSucceeded); c != nil {
 		return c.LastTransitionTime.Time
 	}
-	if task.Status.CompletionTime != nil {
-		return task.Status.CompletionTime.Time
+	if status.CompletionTime != nil {
+		return status.CompletionTime.Time
 	}
 	return time.Time{}
 }
