@@ -11,11 +11,13 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"gomodules.xyz/jsonpatch/v2"
 	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
@@ -290,8 +292,18 @@ func TestWebhookUnreachable(t *testing.T) {
 	app := newApp(t, c, ns, "shop")
 	applyTTLRules(t, c, fmt.Sprintf("{name: e2e-done, kinds: [Job], namespaces: [%s], when: Succeeded, ttlSecondsAfterFinished: 4321}", ns))
 	time.Sleep(2 * time.Second) // the policy reloads within a second
+	done := waitForState(t, c, newTask(t, c, app, "done", nil), v1alpha1.TaskStateSucceeded, time.Minute)
 
 	withWebhooksUnreachable(t, c, func() {
+		// Of a Task's updates, only a change of spec.desiredState reaches
+		// the webhook (its matchConditions): a label goes on, a cancel
+		// request fails closed.
+		patchJSON(t, c, done, []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", "/metadata/labels/team", "a")})
+		err := c.Patch(context.Background(), done, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"desiredState":"Cancelled"}}`)))
+		if err == nil || !strings.Contains(err.Error(), `failed calling webhook "tasks.taskgate.dev"`) {
+			t.Fatalf("cancelling a Task with the webhook down: %v; want a denial naming the webhook", err)
+		}
+
 		job := newJob(t, c, ns, "nightly", 0, nil)
 		if job.Spec.TTLSecondsAfterFinished != nil {
 			t.Fatalf("Job admitted with TTL %d while the webhook was down", *job.Spec.TTLSecondsAfterFinished)
@@ -309,7 +321,7 @@ func TestWebhookUnreachable(t *testing.T) {
 		task := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "t"},
 			Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "true"}}
 		start := time.Now()
-		err := c.Create(context.Background(), task)
+		err = c.Create(context.Background(), task)
 		took := time.Since(start)
 		t.Logf("Task denied in %s: %v", took.Round(time.Millisecond), err)
 		if err == nil || !strings.Contains(err.Error(), `failed calling webhook "tasks.taskgate.dev"`) || !strings.Contains(err.Error(), "connection refused") {
@@ -317,7 +329,7 @@ func TestWebhookUnreachable(t *testing.T) {
 		}
 	})
 	var runs pipelinev1.PipelineRunList
-	if err := c.List(context.Background(), &runs, client.InNamespace(ns)); err != nil || len(runs.Items) != 0 {
-		t.Fatalf("%d PipelineRuns (%v) after every Task was denied, want none", len(runs.Items), err)
+	if err := c.List(context.Background(), &runs, client.InNamespace(ns)); err != nil || len(runs.Items) != 1 || runs.Items[0].Name != done.Name {
+		t.Fatalf("%d PipelineRuns (%v) after every Task but %s was denied, want only its", len(runs.Items), err, done.Name)
 	}
 }
