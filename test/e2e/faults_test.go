@@ -202,8 +202,9 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 		return err == nil, err
 	})
 	createTasks(t, c, app, "after", n/2, "3s")
-	// Known gap: a Task that finishes while the manager's cache is still
-	// catching up on its TaskRun can miss its pod name (docs/reliability.md).
+	// A gap closed since (docs/reliability.md): a Task that finished while
+	// the manager's cache caught up on its TaskRun could miss its pod name.
+	// Such Tasks are reported, not failed on, until CI runs confirm the fix.
 	if missing := requireExactlyOnce(t, c, ns, n, 5*time.Minute, false); missing > 0 {
 		t.Logf("%d of %d Tasks finished without their pod name", missing, n)
 	}
