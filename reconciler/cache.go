@@ -13,8 +13,8 @@ import (
 // The pipeline spec, which Tekton also copies into status, is most of a
 // run's size, and taskgate never reads it back: it builds it. Of the
 // labels and annotations Tekton adds, only the Task's label is kept.
-// Nothing updates a PipelineRun from the cache (cancelling is a JSON
-// patch), so no write can drop what was stripped.
+// Nothing updates a PipelineRun from the cache (cancelling and the
+// recorded label are JSON patches), so no write can drop what was stripped.
 func PipelineRunFacts(obj any) (any, error) {
 	pr, ok := obj.(*pipelinev1.PipelineRun)
 	if !ok {

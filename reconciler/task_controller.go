@@ -249,8 +249,8 @@ func (r *TaskReconciler) record(ctx context.Context, run client.Object) error {
 	return client.IgnoreNotFound(r.Client.Patch(ctx, run, client.RawPatch(types.JSONPatchType, RecordedPatch())))
 }
 
-// cancel asks Tekton to stop the run: the one change taskgate makes to a
-// PipelineRun after creating it.
+// cancel asks Tekton to stop the run: with the recorded label, the only
+// change taskgate makes to a PipelineRun after creating it.
 func (r *TaskReconciler) cancel(ctx context.Context, task *v1alpha1.Task, pr *pipelinev1.PipelineRun) error {
 	if err := r.Client.Patch(ctx, pr, client.RawPatch(types.JSONPatchType, CancelPatch())); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("cancelling PipelineRun: %w", err))
