@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -74,14 +75,15 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if wait := r.written.behind(task, r.Clock.Now()); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	if err := r.ensureID(ctx, task); err != nil {
-		return ctrl.Result{}, err
-	}
-	pr, tr, err := r.ensureRun(ctx, task)
+	id, err := r.ensureID(ctx, task)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.updateStatus(ctx, task, pr, tr); err != nil {
+	pr, tr, err := r.ensureRun(ctx, task, id)
+	if err != nil {
+		return ctrl.Result{}, r.keepID(ctx, task, id, err)
+	}
+	if err := r.updateStatus(ctx, task, id, pr, tr); err != nil {
 		return ctrl.Result{}, err
 	}
 	if ShouldCancel(task, pr) {
@@ -103,7 +105,7 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 
 // ensureRun creates the Task's PipelineRun once and returns it and its
 // TaskRun, either nil while they do not exist.
-func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
+func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task, id int64) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
 	pr, err := r.getRun(ctx, task)
 	if err != nil {
 		return nil, nil, err
@@ -116,7 +118,7 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task) (*p
 			task.Spec.DesiredState == v1alpha1.DesiredStateCancelled || RunRefusal(task, r.Policy.Current()) != "" {
 			return nil, nil, nil
 		}
-		return r.createRun(ctx, task)
+		return r.createRun(ctx, task, id)
 	}
 	name := TaskRunName(pr)
 	if name == "" {
@@ -165,23 +167,37 @@ func (r *TaskReconciler) getRun(ctx context.Context, task *v1alpha1.Task) (*pipe
 	return pr, nil
 }
 
-func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
-	pr, err := BuildPipelineRun(task)
+// createRun creates the Task's PipelineRun, labelled with its ID, which
+// may not be in the Task's status yet.
+func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task, id int64) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
+	numbered := task.DeepCopy()
+	numbered.Status.ID = id
+	pr, err := BuildPipelineRun(numbered)
 	if err != nil {
 		return nil, nil, fmt.Errorf("building PipelineRun: %w", err)
 	}
 	if err := r.Client.Create(ctx, pr); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, nil, fmt.Errorf("creating PipelineRun: %w", err)
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("Created PipelineRun", "pipelineRun", klog.KObj(pr), "taskID", task.Status.ID)
+	ctrl.LoggerFrom(ctx).V(1).Info("Created PipelineRun", "pipelineRun", klog.KObj(pr), "taskID", id)
 	return pr, nil, nil
+}
+
+// keepID writes a new ID to the Task's status when its run could not be
+// started, so the App does not hold it promised while the error lasts,
+// and returns runErr with any error of the write.
+func (r *TaskReconciler) keepID(ctx context.Context, task *v1alpha1.Task, id int64, runErr error) error {
+	if task.Status.ID != 0 || id == 0 {
+		return runErr
+	}
+	return errors.Join(runErr, client.IgnoreNotFound(r.writeID(ctx, task, id)))
 }
 
 // updateStatus computes the Task's status and writes it when it changed,
 // with an Event on each user-visible transition.
-func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, pr *pipelinev1.PipelineRun, tr *pipelinev1.TaskRun) error {
+func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, id int64, pr *pipelinev1.PipelineRun, tr *pipelinev1.TaskRun) error {
 	in := StatusInput{
-		Task: task, PipelineRun: pr, TaskRun: tr, Now: r.Clock.Now(), PendingDeadline: r.pendingDeadline(),
+		Task: task, ID: id, PipelineRun: pr, TaskRun: tr, Now: r.Clock.Now(), PendingDeadline: r.pendingDeadline(),
 		Refusal: RunRefusal(task, r.Policy.Current()),
 	}
 	status := ComputeTaskStatus(in)
@@ -199,7 +215,13 @@ func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, 
 	}
 	before := task.DeepCopy()
 	task.Status = status
-	if err := r.Client.Status().Patch(ctx, task, client.MergeFrom(before)); err != nil {
+	var opts []client.MergeFromOption
+	if before.Status.ID == 0 && status.ID != 0 {
+		// The resourceVersion precondition keeps the ID off a Task created
+		// since under the same name.
+		opts = append(opts, client.MergeFromWithOptimisticLock{})
+	}
+	if err := r.Client.Status().Patch(ctx, task, client.MergeFromWithOptions(before, opts...)); err != nil {
 		return fmt.Errorf("writing Task status: %w", err)
 	}
 	r.written.wrote(task, r.Clock.Now())

@@ -20,24 +20,25 @@ import (
 	"github.com/taskgate/taskgate/api/v1alpha1"
 )
 
-// ensureID gives a Task the next ID of its App, gap-free and in order.
+// ensureID returns the Task's ID, the next of its App, gap-free and in
+// order, and labels the Task with it. An ID new to the Task is not in its
+// status yet: the caller writes it there with the Task's first status, one
+// write rather than two. It returns 0 when the App is gone.
 //
 // The counter lives in the App's status. One status write takes IDs for
 // every Task of the App still without one and records each promise in
 // pendingTaskIDs; each Task then writes its own. A manager that stops in
 // between finds the promises there and keeps them, so IDs have no gaps and
 // none is given twice.
-func (r *TaskReconciler) ensureID(ctx context.Context, task *v1alpha1.Task) error {
-	if task.Status.ID == 0 {
-		id, err := r.takeID(ctx, task)
-		if err != nil || id == 0 {
-			return err
-		}
-		if err := r.writeID(ctx, task, id); err != nil {
-			return err
+func (r *TaskReconciler) ensureID(ctx context.Context, task *v1alpha1.Task) (int64, error) {
+	id := task.Status.ID
+	if id == 0 {
+		var err error
+		if id, err = r.takeID(ctx, task); err != nil || id == 0 {
+			return 0, err
 		}
 	}
-	return r.ensureIDLabel(ctx, task)
+	return id, r.ensureIDLabel(ctx, task, id)
 }
 
 // takeID returns the ID promised to the Task, taking IDs for the App's
@@ -229,8 +230,8 @@ func wrapIDErr(err error, id int64) error {
 
 // ensureIDLabel puts the ID in the taskgate.dev/task-id label, so
 // `kubectl get tasks -l taskgate.dev/task-id=7` finds a run.
-func (r *TaskReconciler) ensureIDLabel(ctx context.Context, task *v1alpha1.Task) error {
-	want := strconv.FormatInt(task.Status.ID, 10)
+func (r *TaskReconciler) ensureIDLabel(ctx context.Context, task *v1alpha1.Task, id int64) error {
+	want := strconv.FormatInt(id, 10)
 	if task.Labels[v1alpha1.LabelTaskID] == want {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -49,6 +50,9 @@ const (
 type StatusInput struct {
 	// Task as read; Task.Status is the previous status.
 	Task *v1alpha1.Task
+	// ID is the Task's ID when its status does not show it yet (see
+	// ensureID); 0 keeps the status's.
+	ID int64
 	// PipelineRun runs the Task; nil until it exists.
 	PipelineRun *pipelinev1.PipelineRun
 	// TaskRun is the PipelineRun's TaskRun (see TaskRunName); nil until it
@@ -66,12 +70,14 @@ type StatusInput struct {
 
 // ComputeTaskStatus returns the Task's status as its PipelineRun and
 // TaskRun show it. A finished Task keeps its status: a run deleted or
-// changed later cannot move it back. status.id is carried over unchanged.
+// changed later cannot move it back. status.id is carried over, or set
+// to in.ID.
 func ComputeTaskStatus(in StatusInput) v1alpha1.TaskStatus {
 	task, gen := in.Task, in.Task.Generation
 	if task.Status.State.IsFinished() {
 		s := *task.Status.DeepCopy()
 		s.ObservedGeneration = gen
+		s.ID = cmp.Or(in.ID, s.ID)
 		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionSucceeded); c != nil {
 			c.ObservedGeneration = gen // still true for the new generation
 		}
@@ -83,7 +89,7 @@ func ComputeTaskStatus(in StatusInput) v1alpha1.TaskStatus {
 	now := metav1.NewTime(in.Now.Truncate(time.Second))
 	o := classify(in)
 	s := v1alpha1.TaskStatus{
-		ID:                 task.Status.ID,
+		ID:                 cmp.Or(in.ID, task.Status.ID),
 		State:              o.state,
 		Conditions:         slices.Clone(task.Status.Conditions), // holds no pointers
 		ObservedGeneration: gen,
@@ -113,6 +119,12 @@ func ComputeTaskStatus(in StatusInput) v1alpha1.TaskStatus {
 		// A TaskRun not seen this time (the cache catching up after an
 		// API server restart) does not take back the pod the Task showed.
 		s.PodName = task.Status.PodName
+	}
+	if s.State == v1alpha1.TaskStatePending {
+		// startTime is when the Task started running, which a Task waiting
+		// for its first pod has not: Tekton's start of the run would cost
+		// a status write and tell the user nothing. A retry keeps it.
+		s.StartTime = task.Status.StartTime.DeepCopy()
 	}
 	if o.state.IsFinished() && s.CompletionTime == nil {
 		s.CompletionTime = &now // finished by taskgate, not by Tekton
@@ -265,14 +277,19 @@ func mainStep(tr *pipelinev1.TaskRun) *pipelinev1.StepState {
 // pendingMessage passes on why the pod is waiting (scheduling, image pull)
 // when Tekton says.
 func pendingMessage(tr *pipelinev1.TaskRun) string {
-	if tr == nil {
-		return "Waiting for Tekton to start the run"
+	var c *apis.Condition
+	if tr != nil {
+		c = tr.Status.GetCondition(apis.ConditionSucceeded)
 	}
-	c := tr.Status.GetCondition(apis.ConditionSucceeded)
 	// Tekton's message for a pod it has no news of is its reason again,
 	// "Pending": passing it on would cost a status write and say nothing.
 	if c == nil || c.Message == "" || c.Message == c.Reason ||
 		c.Reason == pipelinev1.TaskRunReasonStarted.String() || c.Reason == pipelinev1.TaskRunReasonRunning.String() {
+		// Until the pod exists, Tekton is still starting the run: a
+		// TaskRun without one is no news either.
+		if tr == nil || tr.Status.PodName == "" {
+			return "Waiting for Tekton to start the run"
+		}
 		return "Waiting for the pod to start"
 	}
 	return "Waiting for the pod to start: " + c.Message

@@ -104,6 +104,7 @@ func TestComputeTaskStatus(t *testing.T) {
 	tests := []struct {
 		name     string
 		task     *v1alpha1.Task
+		id       int64 // StatusInput.ID
 		pr       *pipelinev1.PipelineRun
 		tr       *pipelinev1.TaskRun
 		now      time.Duration // after created
@@ -138,7 +139,6 @@ func TestComputeTaskStatus(t *testing.T) {
 			now:  10 * time.Second,
 			want: v1alpha1.TaskStatus{
 				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
-				StartTime: mt(5 * time.Second),
 				Conditions: []metav1.Condition{succeeded("Unknown", "Pending",
 					`Waiting for the pod to start: pod status "PodScheduled":"False"; message: "0/1 nodes are available: 1 Insufficient memory."`, 10*time.Second)},
 			},
@@ -151,8 +151,29 @@ func TestComputeTaskStatus(t *testing.T) {
 			now:  10 * time.Second,
 			want: v1alpha1.TaskStatus{
 				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
-				StartTime:  mt(5 * time.Second),
 				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 10*time.Second)},
+			},
+		},
+		{
+			name: "TaskRun without a pod yet: Tekton is still starting the run",
+			task: statusTask(),
+			pr:   runningPR,
+			tr:   taskRun(cond(corev1.ConditionUnknown, "Pending", "Pending"), mt(6*time.Second), ""),
+			now:  10 * time.Second,
+			want: v1alpha1.TaskStatus{
+				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for Tekton to start the run", 10*time.Second)},
+			},
+		},
+		{
+			name: "an ID not yet written goes out with the status",
+			task: withStatus(statusTask(), v1alpha1.TaskStatus{}),
+			id:   8,
+			pr:   runningPR,
+			now:  10 * time.Second,
+			want: v1alpha1.TaskStatus{
+				ID: 8, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for Tekton to start the run", 10*time.Second)},
 			},
 		},
 		{
@@ -439,8 +460,21 @@ func TestComputeTaskStatus(t *testing.T) {
 			deadline: 5 * time.Minute,
 			want: v1alpha1.TaskStatus{
 				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod-retry1",
-				StartTime:  mt(5 * time.Second),
 				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 10*time.Minute)},
+			},
+		},
+		{
+			name: "a retry keeps the start the Task showed while running",
+			task: withStatus(statusTask(), v1alpha1.TaskStatus{ID: 7, State: "Running", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
+				StartTime:  mt(5 * time.Second),
+				Conditions: []metav1.Condition{succeeded("Unknown", "Running", "Pod migrate-run-pod is running", 30*time.Second)}}),
+			pr:  runningPR,
+			tr:  retryingTR,
+			now: 2 * time.Minute,
+			want: v1alpha1.TaskStatus{
+				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod-retry1",
+				StartTime:  mt(5 * time.Second),
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 30*time.Second)},
 			},
 		},
 		{
@@ -497,7 +531,7 @@ func TestComputeTaskStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := tt.task.DeepCopy()
-			got := ComputeTaskStatus(StatusInput{Task: tt.task, PipelineRun: tt.pr, TaskRun: tt.tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal})
+			got := ComputeTaskStatus(StatusInput{Task: tt.task, ID: tt.id, PipelineRun: tt.pr, TaskRun: tt.tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal})
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("ComputeTaskStatus() mismatch (-want +got):\n%s", diff)
 			}
@@ -506,7 +540,7 @@ func TestComputeTaskStatus(t *testing.T) {
 			}
 			// The manager caches runs stripped to what status reads.
 			pr, tr := stripped(t, tt.pr, tt.tr)
-			cached := ComputeTaskStatus(StatusInput{Task: tt.task, PipelineRun: pr, TaskRun: tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal})
+			cached := ComputeTaskStatus(StatusInput{Task: tt.task, ID: tt.id, PipelineRun: pr, TaskRun: tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal})
 			if diff := cmp.Diff(got, cached); diff != "" {
 				t.Errorf("ComputeTaskStatus() differs on cached runs (-full +cached):\n%s", diff)
 			}

@@ -9,10 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -65,6 +67,9 @@ type Env struct {
 	// Dir receives the manager binary, its logs and the cluster's.
 	Dir  string
 	Logf func(format string, args ...any)
+	// APIServerProfile is how long kube-apiserver's CPU is profiled at
+	// the start of each throughput phase; 0 does not profile it.
+	APIServerProfile time.Duration
 
 	hooks   *envtest.WebhookInstallOptions
 	manager *localcluster.ManagerProcess
@@ -200,19 +205,54 @@ func (e *Env) profileManager(ctx context.Context, d time.Duration, name string) 
 		return fmt.Errorf("profiling the manager: %w", err)
 	}
 	defer resp.Body.Close()
+	return e.saveProfile(ctx, resp.Body, name, filepath.Join(e.Dir, "taskgate"))
+}
+
+// profileAPIServer takes a CPU profile of kube-apiserver for d, through
+// its /debug/pprof, which the local cluster leaves on as kube-apiserver
+// does by default, and saves it as profileManager does.
+func (e *Env) profileAPIServer(ctx context.Context, d time.Duration, name string) error {
+	cs, err := kubernetes.NewForConfig(e.Cluster.Config)
+	if err != nil {
+		return fmt.Errorf("creating clientset: %w", err)
+	}
+	body, err := cs.RESTClient().Get().AbsPath("/debug/pprof/profile").
+		Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + time.Minute).Stream(ctx)
+	if err != nil {
+		return fmt.Errorf("profiling kube-apiserver: %w", err)
+	}
+	defer body.Close()
+	return e.saveProfile(ctx, body, name, e.Cluster.Binaries.APIServer)
+}
+
+// profileAPIServerFrom starts profiling kube-apiserver for
+// e.APIServerProfile, if set, and returns a function that waits for the
+// profile to be saved.
+func (e *Env) profileAPIServerFrom(ctx context.Context, name string) func() error {
+	if e.APIServerProfile <= 0 {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.profileAPIServer(ctx, e.APIServerProfile, name) }()
+	return func() error { return <-done }
+}
+
+// saveProfile writes profile to <name>.pprof in the run's directory, and
+// `go tool pprof -top` of it, symbolised from binary, to <name>.txt.
+func (e *Env) saveProfile(ctx context.Context, profile io.Reader, name, binary string) error {
 	path := filepath.Join(e.Dir, name+".pprof")
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("writing the profile: %w", err)
 	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
+	if _, err := io.Copy(f, profile); err != nil {
 		_ = f.Close()
 		return fmt.Errorf("writing the profile: %w", err)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing the profile: %w", err)
 	}
-	top, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=25", filepath.Join(e.Dir, "taskgate"), path).CombinedOutput()
+	top, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=25", binary, path).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("summarising the profile: %w: %s", err, top)
 	}

@@ -27,6 +27,9 @@ type Config struct {
 	MemoryJobs, MemoryTasks        int
 	// ManagerVerbosity is the manager's --v, for reading what it did.
 	ManagerVerbosity int
+	// APIServerProfile is how long kube-apiserver's CPU is profiled at
+	// the start of each throughput phase; 0 does not profile it.
+	APIServerProfile time.Duration
 }
 
 func (c Config) runs(figure string) bool { return len(c.Only) == 0 || slices.Contains(c.Only, figure) }
@@ -72,6 +75,7 @@ func Run(ctx context.Context, cfg Config, logf func(string, ...any)) (*Report, e
 	if err != nil {
 		return report, err
 	}
+	env.APIServerProfile = cfg.APIServerProfile
 	var admission []AdmissionResult
 	var capResult *CapResult
 	figures := []struct {

@@ -164,6 +164,7 @@ func (e *Env) floor(ctx context.Context, res *ThroughputResult, n int, template 
 	if err != nil {
 		return err
 	}
+	profiled := e.profileAPIServerFrom(ctx, fmt.Sprintf("apiserver-cpu-floor-%d", res.Round))
 	start := time.Now()
 	err = createAll(ctx, n, func(i int) error {
 		pr := template.DeepCopy()
@@ -175,6 +176,9 @@ func (e *Env) floor(ctx context.Context, res *ThroughputResult, n int, template 
 	}
 	if res.Floor, err = phaseTimes(ctx, start, n, runs, runs); err != nil {
 		return fmt.Errorf("floor: %w", err)
+	}
+	if err := profiled(); err != nil {
+		return err
 	}
 	if res.FloorWrites, res.FloorCPU, err = counted(); err != nil {
 		return err
@@ -209,6 +213,7 @@ func (e *Env) tasks(ctx context.Context, res *ThroughputResult, n int) error {
 	if err != nil {
 		return err
 	}
+	profiled := e.profileAPIServerFrom(ctx, fmt.Sprintf("apiserver-cpu-tasks-%d", res.Round))
 	start := time.Now()
 	err = createAll(ctx, n, func(i int) error {
 		return e.Client.Create(ctx, capTask(ns, fmt.Sprintf("task-%05d", i), ""))
@@ -218,6 +223,9 @@ func (e *Env) tasks(ctx context.Context, res *ThroughputResult, n int) error {
 	}
 	if res.Tasks, err = phaseTimes(ctx, start, n, runs, tasks); err != nil {
 		return fmt.Errorf("tasks: %w", err)
+	}
+	if err := profiled(); err != nil {
+		return err
 	}
 	after, err := e.manager.Metrics()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -44,6 +45,7 @@ func run() error {
 	fs.IntVar(&cfg.MemoryJobs, "memory-jobs", 50000, "finished Jobs in the cluster for the memory figure")
 	fs.IntVar(&cfg.MemoryTasks, "memory-tasks", 10000, "finished Tasks in the cluster for the memory figure")
 	fs.IntVar(&cfg.ManagerVerbosity, "manager-v", 0, "the manager's log verbosity (its --v); 1 logs each Task status write")
+	fs.DurationVar(&cfg.APIServerProfile, "apiserver-profile", time.Minute, "how long kube-apiserver's CPU is profiled from the start of each throughput phase, into apiserver-cpu-{floor,tasks}-<round>.pprof; 0 turns it off")
 	only := fs.String("only", "", "comma-separated figures to run: admission,handlers,throughput,cap,memory (default all)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
