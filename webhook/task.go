@@ -156,12 +156,22 @@ func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task)
 }
 
 // ValidateUpdate refuses to cancel a finished Task, in Cloud Foundry's
-// words. CEL in the CRD keeps every other spec field but the TTL immutable.
+// words, and to change spec.resolved. CEL in the CRD keeps every other
+// spec field but the TTL immutable; comparing resolved, a whole pod's
+// configuration, in CEL would cost the API server on every status write.
 func (v *TaskValidator) ValidateUpdate(_ context.Context, old, task *v1alpha1.Task) (admission.Warnings, error) {
+	var errs field.ErrorList
 	cancelling := task.Spec.DesiredState == v1alpha1.DesiredStateCancelled && old.Spec.DesiredState != v1alpha1.DesiredStateCancelled
 	if cancelling && old.Status.State.IsFinished() {
-		return nil, invalidTask(task, field.ErrorList{field.Forbidden(specPath.Child("desiredState"),
-			fmt.Sprintf("Task state is %s and therefore cannot be cancelled", old.Status.State))})
+		errs = append(errs, field.Forbidden(specPath.Child("desiredState"),
+			fmt.Sprintf("Task state is %s and therefore cannot be cancelled", old.Status.State)))
+	}
+	if !inherit.Equal(old.Spec.Resolved, task.Spec.Resolved) {
+		errs = append(errs, field.Forbidden(specPath.Child("resolved"),
+			"resolved is written by taskgate at creation and is immutable; create a new Task to run with the App's current configuration"))
+	}
+	if len(errs) > 0 {
+		return nil, invalidTask(task, errs)
 	}
 	return nil, nil
 }

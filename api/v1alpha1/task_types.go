@@ -142,8 +142,9 @@ type TaskSpec struct {
 	// its App and written by taskgate's admission webhook when the Task is
 	// created. It pins the run to what the App said at that moment. Any
 	// value supplied on create is replaced; it cannot change afterwards.
+	// The validating webhook, not CEL, keeps it so: a CEL rule comparing
+	// the whole tree would run on every status write.
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="resolved is written by taskgate at creation and is immutable"
 	Resolved *ResolvedRun `json:"resolved,omitempty"`
 }
 

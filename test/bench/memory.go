@@ -25,19 +25,21 @@ const memoryNamespaces = 10
 // status, so 50k Jobs need no 50k pods (which taskgate does not cache).
 const benchJobController = "bench.taskgate.dev/completer"
 
-// MemorySample is the manager's memory at one moment.
+// MemorySample is the manager's memory at one moment, and its peak RSS
+// until then.
 type MemorySample struct {
-	RSS, HeapInuse int64
+	RSS, PeakRSS, HeapInuse int64
 }
 
 // MemoryResult is the manager's memory with the cluster full of finished
 // Jobs and Tasks.
 type MemoryResult struct {
 	Jobs, Tasks int
-	// Loaded is the manager that reconciled all of it; Fresh is a new
-	// process started afterwards, once its caches have synced and its
-	// queues drained.
-	Loaded, Fresh MemorySample
+	// Loaded is the manager that reconciled all of it, 30 s after its
+	// queues drained; LoadedIdle is the same after its next garbage
+	// collection; Fresh is a new process started afterwards, once its
+	// caches have synced and its queues drained.
+	Loaded, LoadedIdle, Fresh MemorySample
 	// Fill is how long filling the cluster took.
 	Fill time.Duration
 	How  string
@@ -82,6 +84,9 @@ func (e *Env) Memory(ctx context.Context, jobs, tasks int) (*MemoryResult, error
 		return res, err
 	}
 	if err := e.profileManager(ctx, 0, "manager-heap-loaded"); err != nil {
+		return res, err
+	}
+	if res.LoadedIdle, err = e.idleMemory(ctx); err != nil {
 		return res, err
 	}
 	if err := e.RestartManager(ctx); err != nil {
@@ -255,7 +260,47 @@ func (e *Env) settledMemory(ctx context.Context) (MemorySample, error) {
 	if err != nil {
 		return MemorySample{}, fmt.Errorf("waiting for the manager to settle: %w", err)
 	}
-	rss, err := e.manager.RSS()
+	return e.sampleMemory()
+}
+
+// idleMemory waits for the manager's next garbage collection, which an
+// idle Go process runs at least every 2 minutes, and 30 s more for the
+// runtime to return freed pages to the kernel, and samples it then: the
+// memory it holds for the objects in the cluster, without the garbage its
+// last burst of work left.
+func (e *Env) idleMemory(ctx context.Context) (MemorySample, error) {
+	lastGC := func() (float64, error) {
+		m, err := e.manager.Metrics()
+		if err != nil {
+			return 0, err
+		}
+		t, ok := m["go_memstats_last_gc_time_seconds"]
+		if !ok {
+			return 0, fmt.Errorf("the manager exports no go_memstats_last_gc_time_seconds")
+		}
+		return t, nil
+	}
+	before, err := lastGC()
+	if err != nil {
+		return MemorySample{}, err
+	}
+	err = poll(ctx, 5*time.Minute, func() (bool, error) {
+		t, err := lastGC()
+		return t > before, err
+	})
+	if err != nil {
+		return MemorySample{}, fmt.Errorf("waiting for the manager's next garbage collection: %w", err)
+	}
+	select {
+	case <-ctx.Done():
+		return MemorySample{}, ctx.Err()
+	case <-time.After(30 * time.Second):
+	}
+	return e.sampleMemory()
+}
+
+func (e *Env) sampleMemory() (MemorySample, error) {
+	rss, peak, err := e.manager.Memory()
 	if err != nil {
 		return MemorySample{}, err
 	}
@@ -263,5 +308,5 @@ func (e *Env) settledMemory(ctx context.Context) (MemorySample, error) {
 	if err != nil {
 		return MemorySample{}, err
 	}
-	return MemorySample{RSS: rss, HeapInuse: int64(m["go_memstats_heap_inuse_bytes"])}, nil
+	return MemorySample{RSS: rss, PeakRSS: peak, HeapInuse: int64(m["go_memstats_heap_inuse_bytes"])}, nil
 }

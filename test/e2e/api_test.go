@@ -122,8 +122,12 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		verb: []string{"patch", "task", "migrate", "--type=merge", "-p", `{"spec":{"command":"rm -rf /"}}`},
 		want: `spec.command: Invalid value: "rm -rf /": command is immutable; create a new Task to run another command`,
 	}, {
-		name: "adding resolved configuration after create",
+		name: "changing resolved configuration after create",
 		verb: []string{"patch", "task", "migrate", "--type=merge", "-p", `{"spec":{"resolved":{"image":"evil"}}}`},
+		want: `spec.resolved: Forbidden: resolved is written by taskgate at creation and is immutable; create a new Task to run with the App's current configuration`,
+	}, {
+		name: "removing resolved configuration after create",
+		verb: []string{"patch", "task", "migrate", "--type=json", "-p", `[{"op":"remove","path":"/spec/resolved"}]`},
 		want: `spec.resolved: Invalid value: resolved is written by taskgate at creation and is immutable`,
 	}, {
 		name: "app without an image",

@@ -135,24 +135,31 @@ func (m *ManagerProcess) Kill() {
 	<-m.done
 }
 
-// RSS is the process's resident set size, from /proc.
-func (m *ManagerProcess) RSS() (int64, error) {
+// Memory is the process's resident set size now and at its peak
+// (VmRSS and VmHWM in /proc/<pid>/status), in bytes.
+func (m *ManagerProcess) Memory() (rss, peak int64, err error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
 	if err != nil {
-		return 0, fmt.Errorf("reading the manager's status: %w", err)
+		return 0, 0, fmt.Errorf("reading the manager's status: %w", err)
 	}
 	defer f.Close()
+	fields := map[string]*int64{"VmRSS:": &rss, "VmHWM:": &peak}
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parsing VmRSS %q: %w", rest, err)
+		for prefix, to := range fields {
+			if rest, ok := strings.CutPrefix(s.Text(), prefix); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				if err != nil {
+					return 0, 0, fmt.Errorf("parsing %s %q: %w", prefix, rest, err)
+				}
+				*to = kb * 1024
 			}
-			return kb * 1024, nil
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", m.cmd.Process.Pid)
+	if rss == 0 || peak == 0 {
+		return 0, 0, fmt.Errorf("no VmRSS or VmHWM in /proc/%d/status", m.cmd.Process.Pid)
+	}
+	return rss, peak, s.Err()
 }
 
 // Metrics scrapes the manager's Prometheus endpoint and returns each
