@@ -81,9 +81,9 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	}
 	pr, tr, err := r.ensureRun(ctx, task, id)
 	if err != nil {
-		return ctrl.Result{}, r.keepID(ctx, task, id, err)
+		return ctrl.Result{}, r.reportRunError(ctx, task, id, err)
 	}
-	if err := r.updateStatus(ctx, task, id, pr, tr); err != nil {
+	if err := r.updateStatus(ctx, task, StatusInput{ID: id, PipelineRun: pr, TaskRun: tr}); err != nil {
 		return ctrl.Result{}, err
 	}
 	if ShouldCancel(task, pr) {
@@ -174,32 +174,39 @@ func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task, id 
 	numbered.Status.ID = id
 	pr, err := BuildPipelineRun(numbered)
 	if err != nil {
-		return nil, nil, fmt.Errorf("building PipelineRun: %w", err)
+		return nil, nil, &createRunError{fmt.Errorf("building PipelineRun: %w", err)}
 	}
 	if err := r.Client.Create(ctx, pr); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, nil, fmt.Errorf("creating PipelineRun: %w", err)
+		return nil, nil, &createRunError{err}
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Created PipelineRun", "pipelineRun", klog.KObj(pr), "taskID", id)
 	return pr, nil, nil
 }
 
-// keepID writes a new ID to the Task's status when its run could not be
-// started, so the App does not hold it promised while the error lasts,
-// and returns runErr with any error of the write.
-func (r *TaskReconciler) keepID(ctx context.Context, task *v1alpha1.Task, id int64, runErr error) error {
-	if task.Status.ID != 0 || id == 0 {
-		return runErr
+// createRunError is why a Task's PipelineRun could not be created.
+type createRunError struct{ err error }
+
+func (e *createRunError) Error() string { return "creating PipelineRun: " + e.err.Error() }
+func (e *createRunError) Unwrap() error { return e.err }
+
+// reportRunError shows in the Task's status why its PipelineRun could not
+// be created (a quota, an admission webhook), with a new ID, so the App
+// does not hold the ID promised while the error lasts. It returns err,
+// for a retry, with any error of the write.
+func (r *TaskReconciler) reportRunError(ctx context.Context, task *v1alpha1.Task, id int64, err error) error {
+	var notCreated *createRunError
+	if !errors.As(err, &notCreated) {
+		return err
 	}
-	return errors.Join(runErr, client.IgnoreNotFound(r.writeID(ctx, task, id)))
+	return errors.Join(err, r.updateStatus(ctx, task, StatusInput{ID: id, CreateError: notCreated.err.Error()}))
 }
 
-// updateStatus computes the Task's status and writes it when it changed,
+// updateStatus computes the Task's status from in (its ID, runs and any
+// create error; the rest is filled here) and writes it when it changed,
 // with an Event on each user-visible transition.
-func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, id int64, pr *pipelinev1.PipelineRun, tr *pipelinev1.TaskRun) error {
-	in := StatusInput{
-		Task: task, ID: id, PipelineRun: pr, TaskRun: tr, Now: r.Clock.Now(), PendingDeadline: r.pendingDeadline(),
-		Refusal: RunRefusal(task, r.Policy.Current()),
-	}
+func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, in StatusInput) error {
+	in.Task, in.Now, in.PendingDeadline = task, r.Clock.Now(), r.pendingDeadline()
+	in.Refusal = RunRefusal(task, r.Policy.Current())
 	status := ComputeTaskStatus(in)
 	if equality.Semantic.DeepEqual(status, task.Status) {
 		return nil

@@ -66,6 +66,9 @@ type StatusInput struct {
 	// Refusal, when set, is why the Task must not run (see RunRefusal);
 	// a Task that has not started fails with it.
 	Refusal string
+	// CreateError, when set, is why the PipelineRun could not be created
+	// this time; the Task waits, saying so.
+	CreateError string
 }
 
 // ComputeTaskStatus returns the Task's status as its PipelineRun and
@@ -171,6 +174,9 @@ func classify(in StatusInput) outcome {
 			msg := "Task refused: " + in.Refusal
 			return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonRefused,
 				message: msg, failureReason: msg}
+		}
+		if in.CreateError != "" {
+			return pending(in, "Waiting for the PipelineRun to be created: "+in.CreateError)
 		}
 		return pending(in, "Waiting for the PipelineRun to be created")
 	}

@@ -110,7 +110,9 @@ func TestComputeTaskStatus(t *testing.T) {
 		now      time.Duration // after created
 		deadline time.Duration
 		refusal  string
-		want     v1alpha1.TaskStatus
+		// createError is StatusInput.CreateError.
+		createError string
+		want        v1alpha1.TaskStatus
 	}{
 		{
 			name: "no PipelineRun yet",
@@ -152,6 +154,18 @@ func TestComputeTaskStatus(t *testing.T) {
 			want: v1alpha1.TaskStatus{
 				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
 				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 10*time.Second)},
+			},
+		},
+		{
+			name:        "PipelineRun not created: the Task says why, with its new ID",
+			task:        withStatus(statusTask(), v1alpha1.TaskStatus{}),
+			id:          8,
+			createError: `pipelineruns.tekton.dev "migrate" is forbidden: exceeded quota: runs, requested: count/pipelineruns.tekton.dev=1, used: count/pipelineruns.tekton.dev=0, limited: count/pipelineruns.tekton.dev=0`,
+			now:         time.Second,
+			want: v1alpha1.TaskStatus{
+				ID: 8, State: "Pending", ObservedGeneration: 1,
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending",
+					`Waiting for the PipelineRun to be created: pipelineruns.tekton.dev "migrate" is forbidden: exceeded quota: runs, requested: count/pipelineruns.tekton.dev=1, used: count/pipelineruns.tekton.dev=0, limited: count/pipelineruns.tekton.dev=0`, time.Second)},
 			},
 		},
 		{
@@ -531,7 +545,7 @@ func TestComputeTaskStatus(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := tt.task.DeepCopy()
-			got := ComputeTaskStatus(StatusInput{Task: tt.task, ID: tt.id, PipelineRun: tt.pr, TaskRun: tt.tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal})
+			got := ComputeTaskStatus(StatusInput{Task: tt.task, ID: tt.id, PipelineRun: tt.pr, TaskRun: tt.tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal, CreateError: tt.createError})
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("ComputeTaskStatus() mismatch (-want +got):\n%s", diff)
 			}
@@ -540,7 +554,7 @@ func TestComputeTaskStatus(t *testing.T) {
 			}
 			// The manager caches runs stripped to what status reads.
 			pr, tr := stripped(t, tt.pr, tt.tr)
-			cached := ComputeTaskStatus(StatusInput{Task: tt.task, ID: tt.id, PipelineRun: pr, TaskRun: tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal})
+			cached := ComputeTaskStatus(StatusInput{Task: tt.task, ID: tt.id, PipelineRun: pr, TaskRun: tr, Now: at(tt.now), PendingDeadline: tt.deadline, Refusal: tt.refusal, CreateError: tt.createError})
 			if diff := cmp.Diff(got, cached); diff != "" {
 				t.Errorf("ComputeTaskStatus() differs on cached runs (-full +cached):\n%s", diff)
 			}

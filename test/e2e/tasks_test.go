@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -164,6 +165,46 @@ func TestTaskSucceeds(t *testing.T) {
 	step := pod.Spec.Containers[len(pod.Spec.Containers)-1]
 	if !slices.ContainsFunc(step.Env, func(e corev1.EnvVar) bool { return e.Name == "RAILS_ENV" && e.Value == "production" }) {
 		t.Fatalf("the App's env did not reach the pod: %+v", step.Env)
+	}
+}
+
+// A PipelineRun the API server refuses (here a quota) leaves the Task
+// Pending, saying why, with its ID; once the quota allows it, it runs.
+func TestTaskWaitsForItsPipelineRunToBeAllowed(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	ctx := context.Background()
+	quota := &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "no-runs"},
+		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/pipelineruns.tekton.dev": resource.MustParse("0")}},
+	}
+	if err := c.Create(ctx, quota); err != nil {
+		t.Fatal(err)
+	}
+	task := newTask(t, c, app, "migrate", nil)
+	const waiting = "Waiting for the PipelineRun to be created: "
+	var cond metav1.Condition
+	eventually(t, 30*time.Second, "the Task to say why its PipelineRun is not created", func() (bool, error) {
+		task = getTask(t, c, ns, task.Name)
+		if c := meta.FindStatusCondition(task.Status.Conditions, v1alpha1.ConditionSucceeded); c != nil {
+			cond = *c
+		}
+		return strings.HasPrefix(cond.Message, waiting), nil
+	})
+	if task.Status.State != v1alpha1.TaskStatePending || task.Status.ID != 1 || cond.Reason != "Pending" ||
+		!strings.Contains(cond.Message, `pipelineruns.tekton.dev "migrate" is forbidden`) || !strings.Contains(cond.Message, "no-runs") {
+		t.Fatalf("state %s, ID %d, condition %s: %q; want Pending, ID 1 and the quota's refusal", task.Status.State, task.Status.ID, cond.Reason, cond.Message)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(task), &pipelinev1.PipelineRun{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("PipelineRun of the refused Task: %v, want NotFound", err)
+	}
+	if err := c.Delete(ctx, quota); err != nil {
+		t.Fatal(err)
+	}
+	task = waitForState(t, c, task, v1alpha1.TaskStateSucceeded, time.Minute)
+	if task.Status.ID != 1 || task.Status.PipelineRunName != "migrate" || task.Status.PodName == "" {
+		t.Fatalf("ID %d, PipelineRun %q, pod %q; want ID 1, PipelineRun migrate and a pod", task.Status.ID, task.Status.PipelineRunName, task.Status.PodName)
 	}
 }
 
