@@ -287,13 +287,18 @@ func TestWebhookUnreachable(t *testing.T) {
 	done := waitForState(t, c, newTask(t, c, app, "done", nil), v1alpha1.TaskStateSucceeded, time.Minute)
 
 	withWebhooksUnreachable(t, c, func() {
-		// Of a Task's updates, only a change of spec.desiredState reaches
-		// the webhook (its matchConditions): a label goes on, a cancel
-		// request fails closed.
+		// Of a Task's updates, only a change of spec.desiredState or
+		// spec.resolved reaches the webhook (its matchConditions): a label
+		// goes on, a cancel request and a new image fail closed.
 		patchJSON(t, c, done, []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", "/metadata/labels/team", "a")})
-		err := c.Patch(context.Background(), done, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"desiredState":"Cancelled"}}`)))
-		if err == nil || !strings.Contains(err.Error(), `failed calling webhook "tasks.taskgate.dev"`) {
-			t.Fatalf("cancelling a Task with the webhook down: %v; want a denial naming the webhook", err)
+		for what, body := range map[string]string{
+			"cancelling a Task":           `{"spec":{"desiredState":"Cancelled"}}`,
+			"changing its resolved image": `{"spec":{"resolved":{"image":"evil:1"}}}`,
+		} {
+			err := c.Patch(context.Background(), done, client.RawPatch(types.MergePatchType, []byte(body)))
+			if err == nil || !strings.Contains(err.Error(), `failed calling webhook "tasks.taskgate.dev"`) {
+				t.Fatalf("%s with the webhook down: %v; want a denial naming the webhook", what, err)
+			}
 		}
 
 		job := newJob(t, c, ns, "nightly", 0, nil)
@@ -313,7 +318,7 @@ func TestWebhookUnreachable(t *testing.T) {
 		task := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "t"},
 			Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "true"}}
 		start := time.Now()
-		err = c.Create(context.Background(), task)
+		err := c.Create(context.Background(), task)
 		took := time.Since(start)
 		t.Logf("Task denied in %s: %v", took.Round(time.Millisecond), err)
 		if err == nil || !strings.Contains(err.Error(), `failed calling webhook "tasks.taskgate.dev"`) || !strings.Contains(err.Error(), "connection refused") {

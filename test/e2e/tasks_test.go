@@ -196,6 +196,7 @@ func TestTaskWaitsForItsPipelineRunToBeAllowed(t *testing.T) {
 		!strings.Contains(cond.Message, `pipelineruns.tekton.dev "migrate" is forbidden`) || !strings.Contains(cond.Message, "no-runs") {
 		t.Fatalf("state %s, ID %d, condition %s: %q; want Pending, ID 1 and the quota's refusal", task.Status.State, task.Status.ID, cond.Reason, cond.Message)
 	}
+	t.Logf("Task %s, ID %d: %s", task.Status.State, task.Status.ID, cond.Message)
 	if err := c.Get(ctx, client.ObjectKeyFromObject(task), &pipelinev1.PipelineRun{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("PipelineRun of the refused Task: %v, want NotFound", err)
 	}
