@@ -140,3 +140,30 @@ func TestAddThroughputRows(t *testing.T) {
 		t.Errorf("got %+v\nwant %+v", r.Rows[4:], cpu)
 	}
 }
+
+func TestAddMemoryRows(t *testing.T) {
+	const mib = 1 << 20
+	var r Report
+	addMemoryRows(&r, &MemoryResult{
+		Jobs: 50, Tasks: 10,
+		Loaded:     MemorySample{RSS: 180 * mib, PeakRSS: 300 * mib, HeapInuse: 110 * mib},
+		LoadedIdle: MemorySample{RSS: 120 * mib, PeakRSS: 300 * mib, HeapInuse: 50 * mib},
+		Fresh:      MemorySample{RSS: 149 * mib, PeakRSS: 160 * mib, HeapInuse: 60 * mib},
+	})
+	want := []Row{
+		{Figure: "Manager memory, 50 Jobs + 10 Tasks, after processing them, 30 s after its queues drained",
+			Result: "RSS 180 MiB, heap in use 110 MiB; peak RSS so far 300 MiB", Target: "< 150 MiB", Met: "no"},
+		{Figure: "Manager memory, 50 Jobs + 10 Tasks, after processing them, after its next garbage collection",
+			Result: "RSS 120 MiB, heap in use 50 MiB; peak RSS so far 300 MiB", Target: "< 150 MiB", Met: "yes"},
+		{Figure: "Manager memory, 50 Jobs + 10 Tasks, restarted, caches synced",
+			Result: "RSS 149 MiB, heap in use 60 MiB; peak RSS so far 160 MiB", Target: "< 150 MiB", Met: "yes"},
+	}
+	if len(r.Rows) != len(want) {
+		t.Fatalf("got %d rows, want %d: %+v", len(r.Rows), len(want), r.Rows)
+	}
+	for i := range want {
+		if r.Rows[i] != want[i] {
+			t.Errorf("row %d:\n got %+v\nwant %+v", i, r.Rows[i], want[i])
+		}
+	}
+}
