@@ -35,6 +35,13 @@ func cancelRequested(t *v1alpha1.Task) *v1alpha1.Task {
 	return t
 }
 
+// runningTask is statusTask as it is once its pod runs.
+func runningTask() *v1alpha1.Task {
+	return withStatus(statusTask(), v1alpha1.TaskStatus{ID: 7, State: "Running", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
+		StartTime:  mt(5 * time.Second),
+		Conditions: []metav1.Condition{succeeded("Unknown", "Running", "Pod migrate-run-pod is running", 30*time.Second)}})
+}
+
 func withStatus(t *v1alpha1.Task, s v1alpha1.TaskStatus) *v1alpha1.Task {
 	t.Status = s
 	return t
@@ -479,12 +486,10 @@ func TestComputeTaskStatus(t *testing.T) {
 		},
 		{
 			name: "a retry keeps the start the Task showed while running",
-			task: withStatus(statusTask(), v1alpha1.TaskStatus{ID: 7, State: "Running", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
-				StartTime:  mt(5 * time.Second),
-				Conditions: []metav1.Condition{succeeded("Unknown", "Running", "Pod migrate-run-pod is running", 30*time.Second)}}),
-			pr:  runningPR,
-			tr:  retryingTR,
-			now: 2 * time.Minute,
+			task: runningTask(),
+			pr:   runningPR,
+			tr:   retryingTR,
+			now:  2 * time.Minute,
 			want: v1alpha1.TaskStatus{
 				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod-retry1",
 				StartTime:  mt(5 * time.Second),
@@ -493,10 +498,8 @@ func TestComputeTaskStatus(t *testing.T) {
 		},
 		{
 			name: "PipelineRun deleted while running: not run again",
-			task: withStatus(statusTask(), v1alpha1.TaskStatus{ID: 7, State: "Running", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
-				StartTime:  mt(5 * time.Second),
-				Conditions: []metav1.Condition{succeeded("Unknown", "Running", "Pod migrate-run-pod is running", 30*time.Second)}}),
-			now: time.Minute,
+			task: runningTask(),
+			now:  time.Minute,
 			want: v1alpha1.TaskStatus{
 				ID: 7, State: "Failed", ObservedGeneration: 1, PodName: "migrate-run-pod",
 				StartTime: mt(5 * time.Second), CompletionTime: mt(time.Minute), Duration: &metav1.Duration{Duration: 55 * time.Second},
