@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -219,11 +218,7 @@ func (e *Env) webhookCallSeconds(ctx context.Context) (sum, count float64, err e
 
 // apiserverMetrics scrapes kube-apiserver's metrics.
 func (e *Env) apiserverMetrics(ctx context.Context) (map[string]*dto.MetricFamily, error) {
-	cs, err := kubernetes.NewForConfig(e.Cluster.Config)
-	if err != nil {
-		return nil, fmt.Errorf("creating clientset: %w", err)
-	}
-	body, err := cs.RESTClient().Get().AbsPath("/metrics").Stream(ctx)
+	body, err := e.apiserverGet(ctx, "/metrics", nil, 0)
 	if err != nil {
 		return nil, fmt.Errorf("scraping kube-apiserver: %w", err)
 	}

@@ -212,17 +212,30 @@ func (e *Env) profileManager(ctx context.Context, d time.Duration, name string) 
 // its /debug/pprof, which the local cluster leaves on as kube-apiserver
 // does by default, and saves it as profileManager does.
 func (e *Env) profileAPIServer(ctx context.Context, d time.Duration, name string) error {
-	cs, err := kubernetes.NewForConfig(e.Cluster.Config)
-	if err != nil {
-		return fmt.Errorf("creating clientset: %w", err)
-	}
-	body, err := cs.RESTClient().Get().AbsPath("/debug/pprof/profile").
-		Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + time.Minute).Stream(ctx)
+	body, err := e.apiserverGet(ctx, "/debug/pprof/profile", map[string]string{"seconds": strconv.Itoa(int(d.Seconds()))}, d+time.Minute)
 	if err != nil {
 		return fmt.Errorf("profiling kube-apiserver: %w", err)
 	}
 	defer body.Close()
 	return e.saveProfile(ctx, body, name, e.Cluster.Binaries.APIServer)
+}
+
+// apiserverGet streams one of kube-apiserver's non-resource paths (its
+// metrics, its profiles) as the cluster's admin, with params, within
+// timeout if it is set.
+func (e *Env) apiserverGet(ctx context.Context, path string, params map[string]string, timeout time.Duration) (io.ReadCloser, error) {
+	cs, err := kubernetes.NewForConfig(e.Cluster.Config)
+	if err != nil {
+		return nil, fmt.Errorf("creating clientset: %w", err)
+	}
+	req := cs.RESTClient().Get().AbsPath(path)
+	for k, v := range params {
+		req = req.Param(k, v)
+	}
+	if timeout > 0 {
+		req = req.Timeout(timeout)
+	}
+	return req.Stream(ctx)
 }
 
 // profileAPIServerFrom starts profiling kube-apiserver for
