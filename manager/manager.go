@@ -245,6 +245,7 @@ func (m *Manager) setupReconcilers() error {
 	jobs := &reconciler.JobTTLReconciler{
 		Client: m.GetClient(), Policy: m.Policy, Recorder: m.GetEventRecorder("taskgate"),
 		Clock: clock.RealClock{}, Namespaces: webhook.CachedNamespaceLabels(m.GetCache()), Decided: m.Metrics.decided,
+		Workers: m.opts.JobWorkers,
 	}
 	if err := jobs.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the Job TTL reconciler: %w", err)

@@ -3,7 +3,6 @@ package policy
 import (
 	"math"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -191,10 +190,11 @@ func (p *Policy) bounded(ttl int32, f ObjectFacts) (int32, Bound) {
 	return ttl, bound
 }
 
-// DecidesBy reports whether a decision reads the annotation key: taskgate's
-// own and the deploy tools' hook annotations. A cache may drop the others.
+// DecidesBy reports whether a decision reads the annotation key: whether
+// policy set the TTL, and the deploy tools' hook annotations. A cache may
+// drop the others, AnnotationDecision too: it is written for people.
 func DecidesBy(annotation string) bool {
-	return strings.HasPrefix(annotation, "taskgate.dev/") || slices.Contains(hookAnnotations, annotation)
+	return annotation == AnnotationTTLSource || slices.Contains(hookAnnotations, annotation)
 }
 
 func isHook(annotations map[string]string) bool {

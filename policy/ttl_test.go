@@ -720,7 +720,7 @@ ttl:
 func TestDecidesBy(t *testing.T) {
 	for annotation, want := range map[string]bool{
 		AnnotationTTLSource:       true,
-		AnnotationDecision:        true,
+		AnnotationDecision:        false,
 		"helm.sh/hook":            true,
 		"argocd.argoproj.io/hook": true,
 		"helm.sh/hook-weight":     false,

@@ -90,7 +90,7 @@ func TestTaskFactsDropsTheResolvedRunOfFinishedTasks(t *testing.T) {
 		for _, annotations := range []map[string]string{
 			nil,
 			{lastApplied: `{"kind":"Task"}`, "team": "a"},
-			{lastApplied: `{"kind":"Task"}`, "taskgate.dev/ttl-source": "policy", "helm.sh/hook": "post-install"},
+			{lastApplied: `{"kind":"Task"}`, "taskgate.dev/ttl-source": "policy", "taskgate.dev/policy-decision": "set ttlSecondsAfterFinished=3600 (rule failed)", "helm.sh/hook": "post-install"},
 		} {
 			t.Run(fmt.Sprintf("%s/%d annotations", state, len(annotations)), func(t *testing.T) {
 				in := &v1alpha1.Task{

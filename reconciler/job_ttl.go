@@ -18,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
@@ -42,6 +43,8 @@ type JobTTLReconciler struct {
 	Namespaces func(ctx context.Context, namespace string) (map[string]string, error)
 	// Decided, when set, is told every decision, for metrics.
 	Decided func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
+	// Workers is how many Jobs are reconciled at once.
+	Workers int
 }
 
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;patch
@@ -159,8 +162,12 @@ func (r *JobTTLReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		DeleteFunc:  func(event.DeleteEvent) bool { return false },
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
+	// A Job leaving the watch, once decided, reaches the informer as a
+	// delete; so does a Job deleted. Neither leaves anything to do.
+	kept := predicate.Funcs{DeleteFunc: func(event.DeleteEvent) bool { return false }}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("jobttl").
-		For(&batchv1.Job{}, builder.WithPredicates(predicate.Or[client.Object](finished, reported))).
+		For(&batchv1.Job{}, builder.WithPredicates(predicate.Or[client.Object](finished, reported), kept)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).
 		Complete(r)
 }

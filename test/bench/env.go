@@ -75,6 +75,9 @@ type Env struct {
 	manager *localcluster.ManagerProcess
 	// managerArgs come before the args of each start.
 	managerArgs []string
+	// memoryLimit is the chart's: the manager runs with it as GOMEMLIMIT,
+	// as its pods do.
+	memoryLimit int64
 }
 
 // Setup starts a local cluster, registers the chart's webhooks, builds the
@@ -84,11 +87,14 @@ func Setup(ctx context.Context, repoRoot, dir string, logf func(string, ...any),
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return e, fmt.Errorf("creating %s: %w", dir, err)
 	}
+	var err error
+	if e.memoryLimit, err = localcluster.ChartMemoryLimit(repoRoot); err != nil {
+		return e, err
+	}
 	logf("building the manager")
 	if err := localcluster.BuildManager(ctx, repoRoot, filepath.Join(dir, "taskgate")); err != nil {
 		return e, err
 	}
-	var err error
 	e.Cluster, err = localcluster.Start(ctx, localcluster.Options{RepoRoot: repoRoot, Dir: filepath.Join(dir, "cluster"), Logf: logf})
 	if err != nil {
 		return e, fmt.Errorf("starting the local cluster: %w", err)
@@ -136,6 +142,7 @@ func (e *Env) StartManager(ctx context.Context, args ...string) (*localcluster.M
 	return localcluster.StartManager(ctx, localcluster.ManagerOptions{
 		Binary: filepath.Join(e.Dir, "taskgate"), Kubeconfig: e.Cluster.Kubeconfig, Namespace: managerNamespace,
 		Webhooks: e.hooks, Log: filepath.Join(e.Dir, "manager.log"), Args: append(slices.Clone(e.managerArgs), args...),
+		Env: []string{fmt.Sprintf("GOMEMLIMIT=%d", e.memoryLimit)},
 	})
 }
 

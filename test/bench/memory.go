@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -42,7 +43,11 @@ type MemoryResult struct {
 	Loaded, LoadedIdle, Fresh MemorySample
 	// Fill is how long filling the cluster took.
 	Fill time.Duration
-	How  string
+	// PeakQueued is the most items the manager's work queues held
+	// together while the cluster filled, sampled every second: the
+	// backlog whose size the queues' maps keep.
+	PeakQueued int
+	How        string
 }
 
 // Memory fills the cluster with jobs finished Jobs and tasks finished
@@ -60,6 +65,8 @@ func (e *Env) Memory(ctx context.Context, jobs, tasks int) (*MemoryResult, error
 	if err := e.RestartManager(ctx, "--kube-api-qps=500", "--kube-api-burst=1000"); err != nil {
 		return nil, err
 	}
+	stopSampling := e.sampleQueues(ctx)
+	defer func() { res.PeakQueued = stopSampling() }()
 	namespaces := make([]string, memoryNamespaces)
 	for i := range namespaces {
 		namespaces[i] = fmt.Sprintf("bench-memory-%d", i)
@@ -78,6 +85,7 @@ func (e *Env) Memory(ctx context.Context, jobs, tasks int) (*MemoryResult, error
 		return nil, err
 	}
 	res.Fill = time.Since(begin)
+	res.PeakQueued = stopSampling()
 	e.Logf("memory: %d Jobs finished and decided after %s", jobs, res.Fill.Round(time.Second))
 	var err error
 	if res.Loaded, err = e.settledMemory(ctx); err != nil {
@@ -236,6 +244,35 @@ func finishedAtLeast(n int) func(map[string]*taskSeen, int) bool {
 			}
 		}
 		return done >= n
+	}
+}
+
+// sampleQueues samples the depth of the manager's work queues every second
+// until the returned func is called, which returns the deepest seen.
+func (e *Env) sampleQueues(ctx context.Context) (stop func() int) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan int)
+	go func() {
+		peak := 0
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				done <- peak
+				return
+			case <-tick.C:
+				if m, err := e.manager.Metrics(); err == nil {
+					peak = max(peak, int(m["workqueue_depth"]))
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	var peak int
+	return func() int {
+		once.Do(func() { cancel(); peak = <-done })
+		return peak
 	}
 }
 

@@ -232,5 +232,5 @@ func addMemoryRows(r *Report, m *MemoryResult) {
 			Met:    met(s.at.RSS < targetMemoryBytes),
 		})
 	}
-	r.Note("Memory: finished Jobs and Tasks spread over %d namespaces; the cluster took %s to fill. %s", memoryNamespaces, m.Fill.Round(time.Second), m.How)
+	r.Note("Memory: finished Jobs and Tasks spread over %d namespaces; the cluster took %s to fill, and the manager's work queues held at most %d items together meanwhile. %s", memoryNamespaces, m.Fill.Round(time.Second), m.PeakQueued, m.How)
 }

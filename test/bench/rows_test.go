@@ -145,7 +145,7 @@ func TestAddMemoryRows(t *testing.T) {
 	const mib = 1 << 20
 	var r Report
 	addMemoryRows(&r, &MemoryResult{
-		Jobs: 50, Tasks: 10,
+		Jobs: 50, Tasks: 10, Fill: 95 * time.Second, PeakQueued: 1234, How: "How.",
 		Loaded:     MemorySample{RSS: 180 * mib, PeakRSS: 300 * mib, HeapInuse: 110 * mib},
 		LoadedIdle: MemorySample{RSS: 120 * mib, PeakRSS: 300 * mib, HeapInuse: 50 * mib},
 		Fresh:      MemorySample{RSS: 149 * mib, PeakRSS: 160 * mib, HeapInuse: 60 * mib},
@@ -165,5 +165,9 @@ func TestAddMemoryRows(t *testing.T) {
 		if r.Rows[i] != want[i] {
 			t.Errorf("row %d:\n got %+v\nwant %+v", i, r.Rows[i], want[i])
 		}
+	}
+	wantNote := "Memory: finished Jobs and Tasks spread over 10 namespaces; the cluster took 1m35s to fill, and the manager's work queues held at most 1234 items together meanwhile. How."
+	if len(r.Notes) != 1 || r.Notes[0] != wantNote {
+		t.Errorf("notes = %q, want [%q]", r.Notes, wantNote)
 	}
 }

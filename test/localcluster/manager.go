@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,7 +17,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 )
 
 // BuildManager builds taskgate's manager binary, cmd/taskgate, to out.
@@ -27,6 +30,26 @@ func BuildManager(ctx context.Context, repoRoot, out string) error {
 		return fmt.Errorf("building the manager: %w: %s", err, b)
 	}
 	return nil
+}
+
+// ChartMemoryLimit reads the manager's memory limit from the chart's
+// values: the GOMEMLIMIT its pods run with.
+func ChartMemoryLimit(repoRoot string) (int64, error) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "charts", "taskgate", "values.yaml"))
+	if err != nil {
+		return 0, fmt.Errorf("reading the chart's values: %w", err)
+	}
+	var values struct {
+		Resources corev1.ResourceRequirements `json:"resources"`
+	}
+	if err := yaml.Unmarshal(b, &values); err != nil {
+		return 0, fmt.Errorf("decoding the chart's values: %w", err)
+	}
+	limit, ok := values.Resources.Limits[corev1.ResourceMemory]
+	if !ok {
+		return 0, fmt.Errorf("the chart's values set no resources.limits.memory")
+	}
+	return limit.Value(), nil
 }
 
 // ManagerOptions say how to run the manager binary against a cluster.
@@ -46,6 +69,8 @@ type ManagerOptions struct {
 	Log string
 	// Args come after the defaults, so they override them.
 	Args []string
+	// Env is added to the process's environment, as a pod spec's env is.
+	Env []string
 }
 
 // ManagerProcess is the manager running as its own process, as in a pod,
@@ -85,6 +110,7 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*ManagerProcess, er
 		"--pprof-bind-address=127.0.0.1:" + ports[2], "--shutdown-drain=0s",
 	}, opts.Args...)...)
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), opts.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		_ = log.Close()
