@@ -63,7 +63,7 @@ func (w *writtenTasks) behind(cached *v1alpha1.Task, now time.Time) time.Duratio
 	caughtUp := last.uid != cached.UID || last.resourceVersion == cached.ResourceVersion ||
 		equality.Semantic.DeepEqual(last.status, cached.Status)
 	if caughtUp || wait <= 0 {
-		delete(w.written, key)
+		w.drop(key)
 		return 0
 	}
 	return wait
@@ -73,5 +73,14 @@ func (w *writtenTasks) behind(cached *v1alpha1.Task, now time.Time) time.Duratio
 func (w *writtenTasks) forget(key types.NamespacedName) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.drop(key)
+}
+
+// drop deletes key's record. The last one drops the map too: a Go map
+// keeps the size of its largest burst, a thousand Tasks created at once.
+func (w *writtenTasks) drop(key types.NamespacedName) {
 	delete(w.written, key)
+	if len(w.written) == 0 {
+		w.written = nil
+	}
 }

@@ -46,6 +46,9 @@ func TestWrittenTasksBehind(t *testing.T) {
 			if _, kept := w.written[types.NamespacedName{Namespace: "shop", Name: "migrate"}]; kept != tt.kept {
 				t.Errorf("record kept = %t, want %t", kept, tt.kept)
 			}
+			if tt.record && !tt.kept && w.written != nil {
+				t.Errorf("the map outlived its last record: %v", w.written)
+			}
 		})
 	}
 }
