@@ -27,9 +27,11 @@ const memoryNamespaces = 10
 const benchJobController = "bench.taskgate.dev/completer"
 
 // MemorySample is the manager's memory at one moment, and its peak RSS
-// until then.
+// until then. RSS splits into Anon (the Go runtime's memory) and File (the
+// binary's pages it has touched); HeapInuse is the heap's spans in use,
+// HeapKept the heap freed but not yet returned to the kernel.
 type MemorySample struct {
-	RSS, PeakRSS, HeapInuse int64
+	RSS, PeakRSS, Anon, File, HeapInuse, HeapKept int64
 }
 
 // MemoryResult is the manager's memory with the cluster full of finished
@@ -337,7 +339,7 @@ func (e *Env) idleMemory(ctx context.Context) (MemorySample, error) {
 }
 
 func (e *Env) sampleMemory() (MemorySample, error) {
-	rss, peak, err := e.manager.Memory()
+	mem, err := e.manager.Memory()
 	if err != nil {
 		return MemorySample{}, err
 	}
@@ -345,5 +347,9 @@ func (e *Env) sampleMemory() (MemorySample, error) {
 	if err != nil {
 		return MemorySample{}, err
 	}
-	return MemorySample{RSS: rss, PeakRSS: peak, HeapInuse: int64(m["go_memstats_heap_inuse_bytes"])}, nil
+	return MemorySample{
+		RSS: mem.RSS, PeakRSS: mem.Peak, Anon: mem.Anon, File: mem.File,
+		HeapInuse: int64(m["go_memstats_heap_inuse_bytes"]),
+		HeapKept:  int64(m["go_memstats_heap_idle_bytes"] - m["go_memstats_heap_released_bytes"]),
+	}, nil
 }

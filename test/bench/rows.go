@@ -227,7 +227,8 @@ func addMemoryRows(r *Report, m *MemoryResult) {
 	} {
 		r.Add(Row{
 			Figure: fmt.Sprintf("Manager memory, %d Jobs + %d Tasks, %s", m.Jobs, m.Tasks, s.name),
-			Result: fmt.Sprintf("RSS %.0f MiB, heap in use %.0f MiB; peak RSS so far %.0f MiB", mib(s.at.RSS), mib(s.at.HeapInuse), mib(s.at.PeakRSS)),
+			Result: fmt.Sprintf("RSS %.0f MiB (anonymous %.0f, binary %.0f), heap in use %.0f MiB, freed and kept %.0f MiB; peak RSS so far %.0f MiB",
+				mib(s.at.RSS), mib(s.at.Anon), mib(s.at.File), mib(s.at.HeapInuse), mib(s.at.HeapKept), mib(s.at.PeakRSS)),
 			Target: fmt.Sprintf("< %d MiB", targetMemoryBytes>>20),
 			Met:    met(s.at.RSS < targetMemoryBytes),
 		})

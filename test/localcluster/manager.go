@@ -161,31 +161,42 @@ func (m *ManagerProcess) Kill() {
 	<-m.done
 }
 
-// Memory is the process's resident set size now and at its peak
-// (VmRSS and VmHWM in /proc/<pid>/status), in bytes.
-func (m *ManagerProcess) Memory() (rss, peak int64, err error) {
+// ProcessMemory is a process's resident memory, in bytes, from
+// /proc/<pid>/status.
+type ProcessMemory struct {
+	// RSS is resident now (VmRSS), Peak at its highest (VmHWM).
+	RSS, Peak int64
+	// Anon is the resident anonymous memory (RssAnon): the Go heap,
+	// stacks and runtime. File is the resident pages of mapped files
+	// (RssFile): the binary's code and data the process has touched.
+	Anon, File int64
+}
+
+// Memory reads the process's resident memory now.
+func (m *ManagerProcess) Memory() (ProcessMemory, error) {
+	var mem ProcessMemory
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading the manager's status: %w", err)
+		return mem, fmt.Errorf("reading the manager's status: %w", err)
 	}
 	defer f.Close()
-	fields := map[string]*int64{"VmRSS:": &rss, "VmHWM:": &peak}
+	fields := map[string]*int64{"VmRSS:": &mem.RSS, "VmHWM:": &mem.Peak, "RssAnon:": &mem.Anon, "RssFile:": &mem.File}
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		for prefix, to := range fields {
 			if rest, ok := strings.CutPrefix(s.Text(), prefix); ok {
 				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 				if err != nil {
-					return 0, 0, fmt.Errorf("parsing %s %q: %w", prefix, rest, err)
+					return mem, fmt.Errorf("parsing %s %q: %w", prefix, rest, err)
 				}
 				*to = kb * 1024
 			}
 		}
 	}
-	if rss == 0 || peak == 0 {
-		return 0, 0, fmt.Errorf("no VmRSS or VmHWM in /proc/%d/status", m.cmd.Process.Pid)
+	if mem.RSS == 0 || mem.Peak == 0 || mem.Anon == 0 {
+		return mem, fmt.Errorf("no VmRSS, VmHWM or RssAnon in /proc/%d/status", m.cmd.Process.Pid)
 	}
-	return rss, peak, s.Err()
+	return mem, s.Err()
 }
 
 // Metrics scrapes the manager's Prometheus endpoint and returns each
