@@ -51,9 +51,11 @@ type Options struct {
 	// PipelineRuns (docs/performance.md, run 5).
 	TaskWorkers int
 	// JobWorkers is how many finished Jobs get their completion TTL at
-	// once. Each is one patch; with one worker, 10 000 Jobs finishing in
-	// under 3 minutes queued 9 331 deep, and the queue's maps keep the
-	// size of its deepest backlog (docs/performance.md, run 12).
+	// once, each with one patch. When Jobs finish faster than those
+	// patches go out, they queue, and the queue's maps keep the size of
+	// the deepest backlog: 10 000 Jobs finishing in 3 to 4 minutes queued
+	// 9 331 deep with 1 worker, 3 877 with 4, 1 868 with 16
+	// (docs/performance.md, fixes after run 11).
 	JobWorkers int
 
 	// ShutdownDrain is how long the manager keeps serving, unready, after
@@ -83,7 +85,7 @@ func DefaultOptions() Options {
 		RetryPeriod:      2 * time.Second,
 		KubeAPIQPS:       100,
 		TaskWorkers:      16,
-		JobWorkers:       4,
+		JobWorkers:       16,
 		KubeAPIBurst:     200,
 		ShutdownDrain:    5 * time.Second,
 		GracefulShutdown: 30 * time.Second,
