@@ -164,10 +164,10 @@ func (r *JobTTLReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	// A Job leaving the watch, once decided, reaches the informer as a
 	// delete; so does a Job deleted. Neither leaves anything to do.
-	kept := predicate.Funcs{DeleteFunc: func(event.DeleteEvent) bool { return false }}
+	noDeletes := predicate.Funcs{DeleteFunc: func(event.DeleteEvent) bool { return false }}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("jobttl").
-		For(&batchv1.Job{}, builder.WithPredicates(predicate.Or[client.Object](finished, reported), kept)).
+		For(&batchv1.Job{}, builder.WithPredicates(predicate.Or[client.Object](finished, reported), noDeletes)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).
 		Complete(r)
 }
