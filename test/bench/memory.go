@@ -68,7 +68,7 @@ func (e *Env) Memory(ctx context.Context, jobs, tasks int) (*MemoryResult, error
 		return nil, err
 	}
 	stopSampling := e.sampleQueues(ctx)
-	defer func() { res.PeakQueued = stopSampling() }()
+	defer stopSampling() // ends the sampler on an early return
 	namespaces := make([]string, memoryNamespaces)
 	for i := range namespaces {
 		namespaces[i] = fmt.Sprintf("bench-memory-%d", i)
