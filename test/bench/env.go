@@ -75,9 +75,9 @@ type Env struct {
 	manager *localcluster.ManagerProcess
 	// managerArgs come before the args of each start.
 	managerArgs []string
-	// memoryLimit is the chart's: the manager runs with it as GOMEMLIMIT,
-	// as its pods do.
-	memoryLimit int64
+	// runtimeEnv is the chart's GOMEMLIMIT and GOGC: the manager runs with
+	// them, as its pods do.
+	runtimeEnv []string
 }
 
 // Setup starts a local cluster, registers the chart's webhooks, builds the
@@ -88,7 +88,7 @@ func Setup(ctx context.Context, repoRoot, dir string, logf func(string, ...any),
 		return e, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	var err error
-	if e.memoryLimit, err = localcluster.ChartMemoryLimit(repoRoot); err != nil {
+	if e.runtimeEnv, err = localcluster.ChartRuntimeEnv(repoRoot); err != nil {
 		return e, err
 	}
 	logf("building the manager")
@@ -142,7 +142,7 @@ func (e *Env) StartManager(ctx context.Context, args ...string) (*localcluster.M
 	return localcluster.StartManager(ctx, localcluster.ManagerOptions{
 		Binary: filepath.Join(e.Dir, "taskgate"), Kubeconfig: e.Cluster.Kubeconfig, Namespace: managerNamespace,
 		Webhooks: e.hooks, Log: filepath.Join(e.Dir, "manager.log"), Args: append(slices.Clone(e.managerArgs), args...),
-		Env: []string{fmt.Sprintf("GOMEMLIMIT=%d", e.memoryLimit)},
+		Env: e.runtimeEnv,
 	})
 }
 

@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/test/localcluster"
 )
 
 // The chart tests install a release of their own, never the one the suite's
@@ -195,6 +196,7 @@ func TestChartRejectsUnknownValues(t *testing.T) {
 		{"policy.ttl.rulez=1", "at '/policy/ttl': additional properties 'rulez' not allowed"},
 		{"replicaCount=two", "at '/replicaCount'"},
 		{"manager.shutdownDrain=5 seconds", "at '/manager/shutdownDrain'"},
+		{"manager.gcPercent=5", "at '/manager/gcPercent'"},
 	} {
 		for _, verb := range []string{"template", "lint"} {
 			args := []string{verb, "charts/taskgate", "--set", tc.set}
@@ -295,6 +297,7 @@ image:
   digest: sha256:`+strings.Repeat("ab", 32)+`
 manager:
   logVerbosity: 2
+  gcPercent: 200
   extraArgs: [--vmodule=policy=4]
   shutdownDrain: 10s
   leaderElection: {leaseDuration: 30s, renewDeadline: 20s, retryPeriod: 5s}
@@ -360,6 +363,15 @@ policy:
 				}
 			}
 		}
+		// The bench runs the manager with what it reads from the values;
+		// it must be what the pods get.
+		runtimeEnv, err := localcluster.ChartRuntimeEnv(cluster.RepoRoot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := "GOGC=" + containerEnv(t, dep, "GOGC"); !slices.Contains(runtimeEnv, got) {
+			t.Errorf("the manager runs with %s; localcluster.ChartRuntimeEnv reads %v", got, runtimeEnv)
+		}
 		assertRBACIsGenerated(t, objs)
 		dryRun(t, objs)
 	})
@@ -385,6 +397,9 @@ policy:
 		}
 		if args := field[[]any](dep, "spec", "template", "spec", "containers", 0, "args"); !slices.Contains(args, any("--vmodule=policy=4")) || !slices.Contains(args, any("--shutdown-drain=10s")) {
 			t.Errorf("manager args %v lack the values given", args)
+		}
+		if got := containerEnv(t, dep, "GOGC"); got != "200" {
+			t.Errorf("GOGC %q, want manager.gcPercent's 200", got)
 		}
 		for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
 			hooks := find(t, objs, kind, chartFullname)
@@ -424,6 +439,18 @@ policy:
 		}
 		dryRun(t, rest)
 	})
+}
+
+// containerEnv returns the value of the manager container's env var name.
+func containerEnv(t *testing.T, dep map[string]any, name string) string {
+	t.Helper()
+	for i := range field[[]any](dep, "spec", "template", "spec", "containers", 0, "env") {
+		if field[string](dep, "spec", "template", "spec", "containers", 0, "env", i, "name") == name {
+			return field[string](dep, "spec", "template", "spec", "containers", 0, "env", i, "value")
+		}
+	}
+	t.Fatalf("the manager container has no env var %s", name)
+	return ""
 }
 
 // dryRun server-side applies objects as a dry run and fails on any error or
