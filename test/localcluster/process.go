@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -124,14 +126,61 @@ func tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// freePort asks the kernel for an unused port on 127.0.0.1.
+// freePort returns a port on 127.0.0.1 that nothing listens on, for a
+// process to bind. It is chosen below the kernel's ephemeral range, never
+// from it as Listen(":0") would: a port from that range can become the
+// source port of one of the cluster's outgoing connections between this
+// check and the process binding it, and under the bench's load one did
+// ("bind: address already in use"). Ports are never handed out twice.
 func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
+	port, err := freePortNumber()
+	return strconv.Itoa(port), err
+}
+
+func freePortNumber() (int, error) {
+	high := ephemeralPortsFrom()
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 200 {
+		port := lowestPort + rand.IntN(high-lowestPort)
+		if handedOut.ports[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		handedOut.ports[port] = true
+		return port, nil
 	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+	return 0, fmt.Errorf("finding a free port between %d and %d: none of 200 tried was free", lowestPort, high)
+}
+
+// lowestPort keeps freePort above the ports services commonly use.
+const lowestPort = 10000
+
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// ephemeralPortsFrom returns the first port of the kernel's ephemeral
+// range, or Linux's default when it cannot be read.
+func ephemeralPortsFrom() int {
+	const linuxDefault = 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return linuxDefault
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) != 2 {
+		return linuxDefault
+	}
+	if low, err := strconv.Atoi(fields[0]); err == nil && low > lowestPort+1000 {
+		return low
+	}
+	return linuxDefault
 }
 
 // lockMachine takes a machine-wide lock, waiting for it: Tekton's probe

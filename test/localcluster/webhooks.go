@@ -34,7 +34,13 @@ func InstallWebhooks(cfg *rest.Config, repoRoot, namespace string) (*envtest.Web
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		return nil, fmt.Errorf("writing webhooks: %w", err)
 	}
-	hooks := &envtest.WebhookInstallOptions{Paths: []string{path}, LocalServingHost: "127.0.0.1"}
+	// envtest's own choice of port can race outgoing connections; see
+	// freePort.
+	port, err := freePortNumber()
+	if err != nil {
+		return nil, err
+	}
+	hooks := &envtest.WebhookInstallOptions{Paths: []string{path}, LocalServingHost: "127.0.0.1", LocalServingPort: port}
 	if err := hooks.Install(cfg); err != nil {
 		return nil, fmt.Errorf("installing webhooks: %w", err)
 	}
