@@ -184,7 +184,13 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 	app := newApp(t, c, ns, "restart")
 	createTasks(t, c, app, "before", n/2, "3s")
 	waitForRuns(t, c, ns, n/6)
-	keepNodeAddresses(t, c)
+	// The outage can outlast the node lease; later tests stream logs
+	// through the nodes.
+	t.Cleanup(func() {
+		if err := cluster.RestoreNodeAddresses(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
 	restarting := time.Now()
 	if err := cluster.RestartAPIServer(context.Background(), 5*time.Second); err != nil {
 		t.Fatal(err)
@@ -199,36 +205,6 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 	// Tasks that finish while the manager's cache catches up on their
 	// TaskRuns keep their pod and exit code: the TaskRun is read live.
 	requireExactlyOnce(t, c, ns, n, 5*time.Minute)
-}
-
-// keepNodeAddresses puts the kwok nodes' addresses back after the test if
-// they are gone: kwok, which plays the kubelets, sets them once, and they
-// do not survive a long kube-apiserver outage. Later tests stream pod logs
-// through them.
-func keepNodeAddresses(t *testing.T, c client.Client) {
-	t.Helper()
-	var nodes corev1.NodeList
-	if err := c.List(context.Background(), &nodes); err != nil {
-		t.Fatalf("listing nodes: %v", err)
-	}
-	t.Cleanup(func() {
-		for _, saved := range nodes.Items {
-			node := &corev1.Node{}
-			if err := c.Get(context.Background(), client.ObjectKeyFromObject(&saved), node); err != nil {
-				t.Errorf("reading node %s: %v", saved.Name, err)
-				continue
-			}
-			if len(node.Status.Addresses) > 0 {
-				continue
-			}
-			t.Logf("node %s lost its addresses in the restart; restoring %v", node.Name, saved.Status.Addresses)
-			before := node.DeepCopy()
-			node.Status.Addresses, node.Status.DaemonEndpoints = saved.Status.Addresses, saved.Status.DaemonEndpoints
-			if err := c.Status().Patch(context.Background(), node, client.MergeFrom(before)); err != nil {
-				t.Errorf("restoring node %s: %v", node.Name, err)
-			}
-		}
-	})
 }
 
 // withWebhooksUnreachable runs f with every taskgate webhook pointing at a
