@@ -138,8 +138,6 @@ func getTask(t *testing.T, c client.Client, ns, name string) *v1alpha1.Task {
 	return task
 }
 
-// TestKwokServesPodLogs shows the local cluster's logs: a pod annotated
-// with a logs file has it as its logs, for kubectl logs, --tail and -f.
 // requireNodeAddresses makes sure the nodes can serve `kubectl logs`, which
 // an earlier test's kube-apiserver outage can leave them unable to do; see
 // localcluster.RestoreNodeAddresses.
@@ -150,6 +148,8 @@ func requireNodeAddresses(t *testing.T) {
 	}
 }
 
+// TestKwokServesPodLogs shows the local cluster's logs: a pod annotated
+// with a logs file has it as its logs, for kubectl logs, --tail and -f.
 func TestKwokServesPodLogs(t *testing.T) {
 	requireNodeAddresses(t)
 	c := newClient(t)

@@ -313,15 +313,12 @@ func (c *Cluster) startKwok(ctx context.Context, opts Options) error {
 	if err := writeStages(modDir, stages); err != nil {
 		return err
 	}
-	port, err := freePort()
+	kwokPort, err := freePortNumber()
 	if err != nil {
 		return err
 	}
-	kwokPort, err := strconv.ParseInt(port, 10, 32)
-	if err != nil {
-		return fmt.Errorf("kwok's port %q: %w", port, err)
-	}
 	c.kwokPort = int32(kwokPort)
+	port := strconv.Itoa(kwokPort)
 	// Settings go on the command line: a settings object in the config
 	// file is not defaulted. kwok also plays every node's kubelet server,
 	// for `kubectl logs`: nodes get 127.0.0.1 and its port as their
