@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -25,6 +26,10 @@ const (
 	SetupHook   = "taskgate webhook"
 	SetupPolicy = "MutatingAdmissionPolicy"
 )
+
+// jobWebhook is the name of taskgate's Job webhook in the chart's
+// MutatingWebhookConfiguration.
+const jobWebhook = "jobs.taskgate.dev"
 
 // creationTTL is what benchPolicy gives a new Job: the longest completion
 // TTL, so no outcome is cut short before it is known.
@@ -115,55 +120,77 @@ func benchJob(namespace, name string) *batchv1.Job {
 	}
 }
 
-// Admission creates jobs Jobs, one at a time, through the real apiserver
-// in each setup, rounds times, interleaving the setups so drift in the
-// machine's load falls on all three alike.
-func (e *Env) Admission(ctx context.Context, rounds, jobs int) ([]AdmissionResult, error) {
+// setupLabel marks each of a round's namespaces with the setup its Jobs are
+// admitted by: taskgate's Job webhook and the MutatingAdmissionPolicy are
+// both in place for the whole figure, each scoped to its own namespaces.
+const setupLabel = "bench.taskgate.dev/admission-setup"
+
+// setups are the admission setups, keyed as setupLabel's values.
+var setups = []struct{ name, key string }{
+	{SetupNone, "none"}, {SetupHook, "webhook"}, {SetupPolicy, "policy"},
+}
+
+// Admission creates jobs Jobs per setup, one at a time, through the real
+// apiserver, rounds times. The setups take turns request by request, each
+// leading in turn, so drift in the machine's load, within a round as
+// across rounds, falls on all three alike.
+func (e *Env) Admission(ctx context.Context, rounds, jobs int) (results []AdmissionResult, err error) {
 	hook, err := e.jobWebhookConfiguration(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var results []AdmissionResult
-	for round := 1; round <= rounds; round++ {
-		for _, setup := range []string{SetupNone, SetupHook, SetupPolicy} {
-			res, err := e.admissionSet(ctx, setup, hook, round, jobs)
-			if err != nil {
-				return results, fmt.Errorf("%s, round %d: %w", setup, round, err)
-			}
-			e.Logf("admission: %s, round %d: p50 %v p99 %v", setup, round, Percentile(res.Latencies, 50), Percentile(res.Latencies, 99))
-			results = append(results, res)
-		}
+	if err := e.scopeAdmission(ctx, hook); err != nil {
+		return nil, err
 	}
-	// Leave the cluster as Setup made it.
-	if err := e.switchAdmission(ctx, SetupHook, hook); err != nil {
-		return results, err
+	defer func() {
+		// Leave the cluster as Setup made it.
+		if rerr := e.unscopeAdmission(ctx, hook); err == nil {
+			err = rerr
+		}
+	}()
+	for round := 1; round <= rounds; round++ {
+		res, err := e.admissionRound(ctx, round, jobs)
+		if err != nil {
+			return results, fmt.Errorf("round %d: %w", round, err)
+		}
+		for _, r := range res {
+			e.Logf("admission: %s, round %d: p50 %v p99 %v", r.Setup, round, Percentile(r.Latencies, 50), Percentile(r.Latencies, 99))
+		}
+		results = append(results, res...)
 	}
 	return results, nil
 }
 
-func (e *Env) admissionSet(ctx context.Context, setup string, hook *admissionregistrationv1.MutatingWebhookConfiguration, round, jobs int) (AdmissionResult, error) {
-	ns := fmt.Sprintf("bench-admission-%d-%d", round, map[string]int{SetupNone: 0, SetupHook: 1, SetupPolicy: 2}[setup])
-	if err := e.createNamespace(ctx, ns, nil); err != nil {
-		return AdmissionResult{}, err
+// admissionRound measures one round of every setup, each in a namespace of
+// its own, deleted afterwards.
+func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionResult, error) {
+	namespaces := make([]string, len(setups))
+	for i, s := range setups {
+		namespaces[i] = fmt.Sprintf("bench-admission-%d-%s", round, s.key)
+		if err := e.createNamespace(ctx, namespaces[i], map[string]string{setupLabel: s.key}); err != nil {
+			return nil, err
+		}
+		if err := e.Client.Create(ctx, benchApp(namespaces[i])); err != nil {
+			return nil, fmt.Errorf("creating the App: %w", err)
+		}
 	}
-	if err := e.Client.Create(ctx, benchApp(ns)); err != nil {
-		return AdmissionResult{}, fmt.Errorf("creating the App: %w", err)
+	for i, s := range setups {
+		if err := e.waitForMutation(ctx, namespaces[i], s.name != SetupNone); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
 	}
-	if err := e.switchAdmission(ctx, setup, hook); err != nil {
-		return AdmissionResult{}, err
-	}
-	if err := e.waitForMutation(ctx, ns, setup != SetupNone); err != nil {
-		return AdmissionResult{}, err
+	results := make([]AdmissionResult, len(setups))
+	for i, s := range setups {
+		results[i] = AdmissionResult{Setup: s.name, Round: round, Latencies: make([]time.Duration, 0, jobs)}
 	}
 	const warmup = 50
-	res := AdmissionResult{Setup: setup, Round: round, Latencies: make([]time.Duration, 0, jobs)}
 	var sum0, count0 float64
 	var profiled chan error
-	for i := range warmup + jobs {
-		if i == warmup && setup == SetupHook {
+	for n := range warmup + jobs {
+		if n == warmup {
 			var err error
 			if sum0, count0, err = e.webhookCallSeconds(ctx); err != nil {
-				return res, err
+				return nil, err
 			}
 			if round == 1 {
 				// A CPU profile of the manager while it serves the
@@ -172,30 +199,38 @@ func (e *Env) admissionSet(ctx context.Context, setup string, hook *admissionreg
 				go func() { profiled <- e.profileManager(ctx, 10*time.Second, "manager-webhook-cpu") }()
 			}
 		}
-		job := benchJob(ns, fmt.Sprintf("job-%05d", i))
-		start := time.Now()
-		if err := e.Client.Create(ctx, job); err != nil {
-			return res, fmt.Errorf("creating Job %d: %w", i, err)
-		}
-		if i >= warmup {
-			res.Latencies = append(res.Latencies, time.Since(start))
+		for k := range setups {
+			i := (n + k) % len(setups)
+			job := benchJob(namespaces[i], fmt.Sprintf("job-%05d", n))
+			start := time.Now()
+			if err := e.Client.Create(ctx, job); err != nil {
+				return nil, fmt.Errorf("%s: creating Job %d: %w", setups[i].name, n, err)
+			}
+			if n >= warmup {
+				results[i].Latencies = append(results[i].Latencies, time.Since(start))
+			}
 		}
 	}
-	if setup == SetupHook {
-		sum1, count1, err := e.webhookCallSeconds(ctx)
-		if err != nil {
-			return res, err
-		}
-		if count1 > count0 {
-			res.WebhookCall = time.Duration((sum1 - sum0) / (count1 - count0) * float64(time.Second))
+	sum1, count1, err := e.webhookCallSeconds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range results {
+		if results[i].Setup == SetupHook && count1 > count0 {
+			results[i].WebhookCall = time.Duration((sum1 - sum0) / (count1 - count0) * float64(time.Second))
 		}
 	}
 	if profiled != nil {
 		if err := <-profiled; err != nil {
-			return res, err
+			return nil, err
 		}
 	}
-	return res, e.deleteNamespace(ctx, ns)
+	for _, ns := range namespaces {
+		if err := e.deleteNamespace(ctx, ns); err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
 }
 
 // webhookCallSeconds reads kube-apiserver's histogram of its calls to
@@ -207,7 +242,7 @@ func (e *Env) webhookCallSeconds(ctx context.Context) (sum, count float64, err e
 	}
 	for _, m := range families["apiserver_admission_webhook_admission_duration_seconds"].GetMetric() {
 		for _, l := range m.GetLabel() {
-			if l.GetName() == "name" && l.GetValue() == "jobs.taskgate.dev" {
+			if l.GetName() == "name" && l.GetValue() == jobWebhook {
 				sum += m.GetHistogram().GetSampleSum()
 				count += float64(m.GetHistogram().GetSampleCount())
 			}
@@ -257,41 +292,74 @@ func (e *Env) apiserverWrites(ctx context.Context) (map[string]float64, error) {
 	return writes, nil
 }
 
-// switchAdmission leaves exactly one Job mutator in place: none, taskgate's
-// webhook or the MutatingAdmissionPolicy.
-func (e *Env) switchAdmission(ctx context.Context, setup string, hook *admissionregistrationv1.MutatingWebhookConfiguration) error {
-	var map_ admissionregistrationv1.MutatingAdmissionPolicy
-	var binding admissionregistrationv1.MutatingAdmissionPolicyBinding
-	if err := yaml.UnmarshalStrict([]byte(mutatingPolicy), &map_); err != nil {
+// scopeAdmission puts taskgate's Job webhook and the
+// MutatingAdmissionPolicy in place side by side, each for the namespaces of
+// its setup only: the webhook configuration, hook, as the chart made it but
+// for setupLabel, and the policy and its binding.
+func (e *Env) scopeAdmission(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) error {
+	scoped := hook.DeepCopy()
+	for i := range scoped.Webhooks {
+		if w := &scoped.Webhooks[i]; w.Name == jobWebhook {
+			w.NamespaceSelector = w.NamespaceSelector.DeepCopy()
+			if w.NamespaceSelector == nil {
+				w.NamespaceSelector = &metav1.LabelSelector{}
+			}
+			w.NamespaceSelector.MatchExpressions = append(w.NamespaceSelector.MatchExpressions, metav1.LabelSelectorRequirement{
+				Key: setupLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{"webhook"},
+			})
+		}
+	}
+	if err := e.replaceWebhookConfiguration(ctx, scoped); err != nil {
+		return fmt.Errorf("scoping the Job webhook: %w", err)
+	}
+	var policy admissionregistrationv1.MutatingAdmissionPolicy
+	if err := yaml.UnmarshalStrict([]byte(mutatingPolicy), &policy); err != nil {
 		return fmt.Errorf("decoding the MutatingAdmissionPolicy: %w", err)
 	}
+	policy.Spec.MatchConstraints.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{setupLabel: "policy"}}
+	var binding admissionregistrationv1.MutatingAdmissionPolicyBinding
 	if err := yaml.UnmarshalStrict([]byte(mutatingPolicyBinding), &binding); err != nil {
 		return fmt.Errorf("decoding its binding: %w", err)
 	}
-	objects := []struct {
-		obj  client.Object
-		want bool
-	}{
-		{hook.DeepCopy(), setup == SetupHook},
-		{&map_, setup == SetupPolicy},
-		{&binding, setup == SetupPolicy},
-	}
-	for _, o := range objects {
-		var err error
-		if o.want {
-			err = client.IgnoreAlreadyExists(e.Client.Create(ctx, o.obj))
-		} else {
-			err = client.IgnoreNotFound(e.Client.Delete(ctx, o.obj))
-		}
-		if err != nil {
-			return fmt.Errorf("switching admission to %s: %w", setup, err)
+	for _, o := range []client.Object{&policy, &binding} {
+		if err := client.IgnoreAlreadyExists(e.Client.Create(ctx, o)); err != nil {
+			return fmt.Errorf("creating the MutatingAdmissionPolicy: %w", err)
 		}
 	}
 	return nil
 }
 
+// unscopeAdmission undoes scopeAdmission: hook as it was, and no policy.
+func (e *Env) unscopeAdmission(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) error {
+	if err := e.replaceWebhookConfiguration(ctx, hook.DeepCopy()); err != nil {
+		return fmt.Errorf("restoring the Job webhook: %w", err)
+	}
+	for _, o := range []client.Object{
+		&admissionregistrationv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "bench-app-env"}},
+		&admissionregistrationv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "bench-app-env"}},
+	} {
+		if err := client.IgnoreNotFound(e.Client.Delete(ctx, o)); err != nil {
+			return fmt.Errorf("deleting the MutatingAdmissionPolicy: %w", err)
+		}
+	}
+	return nil
+}
+
+// replaceWebhookConfiguration writes want's webhooks over the live
+// configuration of the same name.
+func (e *Env) replaceWebhookConfiguration(ctx context.Context, want *admissionregistrationv1.MutatingWebhookConfiguration) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		live := &admissionregistrationv1.MutatingWebhookConfiguration{}
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(want), live); err != nil {
+			return err
+		}
+		live.Webhooks = want.Webhooks
+		return e.Client.Update(ctx, live)
+	})
+}
+
 // jobWebhookConfiguration returns a copy of the MutatingWebhookConfiguration
-// that holds taskgate's Job webhook, ready to be created again.
+// that holds taskgate's Job webhook, to restore when the figure is done.
 func (e *Env) jobWebhookConfiguration(ctx context.Context) (*admissionregistrationv1.MutatingWebhookConfiguration, error) {
 	var list admissionregistrationv1.MutatingWebhookConfigurationList
 	if err := e.Client.List(ctx, &list); err != nil {
@@ -299,14 +367,14 @@ func (e *Env) jobWebhookConfiguration(ctx context.Context) (*admissionregistrati
 	}
 	for _, c := range list.Items {
 		for _, w := range c.Webhooks {
-			if w.Name == "jobs.taskgate.dev" {
+			if w.Name == jobWebhook {
 				c := c.DeepCopy()
 				c.ObjectMeta = metav1.ObjectMeta{Name: c.Name, Labels: c.Labels, Annotations: c.Annotations}
 				return c, nil
 			}
 		}
 	}
-	return nil, fmt.Errorf("no MutatingWebhookConfiguration holds jobs.taskgate.dev")
+	return nil, fmt.Errorf("no MutatingWebhookConfiguration holds %s", jobWebhook)
 }
 
 // waitForMutation dry-runs a Job until the apiserver has picked up the

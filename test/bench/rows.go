@@ -62,7 +62,7 @@ func addAdmissionRows(r *Report, results []AdmissionResult, jobs int) {
 	if len(calls) > 0 {
 		r.Add(Row{Figure: "kube-apiserver's call to taskgate's Job webhook, mean", Result: fmtMs(SpreadOf(calls))})
 	}
-	r.Note("Admission: %d suspended Jobs labelled with an App, created one at a time through kube-apiserver per setup and round (after 50 unmeasured), %d rounds, setups interleaved; latency is the client's create round trip. Ratio = (taskgate − none) / (MAP − none), per round.", jobs, rounds)
+	r.Note("Admission: %d suspended Jobs labelled with an App, created one at a time through kube-apiserver per setup and round (after 50 unmeasured), %d rounds; the setups take turns request by request, each in namespaces of its own; latency is the client's create round trip. Ratio = (taskgate − none) / (MAP − none), per round.", jobs, rounds)
 }
 
 // addHandlerRows reports each handler benchmark's median ns/op and allocs.
