@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -141,4 +143,61 @@ func TestJobDeletedByTTLController(t *testing.T) {
 		t.Fatalf("Job deleted %s after completing, before its 3s TTL", lived)
 	}
 	t.Logf("Job deleted %s after completing, TTL 3s", time.Since(completedAt).Round(100*time.Millisecond))
+}
+
+// TestNodeKeepsItsAddressWhenInitializedAgain shows that a node marked
+// NotReady, as the node lifecycle controller marks it when kube-apiserver
+// was down longer than the node lease, comes back from kwok with its
+// address and kubelet endpoint, which `kubectl logs` needs. kwok's stock
+// node-initialize stage dropped them (see localcluster's keptAddresses).
+func TestNodeKeepsItsAddressWhenInitializedAgain(t *testing.T) {
+	c := newClient(t)
+	ctx := context.Background()
+	var nodes corev1.NodeList
+	if err := c.List(ctx, &nodes); err != nil {
+		t.Fatalf("listing nodes: %v", err)
+	}
+	if len(nodes.Items) == 0 {
+		t.Fatal("the cluster has no nodes")
+	}
+	node := &nodes.Items[0]
+	wantAddresses, wantPort := node.Status.Addresses, node.Status.DaemonEndpoints.KubeletEndpoint.Port
+	if !slices.Contains(wantAddresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}) || wantPort == 0 {
+		t.Fatalf("node %s has addresses %v and kubelet port %d, want InternalIP 127.0.0.1 and kwok's port", node.Name, wantAddresses, wantPort)
+	}
+	before := node.DeepCopy()
+	for i := range node.Status.Conditions {
+		if cond := &node.Status.Conditions[i]; cond.Type == corev1.NodeReady {
+			cond.Status, cond.Reason, cond.Message = corev1.ConditionUnknown, "NodeStatusUnknown", "Kubelet stopped posting node status."
+		}
+	}
+	if err := c.Status().Patch(ctx, node, client.StrategicMergeFrom(before)); err != nil {
+		t.Fatalf("marking node %s NotReady: %v", node.Name, err)
+	}
+	ready := func(n *corev1.Node) bool {
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady {
+				return cond.Status == corev1.ConditionTrue
+			}
+		}
+		return false
+	}
+	eventually(t, time.Minute, "kwok to initialize the node again", func() (bool, error) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(node), node)
+		return err == nil && ready(node), err
+	})
+	if !equality.Semantic.DeepEqual(node.Status.Addresses, wantAddresses) || node.Status.DaemonEndpoints.KubeletEndpoint.Port != wantPort {
+		t.Errorf("after kwok initialized node %s again: addresses %v, kubelet port %d; want %v, %d",
+			node.Name, node.Status.Addresses, node.Status.DaemonEndpoints.KubeletEndpoint.Port, wantAddresses, wantPort)
+	}
+	// The node lifecycle controller may have tainted the node meanwhile;
+	// later tests schedule pods on it.
+	eventually(t, time.Minute, "the node's NotReady taints to go", func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(node), node); err != nil {
+			return false, err
+		}
+		return !slices.ContainsFunc(node.Spec.Taints, func(taint corev1.Taint) bool {
+			return taint.Key == corev1.TaintNodeUnreachable || taint.Key == corev1.TaintNodeNotReady
+		}), nil
+	})
 }

@@ -184,13 +184,6 @@ func TestAPIServerRestartMidRun(t *testing.T) {
 	app := newApp(t, c, ns, "restart")
 	createTasks(t, c, app, "before", n/2, "3s")
 	waitForRuns(t, c, ns, n/6)
-	// The outage can outlast the node lease; later tests stream logs
-	// through the nodes.
-	t.Cleanup(func() {
-		if err := cluster.RestoreNodeAddresses(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
 	restarting := time.Now()
 	if err := cluster.RestartAPIServer(context.Background(), 5*time.Second); err != nil {
 		t.Fatal(err)

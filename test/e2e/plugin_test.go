@@ -138,20 +138,9 @@ func getTask(t *testing.T, c client.Client, ns, name string) *v1alpha1.Task {
 	return task
 }
 
-// requireNodeAddresses makes sure the nodes can serve `kubectl logs`, which
-// an earlier test's kube-apiserver outage can leave them unable to do; see
-// localcluster.RestoreNodeAddresses.
-func requireNodeAddresses(t *testing.T) {
-	t.Helper()
-	if err := cluster.RestoreNodeAddresses(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestKwokServesPodLogs shows the local cluster's logs: a pod annotated
 // with a logs file has it as its logs, for kubectl logs, --tail and -f.
 func TestKwokServesPodLogs(t *testing.T) {
-	requireNodeAddresses(t)
 	c := newClient(t)
 	ns := newNamespace(t, c)
 	path, _ := logsFile(t, "first line", "second line")
@@ -289,7 +278,6 @@ func TestPluginRunWait(t *testing.T) {
 }
 
 func TestPluginRunFollowStreamsLogs(t *testing.T) {
-	requireNodeAddresses(t)
 	c := newClient(t)
 	ns := newNamespace(t, c)
 	newApp(t, c, ns, "shop")
@@ -413,7 +401,6 @@ func TestPluginList(t *testing.T) {
 }
 
 func TestPluginLogs(t *testing.T) {
-	requireNodeAddresses(t)
 	c := newClient(t)
 	ns := newNamespace(t, c)
 	newApp(t, c, ns, "shop")

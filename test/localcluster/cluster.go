@@ -53,8 +53,6 @@ type Cluster struct {
 	lock *os.File
 	// stopPodLogs stops the controller that serves annotated pods' logs.
 	stopPodLogs context.CancelFunc
-	// kwokPort is where kwok serves every node's kubelet API.
-	kwokPort int32
 }
 
 // Start builds what is missing and starts a cluster. Stop it with Stop, even
@@ -133,38 +131,6 @@ func (c *Cluster) RestartAPIServer(ctx context.Context, down time.Duration) erro
 	}
 	if err := api.Start(); err != nil {
 		return fmt.Errorf("starting kube-apiserver again: %w", err)
-	}
-	return nil
-}
-
-// RestoreNodeAddresses gives each node that has lost them back the
-// addresses and kubelet endpoint kwok first gave it: 127.0.0.1, its name,
-// and kwok's port. kwok replays its node-initialize stage when a node goes
-// NotReady, as after a kube-apiserver outage longer than the node lease,
-// and the replay drops the node's addresses, which `kubectl logs` needs.
-func (c *Cluster) RestoreNodeAddresses(ctx context.Context) error {
-	cl, err := c.Client()
-	if err != nil {
-		return fmt.Errorf("creating client: %w", err)
-	}
-	var nodes corev1.NodeList
-	if err := cl.List(ctx, &nodes); err != nil {
-		return fmt.Errorf("listing nodes: %w", err)
-	}
-	for i := range nodes.Items {
-		node := &nodes.Items[i]
-		if len(node.Status.Addresses) > 0 {
-			continue
-		}
-		before := node.DeepCopy()
-		node.Status.Addresses = []corev1.NodeAddress{
-			{Type: corev1.NodeInternalIP, Address: "127.0.0.1"},
-			{Type: corev1.NodeHostName, Address: node.Name},
-		}
-		node.Status.DaemonEndpoints.KubeletEndpoint.Port = c.kwokPort
-		if err := cl.Status().Patch(ctx, node, client.MergeFrom(before)); err != nil {
-			return fmt.Errorf("restoring node %s's addresses: %w", node.Name, err)
-		}
 	}
 	return nil
 }
@@ -317,7 +283,6 @@ func (c *Cluster) startKwok(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	c.kwokPort = int32(kwokPort)
 	port := strconv.Itoa(kwokPort)
 	// Settings go on the command line: a settings object in the config
 	// file is not defaulted. kwok also plays every node's kubelet server,

@@ -35,7 +35,8 @@ const (
 	AnnotationLogsFile = "localcluster.taskgate.dev/logs-file"
 )
 
-// stockStages are kwok's own stages that the cluster uses unchanged: nodes
+// stockStages are kwok's own stages that the cluster uses (node-initialize
+// with one fix, see keptAddresses): nodes
 // become Ready and keep their leases, pods become Running, and pods being
 // deleted go away. Passing any stage replaces all of kwok's defaults, so the
 // node stages must be listed too.
@@ -94,8 +95,32 @@ spec:
       phase: {{ if eq $code "0" }}Succeeded{{ else }}Failed{{ end }}
 `
 
+// nodeInitializeAddresses is the part of kwok's stock node-initialize stage
+// that writes a node's addresses, and keptAddresses what replaces it.
+//
+// The stock stage writes the key only when an InternalIP or a Hostname is
+// missing, and lists only the missing ones. kwok runs without --node-name,
+// so a node gets its InternalIP and no Hostname; when kwok initializes the
+// node again (after it went NotReady, as when kube-apiserver is down longer
+// than the node lease), the stage sends `addresses: null` and the node loses
+// its InternalIP, and `kubectl logs` with it ("no preferred addresses
+// found"). keptAddresses lists the node's addresses first, so the missing
+// ones are added to them.
+const (
+	nodeInitializeAddresses = `      {{ if or (not $hasInternalIP) (not $hasHostname) }}
+      addresses:
+      {{ end }}
+`
+	keptAddresses = `      addresses:
+      {{ with .status.addresses }}
+      {{ YAML . 1 }}
+      {{ end }}
+`
+)
+
 // writeStages writes the kwok stage file: the stock stages read from the
-// pinned kwok module, then taskgate's exit stage.
+// pinned kwok module, node-initialize keeping a node's addresses, then
+// taskgate's exit stage.
 func writeStages(kwokModuleDir, path string) error {
 	docs := make([]string, 0, len(stockStages)+1)
 	for _, s := range stockStages {
@@ -103,7 +128,14 @@ func writeStages(kwokModuleDir, path string) error {
 		if err != nil {
 			return fmt.Errorf("reading kwok stage: %w", err)
 		}
-		docs = append(docs, strings.TrimSpace(string(b)))
+		doc := string(b)
+		if filepath.Base(s) == "node-initialize.yaml" {
+			if strings.Count(doc, nodeInitializeAddresses) != 1 {
+				return fmt.Errorf("kwok's %s no longer writes addresses as localcluster expects: check that a node initialized again keeps its addresses, and update nodeInitializeAddresses", s)
+			}
+			doc = strings.Replace(doc, nodeInitializeAddresses, keptAddresses, 1)
+		}
+		docs = append(docs, strings.TrimSpace(doc))
 	}
 	docs = append(docs, strings.TrimSpace(exitStages))
 	return os.WriteFile(path, []byte(strings.Join(docs, "\n---\n")+"\n"), 0o644)
