@@ -40,7 +40,10 @@ const creationTTL = 604800
 // TTL, and the env of the App named like the Job's label. CEL cannot pick
 // the param by the label's value, so the binding names the App; the
 // namespace is the Job's, as taskgate's lookup is. Unlike taskgate, an
-// apply configuration overrides env the Job already sets.
+// apply configuration overrides env the Job already sets. It picks the
+// labelled Jobs with a label selector, as the chart's webhook configuration
+// skips opted-out ones: a CEL matchCondition would cost kube-apiserver a
+// conversion of each Job.
 const mutatingPolicy = `apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingAdmissionPolicy
 metadata: {name: bench-app-env}
@@ -49,9 +52,8 @@ spec:
   matchConstraints:
     resourceRules:
     - {apiGroups: [batch], apiVersions: [v1], operations: [CREATE], resources: [jobs]}
-  matchConditions:
-  - name: labelled
-    expression: "has(object.metadata.labels) && 'taskgate.dev/app' in object.metadata.labels"
+    objectSelector:
+      matchExpressions: [{key: taskgate.dev/app, operator: Exists}]
   failurePolicy: Fail
   reinvocationPolicy: Never
   mutations:

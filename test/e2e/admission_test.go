@@ -13,9 +13,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
 )
 
 const boundAppYAML = `apiVersion: taskgate.dev/v1alpha1
@@ -233,6 +235,25 @@ spec:
 	}
 	if !slices.ContainsFunc(ctr.VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/bindings/db" }) {
 		t.Fatalf("binding not mounted: %+v", ctr.VolumeMounts)
+	}
+
+	// A Job opted out of the policy never reaches the webhook (its
+	// objectSelector): neither the App's configuration nor a TTL.
+	optedOut := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "opted-out", Labels: map[string]string{
+			v1alpha1.LabelApp: "shop", policy.DefaultOptOutLabel: policy.OptOutValue,
+		}},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "main", Image: "registry.example.com/shop/web:v1"}},
+		}}},
+	}
+	if err := c.Create(context.Background(), optedOut); err != nil {
+		t.Fatalf("creating the opted-out Job: %v", err)
+	}
+	if _, sg := optedOut.Spec.Template.Labels["taskgate.dev/sg-postgres-egress"]; ttlOf(optedOut) != "none" || len(optedOut.Spec.Template.Spec.Containers[0].Env) != 0 || sg {
+		t.Fatalf("opted-out Job admitted with TTL %s, env %v, pod labels %v; want no TTL and nothing of the App",
+			ttlOf(optedOut), optedOut.Spec.Template.Spec.Containers[0].Env, optedOut.Spec.Template.Labels)
 	}
 
 	// A Job naming an App that does not exist is admitted, with a warning.

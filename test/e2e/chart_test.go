@@ -326,7 +326,7 @@ policy:
     cap: {default: 50}
     resources: {defaults: {cpu: 200m, memory: 512Mi}}
     timeout: {default: 30m, max: 2h}
-  exemptions: {namespaces: [ci-*]}
+  exemptions: {namespaces: [ci-*], optOutLabel: example.com/cleanup}
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -372,6 +372,7 @@ policy:
 		if got := "GOGC=" + containerEnv(t, dep, "GOGC"); !slices.Contains(runtimeEnv, got) {
 			t.Errorf("the manager runs with %s; localcluster.ChartRuntimeEnv reads %v", got, runtimeEnv)
 		}
+		assertOptOutSelector(t, objs, "taskgate.dev/policy")
 		assertRBACIsGenerated(t, objs)
 		dryRun(t, objs)
 	})
@@ -412,6 +413,7 @@ policy:
 				}
 			}
 		}
+		assertOptOutSelector(t, objs, "example.com/cleanup")
 		var cm map[string]any
 		if err := yaml.Unmarshal([]byte(field[string](find(t, objs, "ConfigMap", "taskgate-policy"), "data", "policy.yaml")), &cm); err != nil || cm["mode"] != "audit" {
 			t.Errorf("policy ConfigMap: %v, %v", cm, err)
@@ -504,6 +506,28 @@ func assertRBACIsGenerated(t *testing.T, objs []map[string]any) {
 // cainjector, installs the chart's Issuers, Certificates and webhook
 // configurations, and checks that the serving certificate is issued for the
 // webhook Service and that its CA lands in both webhook configurations.
+// assertOptOutSelector checks that the Job webhook skips, by label, the
+// Jobs labelled with the policy's opt-out label set to disabled, and
+// nothing else.
+func assertOptOutSelector(t *testing.T, objs []map[string]any, label string) {
+	t.Helper()
+	hooks := find(t, objs, "MutatingWebhookConfiguration", chartFullname)
+	for i := range field[[]any](hooks, "webhooks") {
+		if field[string](hooks, "webhooks", i, "name") != "jobs.taskgate.dev" {
+			continue
+		}
+		want := map[string]any{"matchExpressions": []any{map[string]any{"key": label, "operator": "NotIn", "values": []any{"disabled"}}}}
+		if got := field[map[string]any](hooks, "webhooks", i, "objectSelector"); !reflect.DeepEqual(got, want) {
+			t.Errorf("the Job webhook's objectSelector is %v, want %v", got, want)
+		}
+		if got := field[[]any](hooks, "webhooks", i, "matchConditions"); len(got) != 0 {
+			t.Errorf("the Job webhook has matchConditions %v; the opt-out label is its objectSelector's", got)
+		}
+		return
+	}
+	t.Error("no jobs.taskgate.dev webhook rendered")
+}
+
 func TestCertManagerInjectsCABundle(t *testing.T) {
 	start := time.Now()
 	if err := cluster.StartCertManager(context.Background()); err != nil {
