@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -195,10 +196,12 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 				return nil, err
 			}
 			if round == 1 {
-				// A CPU profile of the manager while it serves the
-				// creates shows where its share of the latency goes.
-				profiled = make(chan error, 1)
+				// CPU profiles of the manager and of kube-apiserver
+				// while they serve the creates show where each one's
+				// share of the latency goes.
+				profiled = make(chan error, 2)
 				go func() { profiled <- e.profileManager(ctx, 10*time.Second, "manager-webhook-cpu") }()
+				go func() { profiled <- e.profileAPIServer(ctx, 10*time.Second, "apiserver-admission-cpu") }()
 			}
 		}
 		for k := range setups {
@@ -223,7 +226,7 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 		}
 	}
 	if profiled != nil {
-		if err := <-profiled; err != nil {
+		if err := errors.Join(<-profiled, <-profiled); err != nil {
 			return nil, err
 		}
 	}
