@@ -128,9 +128,15 @@ func benchJob(namespace, name string) *batchv1.Job {
 // both in place for the whole figure, each scoped to its own namespaces.
 const setupLabel = "bench.taskgate.dev/admission-setup"
 
+// setupLabel's values for taskgate's webhook and for the policy.
+const (
+	keyHook   = "webhook"
+	keyPolicy = "policy"
+)
+
 // setups are the admission setups, keyed as setupLabel's values.
 var setups = []struct{ name, key string }{
-	{SetupNone, "none"}, {SetupHook, "webhook"}, {SetupPolicy, "policy"},
+	{SetupNone, "none"}, {SetupHook, keyHook}, {SetupPolicy, keyPolicy},
 }
 
 // Admission creates jobs Jobs per setup, one at a time, through the real
@@ -142,15 +148,15 @@ func (e *Env) Admission(ctx context.Context, rounds, jobs int) (results []Admiss
 	if err != nil {
 		return nil, err
 	}
-	if err := e.scopeAdmission(ctx, hook); err != nil {
-		return nil, err
-	}
 	defer func() {
-		// Leave the cluster as Setup made it.
+		// Leave the cluster as Setup made it, however far scoping got.
 		if rerr := e.unscopeAdmission(ctx, hook); err == nil {
 			err = rerr
 		}
 	}()
+	if err := e.scopeAdmission(ctx, hook); err != nil {
+		return nil, err
+	}
 	for round := 1; round <= rounds; round++ {
 		res, err := e.admissionRound(ctx, round, jobs)
 		if err != nil {
@@ -310,7 +316,7 @@ func (e *Env) scopeAdmission(ctx context.Context, hook *admissionregistrationv1.
 				w.NamespaceSelector = &metav1.LabelSelector{}
 			}
 			w.NamespaceSelector.MatchExpressions = append(w.NamespaceSelector.MatchExpressions, metav1.LabelSelectorRequirement{
-				Key: setupLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{"webhook"},
+				Key: setupLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{keyHook},
 			})
 		}
 	}
@@ -321,7 +327,7 @@ func (e *Env) scopeAdmission(ctx context.Context, hook *admissionregistrationv1.
 	if err := yaml.UnmarshalStrict([]byte(mutatingPolicy), &policy); err != nil {
 		return fmt.Errorf("decoding the MutatingAdmissionPolicy: %w", err)
 	}
-	policy.Spec.MatchConstraints.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{setupLabel: "policy"}}
+	policy.Spec.MatchConstraints.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{setupLabel: keyPolicy}}
 	var binding admissionregistrationv1.MutatingAdmissionPolicyBinding
 	if err := yaml.UnmarshalStrict([]byte(mutatingPolicyBinding), &binding); err != nil {
 		return fmt.Errorf("decoding its binding: %w", err)
