@@ -35,11 +35,11 @@ const (
 	AnnotationLogsFile = "localcluster.taskgate.dev/logs-file"
 )
 
-// stockStages are kwok's own stages that the cluster uses (node-initialize
-// with one fix, see keptAddresses): nodes
-// become Ready and keep their leases, pods become Running, and pods being
-// deleted go away. Passing any stage replaces all of kwok's defaults, so the
-// node stages must be listed too.
+// stockStages are kwok's own stages that the cluster uses, node-initialize
+// with one fix (see keptAddresses): nodes become Ready and keep their
+// leases, pods become Running, and pods being deleted go away. Passing any
+// stage replaces all of kwok's defaults, so the node stages must be listed
+// too.
 var stockStages = []string{
 	"kustomize/stage/node/fast/node-initialize.yaml",
 	"kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
