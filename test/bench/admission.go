@@ -311,7 +311,6 @@ func (e *Env) scopeAdmission(ctx context.Context, hook *admissionregistrationv1.
 	scoped := hook.DeepCopy()
 	for i := range scoped.Webhooks {
 		if w := &scoped.Webhooks[i]; w.Name == jobWebhook {
-			w.NamespaceSelector = w.NamespaceSelector.DeepCopy()
 			if w.NamespaceSelector == nil {
 				w.NamespaceSelector = &metav1.LabelSelector{}
 			}

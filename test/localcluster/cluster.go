@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -279,11 +278,10 @@ func (c *Cluster) startKwok(ctx context.Context, opts Options) error {
 	if err := writeStages(modDir, stages); err != nil {
 		return err
 	}
-	kwokPort, err := freePortNumber()
+	port, err := freePort()
 	if err != nil {
 		return err
 	}
-	port := strconv.Itoa(kwokPort)
 	// Settings go on the command line: a settings object in the config
 	// file is not defaulted. kwok also plays every node's kubelet server,
 	// for `kubectl logs`: nodes get 127.0.0.1 and its port as their
