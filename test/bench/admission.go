@@ -24,6 +24,7 @@ import (
 // Setup names for the admission figure.
 const (
 	SetupNone   = "no webhook"
+	SetupFixed  = "fixed-patch webhook"
 	SetupHook   = "taskgate webhook"
 	SetupPolicy = "MutatingAdmissionPolicy"
 )
@@ -130,13 +131,14 @@ const setupLabel = "bench.taskgate.dev/admission-setup"
 
 // setupLabel's values for taskgate's webhook and for the policy.
 const (
+	keyFixed  = "fixed-patch"
 	keyHook   = "webhook"
 	keyPolicy = "policy"
 )
 
 // setups are the admission setups, keyed as setupLabel's values.
 var setups = []struct{ name, key string }{
-	{SetupNone, "none"}, {SetupHook, keyHook}, {SetupPolicy, keyPolicy},
+	{SetupNone, "none"}, {SetupFixed, keyFixed}, {SetupHook, keyHook}, {SetupPolicy, keyPolicy},
 }
 
 // Admission creates jobs Jobs per setup, one at a time, through the real
@@ -157,13 +159,18 @@ func (e *Env) Admission(ctx context.Context, rounds, jobs int) (results []Admiss
 	if err := e.scopeAdmission(ctx, hook); err != nil {
 		return nil, err
 	}
+	fixed, err := e.startFixedPatchWebhook(ctx, hook)
+	if err != nil {
+		return nil, err
+	}
+	defer fixed.stop()
 	for round := 1; round <= rounds; round++ {
 		res, err := e.admissionRound(ctx, round, jobs)
 		if err != nil {
 			return results, fmt.Errorf("round %d: %w", round, err)
 		}
 		for _, r := range res {
-			e.Logf("admission: %s, round %d: p50 %v p99 %v", r.Setup, round, Percentile(r.Latencies, 50), Percentile(r.Latencies, 99))
+			e.Logf("admission: %s, round %d: p50 %v p99 %v, webhook call %v", r.Setup, round, Percentile(r.Latencies, 50), Percentile(r.Latencies, 99), r.WebhookCall)
 		}
 		results = append(results, res...)
 	}
@@ -184,7 +191,7 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 		}
 	}
 	for i, s := range setups {
-		if err := e.waitForMutation(ctx, namespaces[i], s.name != SetupNone); err != nil {
+		if err := e.waitForAdmission(ctx, namespaces[i], s.name); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
@@ -193,12 +200,12 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 		results[i] = AdmissionResult{Setup: s.name, Round: round, Latencies: make([]time.Duration, 0, jobs)}
 	}
 	const warmup = 50
-	var sum0, count0 float64
+	var calls0 map[string]webhookCalls
 	var profiled chan error
 	for n := range warmup + jobs {
 		if n == warmup {
 			var err error
-			if sum0, count0, err = e.webhookCallSeconds(ctx); err != nil {
+			if calls0, err = e.webhookCalls(ctx); err != nil {
 				return nil, err
 			}
 			if round == 1 {
@@ -222,13 +229,14 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 			}
 		}
 	}
-	sum1, count1, err := e.webhookCallSeconds(ctx)
+	calls1, err := e.webhookCalls(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for i := range results {
-		if results[i].Setup == SetupHook && count1 > count0 {
-			results[i].WebhookCall = time.Duration((sum1 - sum0) / (count1 - count0) * float64(time.Second))
+		name := setupWebhooks[results[i].Setup]
+		if c0, c1 := calls0[name], calls1[name]; c1.count > c0.count {
+			results[i].WebhookCall = time.Duration((c1.seconds - c0.seconds) / (c1.count - c0.count) * float64(time.Second))
 		}
 	}
 	if profiled != nil {
@@ -244,22 +252,32 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 	return results, nil
 }
 
-// webhookCallSeconds reads kube-apiserver's histogram of its calls to
-// taskgate's Job webhook: the sum of their durations and their count.
-func (e *Env) webhookCallSeconds(ctx context.Context) (sum, count float64, err error) {
+// setupWebhooks names the webhook each setup calls, if any.
+var setupWebhooks = map[string]string{SetupFixed: fixedPatchWebhook, SetupHook: jobWebhook}
+
+// webhookCalls is kube-apiserver's histogram of its calls to one webhook:
+// the sum of their durations and their count.
+type webhookCalls struct{ seconds, count float64 }
+
+// webhookCalls reads kube-apiserver's histograms of its calls to
+// admission webhooks, by webhook name.
+func (e *Env) webhookCalls(ctx context.Context) (map[string]webhookCalls, error) {
 	families, err := e.apiserverMetrics(ctx)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
+	calls := map[string]webhookCalls{}
 	for _, m := range families["apiserver_admission_webhook_admission_duration_seconds"].GetMetric() {
 		for _, l := range m.GetLabel() {
-			if l.GetName() == "name" && l.GetValue() == jobWebhook {
-				sum += m.GetHistogram().GetSampleSum()
-				count += float64(m.GetHistogram().GetSampleCount())
+			if l.GetName() == "name" {
+				c := calls[l.GetValue()]
+				c.seconds += m.GetHistogram().GetSampleSum()
+				c.count += float64(m.GetHistogram().GetSampleCount())
+				calls[l.GetValue()] = c
 			}
 		}
 	}
-	return sum, count, nil
+	return calls, nil
 }
 
 // apiserverMetrics scrapes kube-apiserver's metrics.
@@ -311,12 +329,7 @@ func (e *Env) scopeAdmission(ctx context.Context, hook *admissionregistrationv1.
 	scoped := hook.DeepCopy()
 	for i := range scoped.Webhooks {
 		if w := &scoped.Webhooks[i]; w.Name == jobWebhook {
-			if w.NamespaceSelector == nil {
-				w.NamespaceSelector = &metav1.LabelSelector{}
-			}
-			w.NamespaceSelector.MatchExpressions = append(w.NamespaceSelector.MatchExpressions, metav1.LabelSelectorRequirement{
-				Key: setupLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{keyHook},
-			})
+			scopeTo(w, keyHook)
 		}
 	}
 	if err := e.replaceWebhookConfiguration(ctx, scoped); err != nil {
@@ -339,10 +352,23 @@ func (e *Env) scopeAdmission(ctx context.Context, hook *admissionregistrationv1.
 	return nil
 }
 
+// scopeTo narrows w to the namespaces of the setup keyed key.
+func scopeTo(w *admissionregistrationv1.MutatingWebhook, key string) {
+	if w.NamespaceSelector == nil {
+		w.NamespaceSelector = &metav1.LabelSelector{}
+	}
+	w.NamespaceSelector.MatchExpressions = append(w.NamespaceSelector.MatchExpressions, metav1.LabelSelectorRequirement{
+		Key: setupLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{key},
+	})
+}
+
 // unscopeAdmission undoes scopeAdmission: hook as it was, and no policy.
 func (e *Env) unscopeAdmission(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) error {
 	if err := e.replaceWebhookConfiguration(ctx, hook.DeepCopy()); err != nil {
 		return fmt.Errorf("restoring the Job webhook: %w", err)
+	}
+	if err := e.unregisterFixedPatchWebhook(ctx); err != nil {
+		return err
 	}
 	for _, o := range []client.Object{
 		&admissionregistrationv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "bench-app-env"}},
@@ -387,9 +413,11 @@ func (e *Env) jobWebhookConfiguration(ctx context.Context) (*admissionregistrati
 	return nil, fmt.Errorf("no MutatingWebhookConfiguration holds %s", jobWebhook)
 }
 
-// waitForMutation dry-runs a Job until the apiserver has picked up the
-// admission change: mutated (TTL and the App's env) or untouched.
-func (e *Env) waitForMutation(ctx context.Context, ns string, mutated bool) error {
+// waitForAdmission dry-runs a Job until kube-apiserver admits it as setup
+// does: mutated (TTL and the App's env) by either webhook and the policy,
+// or untouched.
+func (e *Env) waitForAdmission(ctx context.Context, ns, setup string) error {
+	mutated := setup != SetupNone
 	var last string
 	err := poll(ctx, time.Minute, func() (bool, error) {
 		job := benchJob(ns, "probe")

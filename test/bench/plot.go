@@ -16,6 +16,7 @@ import (
 
 var setupColors = map[string]color.Color{
 	SetupNone:   color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff},
+	SetupFixed:  color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 	SetupHook:   color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
 	SetupPolicy: color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
 }
@@ -32,14 +33,14 @@ func WritePlot(path string, admission []AdmissionResult, capResult *CapResult) e
 		p.Y.Label.Text = "fraction of creates"
 		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 		p.Legend.Top, p.Legend.Left = false, false
-		for _, setup := range []string{SetupNone, SetupHook, SetupPolicy} {
+		for _, s := range setups {
 			var pooled []time.Duration
 			for _, r := range admission {
-				if r.Setup == setup {
+				if r.Setup == s.name {
 					pooled = append(pooled, r.Latencies...)
 				}
 			}
-			if err := addCDF(p, setup, pooled, setupColors[setup]); err != nil {
+			if err := addCDF(p, s.name, pooled, setupColors[s.name]); err != nil {
 				return err
 			}
 		}

@@ -46,9 +46,15 @@ func run() error {
 	fs.IntVar(&cfg.MemoryTasks, "memory-tasks", 10000, "finished Tasks in the cluster for the memory figure")
 	fs.IntVar(&cfg.ManagerVerbosity, "manager-v", 0, "the manager's log verbosity (its --v); 1 logs each Task status write")
 	fs.DurationVar(&cfg.APIServerProfile, "apiserver-profile", time.Minute, "how long kube-apiserver's CPU is profiled from the start of each throughput phase, into apiserver-cpu-{floor,tasks}-<round>.pprof; 0 turns it off")
+	fixedPatch := fs.String(bench.FixedPatchWebhookFlag, "", "serve the admission figure's fixed-patch webhook on this address, with the certificate in -dir, instead of running the bench; the bench starts it so")
 	only := fs.String("only", "", "comma-separated figures to run: admission,handlers,throughput,cap,memory (default all)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
+	}
+	if *fixedPatch != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return bench.ServeFixedPatchWebhook(ctx, *fixedPatch, cfg.Dir)
 	}
 	if *only != "" {
 		cfg.Only = strings.Split(*only, ",")

@@ -1,0 +1,176 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"gomodules.xyz/jsonpatch/v2"
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/taskgate/taskgate/test/localcluster"
+)
+
+// FixedPatchWebhookFlag is the bench command's flag that makes it serve the
+// fixed-patch webhook, on the address it names, instead of running the
+// bench.
+const FixedPatchWebhookFlag = "serve-fixed-patch-webhook"
+
+// fixedPatchWebhook is the fixed-patch webhook's name.
+const fixedPatchWebhook = "fixed-patch.bench.taskgate.dev"
+
+// fixedPatchConfiguration is the name of the MutatingWebhookConfiguration
+// that sends the fixed-patch setup's Jobs to the fixed-patch webhook.
+const fixedPatchConfiguration = "bench-fixed-patch"
+
+// ServeFixedPatchWebhook serves the leanest webhook that makes the
+// MutatingAdmissionPolicy's mutation, until ctx ends. It decodes each
+// AdmissionReview and answers with the same JSON patch, precomputed for
+// benchJob: the creation TTL and benchApp's env. It decides nothing and
+// looks nothing up, and it serves over TLS and HTTP/1.1 as the manager
+// does, so what it adds is what any webhook making this mutation costs.
+func ServeFixedPatchWebhook(ctx context.Context, addr, certDir string) error {
+	fixed, err := fixedPatch()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           patchWith(fixed),
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}},
+	}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	err = srv.ListenAndServeTLS(filepath.Join(certDir, "tls.crt"), filepath.Join(certDir, "tls.key"))
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// fixedPatch is the mutation of benchJob the MutatingAdmissionPolicy
+// makes, as a JSON patch.
+func fixedPatch() ([]byte, error) {
+	return json.Marshal([]jsonpatch.JsonPatchOperation{
+		jsonpatch.NewOperation("add", "/spec/ttlSecondsAfterFinished", creationTTL),
+		jsonpatch.NewOperation("add", "/spec/template/spec/containers/0/env", benchApp("").Spec.Env),
+	})
+}
+
+// patchWith answers an AdmissionReview with allowed and patch.
+func patchWith(patch []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var review admissionv1.AdmissionReview
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+			http.Error(w, fmt.Sprintf("decoding the AdmissionReview: %v", err), http.StatusBadRequest)
+			return
+		}
+		review.Response = &admissionv1.AdmissionResponse{
+			UID: review.Request.UID, Allowed: true, Patch: patch, PatchType: ptr.To(admissionv1.PatchTypeJSONPatch),
+		}
+		review.Request = nil
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(&review)
+	}
+}
+
+// fixedPatchServer is the fixed-patch webhook running as its own process, as the
+// manager does, so it pays the same process switches.
+type fixedPatchServer struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startFixedPatchWebhook runs this bench binary again to serve the fixed-patch webhook
+// with the manager's serving certificate, and registers it for the Jobs of
+// the fixed-patch setup's namespaces, matched as hook matches taskgate's Jobs.
+func (e *Env) startFixedPatchWebhook(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) (*fixedPatchServer, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding the bench binary: %w", err)
+	}
+	port, err := localcluster.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort(e.hooks.LocalServingHost, port)
+	log, err := os.Create(filepath.Join(e.Dir, "fixed-patch-webhook.log"))
+	if err != nil {
+		return nil, fmt.Errorf("creating the fixed-patch webhook's log: %w", err)
+	}
+	cmd := exec.Command(self, "-"+FixedPatchWebhookFlag+"="+addr, "-dir="+e.hooks.LocalServingCertDir)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = append(os.Environ(), e.runtimeEnv...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, fmt.Errorf("starting the fixed-patch webhook: %w", err)
+	}
+	n := &fixedPatchServer{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); _ = log.Close(); close(n.done) }()
+	if err := n.register(ctx, e, hook, addr); err != nil {
+		n.stop()
+		return nil, err
+	}
+	return n, nil
+}
+
+// register creates the fixed-patch webhook's configuration: a copy of taskgate's
+// Job webhook, served at addr, for the fixed-patch setup's namespaces.
+func (n *fixedPatchServer) register(ctx context.Context, e *Env, hook *admissionregistrationv1.MutatingWebhookConfiguration, addr string) error {
+	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: fixedPatchConfiguration}}
+	for _, w := range hook.Webhooks {
+		if w.Name != jobWebhook {
+			continue
+		}
+		w := *w.DeepCopy()
+		w.Name = fixedPatchWebhook
+		if w.ClientConfig.URL == nil {
+			return errors.New("taskgate's Job webhook has no URL to serve the fixed-patch webhook beside")
+		}
+		u, err := url.Parse(*w.ClientConfig.URL)
+		if err != nil {
+			return fmt.Errorf("taskgate's Job webhook URL: %w", err)
+		}
+		u.Host = addr
+		w.ClientConfig.URL = ptr.To(u.String())
+		scopeTo(&w, keyFixed)
+		cfg.Webhooks = append(cfg.Webhooks, w)
+	}
+	if err := e.Client.Create(ctx, cfg); err != nil {
+		return fmt.Errorf("registering the fixed-patch webhook: %w", err)
+	}
+	return nil
+}
+
+// stop ends the fixed-patch webhook's process.
+func (n *fixedPatchServer) stop() {
+	_ = n.cmd.Process.Kill()
+	<-n.done
+}
+
+// unregisterFixedPatchWebhook deletes the fixed-patch webhook's configuration.
+func (e *Env) unregisterFixedPatchWebhook(ctx context.Context) error {
+	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: fixedPatchConfiguration}}
+	if err := client.IgnoreNotFound(e.Client.Delete(ctx, cfg)); err != nil {
+		return fmt.Errorf("deleting the fixed-patch webhook's configuration: %w", err)
+	}
+	return nil
+}
