@@ -91,16 +91,17 @@ func patchWith(patch []byte) http.HandlerFunc {
 	}
 }
 
-// fixedPatchServer is the fixed-patch webhook running as its own process, as the
-// manager does, so it pays the same process switches.
+// fixedPatchServer is the fixed-patch webhook running as its own process,
+// as the manager does, so it pays the same process switches.
 type fixedPatchServer struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-// startFixedPatchWebhook runs this bench binary again to serve the fixed-patch webhook
-// with the manager's serving certificate, and registers it for the Jobs of
-// the fixed-patch setup's namespaces, matched as hook matches taskgate's Jobs.
+// startFixedPatchWebhook runs this bench binary again to serve the
+// fixed-patch webhook with the manager's serving certificate, and registers
+// it for the Jobs of the fixed-patch setup's namespaces, matched as hook
+// matches taskgate's.
 func (e *Env) startFixedPatchWebhook(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) (*fixedPatchServer, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -123,50 +124,51 @@ func (e *Env) startFixedPatchWebhook(ctx context.Context, hook *admissionregistr
 		_ = log.Close()
 		return nil, fmt.Errorf("starting the fixed-patch webhook: %w", err)
 	}
-	n := &fixedPatchServer{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); _ = log.Close(); close(n.done) }()
-	if err := n.register(ctx, e, hook, addr); err != nil {
-		n.stop()
-		return nil, err
+	srv := &fixedPatchServer{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); _ = log.Close(); close(srv.done) }()
+	cfg, err := fixedPatchWebhookConfiguration(hook, addr)
+	if err == nil {
+		err = e.Client.Create(ctx, cfg)
 	}
-	return n, nil
+	if err != nil {
+		srv.stop()
+		return nil, fmt.Errorf("registering the fixed-patch webhook: %w", err)
+	}
+	return srv, nil
 }
 
-// register creates the fixed-patch webhook's configuration: a copy of taskgate's
-// Job webhook, served at addr, for the fixed-patch setup's namespaces.
-func (n *fixedPatchServer) register(ctx context.Context, e *Env, hook *admissionregistrationv1.MutatingWebhookConfiguration, addr string) error {
+// fixedPatchWebhookConfiguration is a copy of taskgate's Job webhook in
+// hook, served at addr, for the fixed-patch setup's namespaces.
+func fixedPatchWebhookConfiguration(hook *admissionregistrationv1.MutatingWebhookConfiguration, addr string) (*admissionregistrationv1.MutatingWebhookConfiguration, error) {
 	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: fixedPatchConfiguration}}
 	for _, w := range hook.Webhooks {
 		if w.Name != jobWebhook {
 			continue
 		}
-		w := *w.DeepCopy()
-		w.Name = fixedPatchWebhook
 		if w.ClientConfig.URL == nil {
-			return errors.New("taskgate's Job webhook has no URL to serve the fixed-patch webhook beside")
+			return nil, fmt.Errorf("%s has no URL to serve the fixed-patch webhook beside", jobWebhook)
 		}
 		u, err := url.Parse(*w.ClientConfig.URL)
 		if err != nil {
-			return fmt.Errorf("taskgate's Job webhook URL: %w", err)
+			return nil, fmt.Errorf("%s's URL: %w", jobWebhook, err)
 		}
 		u.Host = addr
-		w.ClientConfig.URL = ptr.To(u.String())
+		w := *w.DeepCopy()
+		w.Name, w.ClientConfig.URL = fixedPatchWebhook, ptr.To(u.String())
 		scopeTo(&w, keyFixed)
 		cfg.Webhooks = append(cfg.Webhooks, w)
 	}
-	if err := e.Client.Create(ctx, cfg); err != nil {
-		return fmt.Errorf("registering the fixed-patch webhook: %w", err)
-	}
-	return nil
+	return cfg, nil
 }
 
 // stop ends the fixed-patch webhook's process.
-func (n *fixedPatchServer) stop() {
-	_ = n.cmd.Process.Kill()
-	<-n.done
+func (s *fixedPatchServer) stop() {
+	_ = s.cmd.Process.Kill()
+	<-s.done
 }
 
-// unregisterFixedPatchWebhook deletes the fixed-patch webhook's configuration.
+// unregisterFixedPatchWebhook deletes the fixed-patch webhook's
+// configuration.
 func (e *Env) unregisterFixedPatchWebhook(ctx context.Context) error {
 	cfg := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: fixedPatchConfiguration}}
 	if err := client.IgnoreNotFound(e.Client.Delete(ctx, cfg)); err != nil {
