@@ -129,7 +129,8 @@ func benchJob(namespace, name string) *batchv1.Job {
 // both in place for the whole figure, each scoped to its own namespaces.
 const setupLabel = "bench.taskgate.dev/admission-setup"
 
-// setupLabel's values for taskgate's webhook and for the policy.
+// setupLabel's values for the fixed-patch webhook, taskgate's webhook and
+// the policy.
 const (
 	keyFixed  = "fixed-patch"
 	keyHook   = "webhook"
@@ -234,10 +235,15 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 		return nil, err
 	}
 	for i := range results {
-		name := setupWebhooks[results[i].Setup]
-		if c0, c1 := calls0[name], calls1[name]; c1.count > c0.count {
-			results[i].WebhookCall = time.Duration((c1.seconds - c0.seconds) / (c1.count - c0.count) * float64(time.Second))
+		name, ok := setupWebhooks[results[i].Setup]
+		if !ok {
+			continue
 		}
+		c0, c1 := calls0[name], calls1[name]
+		if err := callsMade(c0, c1, jobs); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", results[i].Setup, name, err)
+		}
+		results[i].WebhookCall = time.Duration((c1.seconds - c0.seconds) / (c1.count - c0.count) * float64(time.Second))
 	}
 	if profiled != nil {
 		if err := errors.Join(<-profiled, <-profiled); err != nil {
@@ -255,28 +261,51 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 // setupWebhooks names the webhook each setup calls, if any.
 var setupWebhooks = map[string]string{SetupFixed: fixedPatchWebhook, SetupHook: jobWebhook}
 
-// webhookCalls is kube-apiserver's histogram of its calls to one webhook:
-// the sum of their durations and their count.
-type webhookCalls struct{ seconds, count float64 }
+// webhookCalls is what kube-apiserver's metrics say of its calls to one
+// webhook: the sum of their durations, their count, and how many failed
+// and were let through, as a webhook that fails open is.
+type webhookCalls struct{ seconds, count, failedOpen float64 }
 
-// webhookCalls reads kube-apiserver's histograms of its calls to
-// admission webhooks, by webhook name.
+// callsMade checks that, from before to after, a setup's webhook was called
+// for each of its jobs creates and never failed: a webhook that fails open
+// lets the Job through unmutated, faster than any answer, and the figure
+// would read that as its cost.
+func callsMade(before, after webhookCalls, jobs int) error {
+	if failed := after.failedOpen - before.failedOpen; failed > 0 {
+		return fmt.Errorf("%.0f calls failed and let the Job through unmutated; see the webhook's log", failed)
+	}
+	if called := after.count - before.count; called < float64(jobs) {
+		return fmt.Errorf("called %.0f times for %d Jobs", called, jobs)
+	}
+	return nil
+}
+
+// webhookCalls reads kube-apiserver's metrics of its calls to admission
+// webhooks, by webhook name.
 func (e *Env) webhookCalls(ctx context.Context) (map[string]webhookCalls, error) {
 	families, err := e.apiserverMetrics(ctx)
 	if err != nil {
 		return nil, err
 	}
 	calls := map[string]webhookCalls{}
-	for _, m := range families["apiserver_admission_webhook_admission_duration_seconds"].GetMetric() {
-		for _, l := range m.GetLabel() {
-			if l.GetName() == "name" {
-				c := calls[l.GetValue()]
-				c.seconds += m.GetHistogram().GetSampleSum()
-				c.count += float64(m.GetHistogram().GetSampleCount())
-				calls[l.GetValue()] = c
+	each := func(family string, add func(*webhookCalls, *dto.Metric)) {
+		for _, m := range families[family].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "name" {
+					c := calls[l.GetValue()]
+					add(&c, m)
+					calls[l.GetValue()] = c
+				}
 			}
 		}
 	}
+	each("apiserver_admission_webhook_admission_duration_seconds", func(c *webhookCalls, m *dto.Metric) {
+		c.seconds += m.GetHistogram().GetSampleSum()
+		c.count += float64(m.GetHistogram().GetSampleCount())
+	})
+	each("apiserver_admission_webhook_fail_open_count", func(c *webhookCalls, m *dto.Metric) {
+		c.failedOpen += m.GetCounter().GetValue()
+	})
 	return calls, nil
 }
 
