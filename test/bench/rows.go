@@ -52,10 +52,10 @@ func addAdmissionRows(r *Report, results []AdmissionResult, jobs int) {
 			}
 			r.Add(row)
 		}
-		polAdds := differences(at[SetupPolicy], none)
-		row := addedRow("taskgate adds at "+label, differences(at[SetupHook], none), polAdds)
+		hookAdds, polAdds := differences(at[SetupHook], none), differences(at[SetupPolicy], none)
+		row := addedRow("taskgate adds at "+label, hookAdds, polAdds)
 		if p == 50 {
-			added, polAdded := SpreadOf(differences(at[SetupHook], none)), SpreadOf(polAdds)
+			added, polAdded := SpreadOf(hookAdds), SpreadOf(polAdds)
 			row.Target = fmt.Sprintf("≤ %.1f ms, ≤ %.1f× MAP", targetAddedP50, targetAddedRatio)
 			row.Met = met(within(added.Median, targetAddedP50) && (added.Median <= 0 || polAdded.Median > 0 && within(added.Median/polAdded.Median, targetAddedRatio)))
 		}
