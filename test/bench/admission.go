@@ -125,8 +125,9 @@ func benchJob(namespace, name string) *batchv1.Job {
 }
 
 // setupLabel marks each of a round's namespaces with the setup its Jobs are
-// admitted by: taskgate's Job webhook and the MutatingAdmissionPolicy are
-// both in place for the whole figure, each scoped to its own namespaces.
+// admitted by: the fixed-patch webhook, taskgate's Job webhook and the
+// MutatingAdmissionPolicy are all in place for the whole figure, each scoped
+// to its own namespaces.
 const setupLabel = "bench.taskgate.dev/admission-setup"
 
 // setupLabel's values for the fixed-patch webhook, taskgate's webhook and
@@ -145,7 +146,7 @@ var setups = []struct{ name, key string }{
 // Admission creates jobs Jobs per setup, one at a time, through the real
 // apiserver, rounds times. The setups take turns request by request, each
 // leading in turn, so drift in the machine's load, within a round as
-// across rounds, falls on all three alike.
+// across rounds, falls on all of them alike.
 func (e *Env) Admission(ctx context.Context, rounds, jobs int) (results []AdmissionResult, err error) {
 	hook, err := e.jobWebhookConfiguration(ctx)
 	if err != nil {
@@ -164,7 +165,7 @@ func (e *Env) Admission(ctx context.Context, rounds, jobs int) (results []Admiss
 	if err != nil {
 		return nil, err
 	}
-	defer fixed.stop()
+	defer fixed.Stop(stopGrace)
 	for round := 1; round <= rounds; round++ {
 		res, err := e.admissionRound(ctx, round, jobs)
 		if err != nil {
@@ -391,7 +392,9 @@ func scopeTo(w *admissionregistrationv1.MutatingWebhook, key string) {
 	})
 }
 
-// unscopeAdmission undoes scopeAdmission: hook as it was, and no policy.
+// unscopeAdmission undoes scopeAdmission and the fixed-patch webhook's
+// registration: hook as it was, and neither the policy nor the fixed-patch
+// webhook registered.
 func (e *Env) unscopeAdmission(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) error {
 	if err := e.replaceWebhookConfiguration(ctx, hook.DeepCopy()); err != nil {
 		return fmt.Errorf("restoring the Job webhook: %w", err)

@@ -10,9 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"gomodules.xyz/jsonpatch/v2"
@@ -91,18 +89,13 @@ func patchWith(patch []byte) http.HandlerFunc {
 	}
 }
 
-// fixedPatchServer is the fixed-patch webhook running as its own process,
-// as the manager does, so it pays the same process switches.
-type fixedPatchServer struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
 // startFixedPatchWebhook runs this bench binary again to serve the
-// fixed-patch webhook with the manager's serving certificate, and registers
-// it for the Jobs of the fixed-patch setup's namespaces, matched as hook
-// matches taskgate's.
-func (e *Env) startFixedPatchWebhook(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) (*fixedPatchServer, error) {
+// fixed-patch webhook with the manager's serving certificate, in a process of
+// its own as the manager is, so it pays the same process switches. It
+// registers the webhook for the Jobs of the fixed-patch setup's namespaces,
+// matched as hook matches taskgate's; unscopeAdmission deletes the
+// registration.
+func (e *Env) startFixedPatchWebhook(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) (*localcluster.Process, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding the bench binary: %w", err)
@@ -112,30 +105,25 @@ func (e *Env) startFixedPatchWebhook(ctx context.Context, hook *admissionregistr
 		return nil, err
 	}
 	addr := net.JoinHostPort(e.hooks.LocalServingHost, port)
-	log, err := os.Create(filepath.Join(e.Dir, "fixed-patch-webhook.log"))
+	args := []string{"-" + FixedPatchWebhookFlag + "=" + addr, "-dir=" + e.hooks.LocalServingCertDir}
+	proc, err := localcluster.StartProcess(e.Dir, "fixed-patch-webhook", self, args, e.runtimeEnv)
 	if err != nil {
-		return nil, fmt.Errorf("creating the fixed-patch webhook's log: %w", err)
+		return nil, err
 	}
-	cmd := exec.Command(self, "-"+FixedPatchWebhookFlag+"="+addr, "-dir="+e.hooks.LocalServingCertDir)
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(os.Environ(), e.runtimeEnv...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		_ = log.Close()
-		return nil, fmt.Errorf("starting the fixed-patch webhook: %w", err)
-	}
-	srv := &fixedPatchServer{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); _ = log.Close(); close(srv.done) }()
 	cfg, err := fixedPatchWebhookConfiguration(hook, addr)
 	if err == nil {
 		err = e.Client.Create(ctx, cfg)
 	}
 	if err != nil {
-		srv.stop()
+		proc.Stop(stopGrace)
 		return nil, fmt.Errorf("registering the fixed-patch webhook: %w", err)
 	}
-	return srv, nil
+	return proc, nil
 }
+
+// stopGrace is how long the fixed-patch webhook has to stop before it is
+// killed.
+const stopGrace = 5 * time.Second
 
 // fixedPatchWebhookConfiguration is a copy of taskgate's Job webhook in
 // hook, served at addr, for the fixed-patch setup's namespaces.
@@ -159,12 +147,6 @@ func fixedPatchWebhookConfiguration(hook *admissionregistrationv1.MutatingWebhoo
 		cfg.Webhooks = append(cfg.Webhooks, w)
 	}
 	return cfg, nil
-}
-
-// stop ends the fixed-patch webhook's process.
-func (s *fixedPatchServer) stop() {
-	_ = s.cmd.Process.Kill()
-	<-s.done
 }
 
 // unregisterFixedPatchWebhook deletes the fixed-patch webhook's

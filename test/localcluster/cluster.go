@@ -47,7 +47,7 @@ type Cluster struct {
 	RepoRoot string
 
 	env   *envtest.Environment
-	procs []*process
+	procs []*Process
 	// lock is held while the cluster runs: see lockMachine.
 	lock *os.File
 	// stopPodLogs stops the controller that serves annotated pods' logs.
@@ -102,7 +102,7 @@ func (c *Cluster) Stop() error {
 		c.stopPodLogs()
 	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
-		c.procs[i].stop(5 * time.Second)
+		c.procs[i].Stop(5 * time.Second)
 	}
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
@@ -139,8 +139,8 @@ func (c *Cluster) Client() (client.Client, error) {
 	return client.New(c.Config, client.Options{})
 }
 
-func (c *Cluster) start(name, bin string, args, env []string) (*process, error) {
-	p, err := startProcess(c.Dir, name, bin, args, env)
+func (c *Cluster) start(name, bin string, args, env []string) (*Process, error) {
+	p, err := StartProcess(c.Dir, name, bin, args, env)
 	if err != nil {
 		return nil, err
 	}

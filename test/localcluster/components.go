@@ -10,7 +10,7 @@ import (
 func (c *Cluster) StopComponent(name string) error {
 	for _, p := range c.procs {
 		if p.name == name {
-			p.stop(5 * time.Second)
+			p.Stop(5 * time.Second)
 			return nil
 		}
 	}

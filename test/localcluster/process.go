@@ -16,8 +16,9 @@ import (
 	"time"
 )
 
-// process is one component of the cluster, with its output in a log file.
-type process struct {
+// Process is a program run beside the cluster's tests or bench, or one
+// component of the cluster, with its output in a log file.
+type Process struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
@@ -25,7 +26,9 @@ type process struct {
 	err  error
 }
 
-func startProcess(dir, name, bin string, args, env []string) (*process, error) {
+// StartProcess runs bin with args and env added to this process's, writing
+// its output to <dir>/<name>.log. It dies with its parent.
+func StartProcess(dir, name, bin string, args, env []string) (*Process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -40,7 +43,7 @@ func startProcess(dir, name, bin string, args, env []string) (*process, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		_ = f.Close()
@@ -49,8 +52,8 @@ func startProcess(dir, name, bin string, args, env []string) (*process, error) {
 	return p, nil
 }
 
-// stop sends SIGTERM, then SIGKILL after the grace period.
-func (p *process) stop(grace time.Duration) {
+// Stop sends SIGTERM, then SIGKILL after the grace period.
+func (p *Process) Stop(grace time.Duration) {
 	select {
 	case <-p.done:
 		return
@@ -67,7 +70,7 @@ func (p *process) stop(grace time.Duration) {
 
 // exited returns an error describing the exit, with the log's tail, if the
 // process is no longer running.
-func (p *process) exited() error {
+func (p *Process) exited() error {
 	select {
 	case <-p.done:
 		return fmt.Errorf("%s exited (%v); last log lines:\n%s", p.name, p.err, tail(p.log, 20))
@@ -77,7 +80,7 @@ func (p *process) exited() error {
 }
 
 // waitForLog waits until the process logs a line containing want.
-func (p *process) waitForLog(ctx context.Context, want string) error {
+func (p *Process) waitForLog(ctx context.Context, want string) error {
 	return poll(ctx, func() (bool, error) {
 		if err := p.exited(); err != nil {
 			return false, err
