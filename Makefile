@@ -1,7 +1,8 @@
 # taskgate's build, test and demo entry points. `make help` lists them.
 #
 # Every tool is pinned: controller-gen in tools/go.mod, and the local
-# cluster's binaries (Kubernetes, etcd, kwok, Tekton) in test/clusterbin/*.
+# cluster's binaries (Kubernetes, etcd, kwok, Tekton) in test/clusterbin/*,
+# and the real node's Debian packages in hack/install-node-packages.sh.
 
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
@@ -83,7 +84,7 @@ test-fuzz: ## Run each fuzzer briefly (FUZZ_TIME executions each).
 	done
 
 .PHONY: test-e2e
-test-e2e: cluster-build ## Run the tests on a fresh local cluster.
+test-e2e: cluster-build node-packages ## Run the tests on a fresh local cluster.
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/...
 
 .PHONY: bench
@@ -99,8 +100,12 @@ $(LOCALCLUSTER): $(shell git ls-files test/localcluster test/cmd 2>/dev/null)
 cluster-build: $(LOCALCLUSTER) ## Build the local cluster's pinned binaries into the cache.
 	$(LOCALCLUSTER) build -timeout 80m
 
+.PHONY: node-packages
+node-packages: ## Install the real node's pinned Debian packages (containerd, runc, CNI, busybox) if missing; needs root.
+	./hack/install-node-packages.sh
+
 .PHONY: cluster-up
-cluster-up: $(LOCALCLUSTER) ## Start a local cluster in the background; prints its KUBECONFIG.
+cluster-up: $(LOCALCLUSTER) node-packages ## Start a local cluster with a real node in the background; prints its KUBECONFIG.
 	$(LOCALCLUSTER) up -dir $(CLUSTER_DIR)
 
 .PHONY: cluster-down
@@ -112,5 +117,5 @@ cluster-down: $(LOCALCLUSTER) ## Stop the local cluster (and the demo's manager)
 
 .PHONY: demo
 demo: cluster-up ## Start a local cluster, run taskgate on it, and run the examples.
-	$(GO) build -o bin/taskgate ./cmd/taskgate
+	$(GO) build -o bin/ ./cmd/taskgate ./cmd/kubectl-task
 	./hack/demo.sh $(CLUSTER_DIR)

@@ -32,31 +32,38 @@ done
 echo "taskgate manager running (pid $(cat "$dir/manager.pid"), log $dir/manager.log)"
 echo
 
-"$kubectl" create namespace $ns --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
+# The demo's pods run on the cluster's real node (kubelet, containerd, runc),
+# from the App image the cluster built from examples/image.
+bin/localcluster real-node-namespace -dir "$dir" $ns
 run apply -n $ns -f examples/
 echo
-run wait -n $ns --for=condition=Succeeded --timeout=60s task/migrate
-run wait -n $ns --for=jsonpath='{.status.state}'=Failed --timeout=60s task/send-digest
+run wait -n $ns --for=condition=Succeeded --timeout=120s task/migrate
+run wait -n $ns --for=jsonpath='{.status.state}'=Failed --timeout=120s task/send-digest
 echo
 run get apps.taskgate.dev -n $ns
 echo
 run get tasks -n $ns -o wide
 echo
-for task in migrate send-digest; do
-	pod=$("$kubectl" get task $task -n $ns -o jsonpath='{.status.podName}')
-	echo "--- logs of task $task (pod $pod)"
-	"$kubectl" logs -n $ns "$pod" -c step-main 2>&1 || true
-done
+pod=$("$kubectl" get task migrate -n $ns -o jsonpath='{.status.podName}')
+run logs -n $ns "$pod" -c step-main
+echo
+echo "+ kubectl task logs send-digest"
+bin/kubectl-task --kubeconfig "$KUBECONFIG" -n $ns logs send-digest
+echo
+run get task send-digest -n $ns -o jsonpath='exit code {.status.exitCode}: {.status.failureReason}{"\n"}'
 cat <<EOT
 
-The App "shop" ran two Tasks as Tekton PipelineRuns on a local control plane
-(etcd, kube-apiserver, controller-manager, scheduler, kwok nodes, Tekton):
-"migrate" succeeded and "send-digest" failed with its exit code and reason.
-Pods run under kwok, so no container really runs and logs are simulated.
+The App "shop" ran two Tasks as Tekton PipelineRuns on a local cluster
+(etcd, kube-apiserver, controller-manager, scheduler, Tekton, and a real node:
+kubelet, containerd and runc). Each ran its command for real in the App's
+image (built from examples/image): "migrate" read its database binding and
+succeeded; "send-digest" exited with status 75 from its own process. Every
+line above is the processes' own output.
 
 Explore:
   export KUBECONFIG=$KUBECONFIG
   alias kubectl=$kubectl
+  bin/kubectl-task -n $ns run shop -c 'echo hello from \$(hostname)' --wait -f
   kubectl get task send-digest -n $ns -o yaml     # resolved configuration and status
   kubectl explain task.spec
   kubectl get pipelineruns,pods -n $ns

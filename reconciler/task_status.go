@@ -3,7 +3,9 @@ package reconciler
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -236,9 +238,52 @@ func taskRunFailure(tr *pipelinev1.TaskRun) (outcome, bool) {
 			message: msg, failureReason: msg, exitCode: new(st.Terminated.ExitCode)}, true
 	}
 	if c != nil && c.IsFalse() && c.Message != "" {
-		return runFailed(c.Message), true
+		return runFailed(startFailure(c.Message, tr)), true
 	}
 	return outcome{}, false
+}
+
+// startFailure explains a TaskRun that failed before its command ran. When
+// kubelet could not create the container (CreateContainerConfigError),
+// Tekton's message only says "config error"; kubelet's own words are in
+// the step's waiting state, and for an image user that runAsNonRoot
+// refuses, imageUserHint says what to set.
+func startFailure(message string, tr *pipelinev1.TaskRun) string {
+	for _, st := range tr.Status.Steps {
+		if st.Waiting == nil || st.Waiting.Message == "" || strings.Contains(message, st.Waiting.Message) {
+			continue
+		}
+		message += ": " + st.Waiting.Message
+		break
+	}
+	if hint := imageUserHint(message); hint != "" {
+		return hint + ". " + message
+	}
+	return message
+}
+
+// Kubelet's words when the image's user and runAsNonRoot disagree; Tekton
+// fails the TaskRun at once with them.
+var (
+	kubeletRootImage      = "container has runAsNonRoot and image will run as root"
+	kubeletNamedImageUser = regexp.MustCompile(`container has runAsNonRoot and image has non-numeric user \(([^)]*)\)`)
+)
+
+// imageUserHint says what to set when kubelet refused to start the Task's
+// container because of the image's user: Tasks get runAsNonRoot by default
+// (inherit's hardened security context), which images built to run as root
+// or as a named user cannot satisfy. Empty for any other message.
+func imageUserHint(message string) string {
+	const set = "set the App's spec.securityContext.runAsUser (or spec.podSecurityContext.runAsUser) to "
+	if strings.Contains(message, kubeletRootImage) {
+		return "The image runs as root, and Tasks run as non-root unless their App says otherwise: " + set +
+			"a non-zero UID the image can run as, or build the image with a numeric non-root USER"
+	}
+	if m := kubeletNamedImageUser.FindStringSubmatch(message); m != nil {
+		return "The image names its user (" + m[1] + "), and Kubernetes cannot check that a name is non-root: " + set +
+			"that user's UID, or build the image with a numeric USER"
+	}
+	return ""
 }
 
 // stoppedByTekton reports whether Tekton wrote the step's termination itself

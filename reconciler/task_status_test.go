@@ -97,6 +97,13 @@ func succeeded(status metav1.ConditionStatus, reason, message string, lastTransi
 		ObservedGeneration: 1, LastTransitionTime: metav1.NewTime(at(lastTransition))}
 }
 
+// rootImageFailure is how a Task whose image runs as root fails under the
+// default runAsNonRoot.
+const rootImageFailure = "The image runs as root, and Tasks run as non-root unless their App says otherwise: " +
+	"set the App's spec.securityContext.runAsUser (or spec.podSecurityContext.runAsUser) to a non-zero UID the image can run as, " +
+	"or build the image with a numeric non-root USER. Failed to create pod due to config error: " +
+	`container has runAsNonRoot and image will run as root (pod: "migrate-run-pod_shop(0b1c)", container: step-main)`
+
 func TestComputeTaskStatus(t *testing.T) {
 	runningPR := pipelineRun(cond(corev1.ConditionUnknown, "Running", "Tasks Completed: 0 (Failed: 0, Cancelled 0), Incomplete: 1, Skipped: 0"), mt(5*time.Second), nil)
 	failedPR := pipelineRun(cond(corev1.ConditionFalse, "Failed", "Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: 0"), mt(5*time.Second), mt(95*time.Second))
@@ -284,6 +291,22 @@ func TestComputeTaskStatus(t *testing.T) {
 				ExitCode:      new(int32(137)),
 				FailureReason: "Exited with status 137 (out of memory)",
 				Conditions:    []metav1.Condition{succeeded("False", "Failed", "Exited with status 137 (out of memory)", 96*time.Second)},
+			},
+		},
+		{
+			name: "image runs as root: kubelet's words from the step, and what to set",
+			task: statusTask(),
+			pr:   failedPR,
+			tr: taskRun(cond(corev1.ConditionFalse, "CreateContainerConfigError", "Failed to create pod due to config error"),
+				mt(6*time.Second), "migrate-run-pod", pipelinev1.StepState{Name: "main", Container: "step-main",
+					ContainerState: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError",
+						Message: `container has runAsNonRoot and image will run as root (pod: "migrate-run-pod_shop(0b1c)", container: step-main)`}}}),
+			now: 96 * time.Second,
+			want: v1alpha1.TaskStatus{
+				ID: 7, State: "Failed", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
+				StartTime: mt(5 * time.Second), CompletionTime: mt(95 * time.Second), Duration: &metav1.Duration{Duration: 90 * time.Second},
+				FailureReason: rootImageFailure,
+				Conditions:    []metav1.Condition{succeeded("False", "RunFailed", rootImageFailure, 96*time.Second)},
 			},
 		},
 		{
@@ -715,5 +738,35 @@ func TestTaskRunName(t *testing.T) {
 	}
 	if got := TaskRunName(nil); got != "" {
 		t.Errorf("TaskRunName(nil) = %q, want empty", got)
+	}
+}
+
+func TestImageUserHint(t *testing.T) {
+	const set = "set the App's spec.securityContext.runAsUser (or spec.podSecurityContext.runAsUser) to "
+	for _, tc := range []struct {
+		name, message, want string
+	}{
+		{
+			name:    "image runs as root",
+			message: `the step "main" in TaskRun "migrate-run" failed to start. The pod errored with the message: "container has runAsNonRoot and image will run as root (pod: "migrate-run-pod_shop(0b1c)", container: step-main)."`,
+			want: "The image runs as root, and Tasks run as non-root unless their App says otherwise: " + set +
+				"a non-zero UID the image can run as, or build the image with a numeric non-root USER",
+		},
+		{
+			name:    "image names its user",
+			message: `the step "main" in TaskRun "migrate-run" failed to start. The pod errored with the message: "container has runAsNonRoot and image has non-numeric user (cnb), cannot verify user is non-root (pod: "migrate-run-pod_shop(0b1c)", container: step-main)."`,
+			want: "The image names its user (cnb), and Kubernetes cannot check that a name is non-root: " + set +
+				"that user's UID, or build the image with a numeric USER",
+		},
+		{
+			name:    "another start failure",
+			message: `the step "main" in TaskRun "migrate-run" failed to start. The pod errored with the message: "secret \"shop-db\" not found."`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := imageUserHint(tc.message); got != tc.want {
+				t.Fatalf("imageUserHint() = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

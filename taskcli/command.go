@@ -65,7 +65,8 @@ func NewOptions(streams genericiooptions.IOStreams) *Options {
 }
 
 // Execute runs the plugin with args and returns its exit status: 0 when
-// the command succeeded, 1 otherwise, after printing the error.
+// the command succeeded; after printing the error, the exit status of the
+// Task's command when run --wait saw it fail, and 1 otherwise.
 func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
 	o := NewOptions(streams)
 	if f, ok := streams.ErrOut.(*os.File); ok {
@@ -75,6 +76,9 @@ func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []str
 	cmd.SetArgs(args)
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(streams.ErrOut, "error: "+err.Error())
+		if exit, ok := errors.AsType[exitError](err); ok {
+			return exit.code
+		}
 		return 1
 	}
 	return 0

@@ -65,7 +65,7 @@ a B, in any case) count in powers of 1024: 512M and 512MB mean 512Mi, 1G and
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable NAME=VALUE, added to the App's; repeatable")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "annotation KEY=VALUE for the Task, which taskgate copies to its pod; repeatable")
 	fl.StringVar(&f.timeout, "timeout", "", "limit on the run, such as 30m or 2h; 0s for none (default: cluster policy)")
-	fl.BoolVarP(&f.wait, "wait", "w", false, "wait for the Task to finish; exit 1 if it fails or is cancelled")
+	fl.BoolVarP(&f.wait, "wait", "w", false, "wait for the Task to finish; if it fails, exit with its command's exit status, or 1 if it has none (cancelled, timed out)")
 	fl.BoolVarP(&f.follow, "follow", "f", false, "stream the Task's logs while it runs, then exit as --wait does")
 	return cmd
 }
@@ -214,14 +214,28 @@ func (o *Options) waitForID(ctx context.Context, task *v1alpha1.Task) *v1alpha1.
 }
 
 // outcome reports how a finished Task ended: a line on w when it
-// succeeded, an error with the reason when it failed or was cancelled.
+// succeeded, an error with the reason when it failed or was cancelled. A
+// command that exited non-zero makes the plugin exit with the same status,
+// as `kubectl run --attach` does, so scripts can tell failures apart.
 func (o *Options) outcome(w io.Writer, t *v1alpha1.Task) error {
 	if t.Status.State == v1alpha1.TaskStateSucceeded {
 		fmt.Fprintln(w, outcomeLine(t))
 		return nil
 	}
-	return errors.New(outcomeLine(t))
+	err := errors.New(outcomeLine(t))
+	if code := t.Status.ExitCode; t.Status.State == v1alpha1.TaskStateFailed && code != nil && *code > 0 && *code < 256 {
+		return exitError{err: err, code: int(*code)}
+	}
+	return err
 }
+
+// exitError is a failure that ends the plugin with code rather than 1.
+type exitError struct {
+	err  error
+	code int
+}
+
+func (e exitError) Error() string { return e.err.Error() }
 
 // outcomeLine says how a finished Task ended.
 func outcomeLine(t *v1alpha1.Task) string {

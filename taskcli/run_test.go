@@ -1,6 +1,8 @@
 package taskcli
 
 import (
+	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 )
@@ -110,5 +113,39 @@ func TestOutcomeLine(t *testing.T) {
 		if got := outcomeLine(tt.task); got != tt.want {
 			t.Errorf("outcomeLine = %q, want %q", got, tt.want)
 		}
+	}
+}
+
+func TestOutcomeExitStatus(t *testing.T) {
+	exited := func(code int32) *v1alpha1.Task {
+		tk := task("shop-a", 1, v1alpha1.TaskStateFailed)
+		tk.Status.ExitCode = &code
+		return tk
+	}
+	tests := []struct {
+		name string
+		task *v1alpha1.Task
+		want int
+	}{
+		{"succeeded", task("shop-a", 1, v1alpha1.TaskStateSucceeded), 0},
+		{"command exited 75", exited(75), 75},
+		{"command exited 137", exited(137), 137},
+		{"failed without an exit code", task("shop-a", 1, v1alpha1.TaskStateFailed), 1},
+		{"cancelled", task("shop-a", 1, v1alpha1.TaskStateCancelled), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := NewOptions(genericiooptions.NewTestIOStreamsDiscard()).outcome(io.Discard, tt.task)
+			got := 0
+			if err != nil {
+				got = 1
+				if exit, ok := errors.AsType[exitError](err); ok {
+					got = exit.code
+				}
+			}
+			if got != tt.want {
+				t.Fatalf("exit status = %d, want %d (error %v)", got, tt.want, err)
+			}
+		})
 	}
 }

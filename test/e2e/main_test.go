@@ -49,7 +49,7 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	cluster, err = localcluster.Start(ctx, localcluster.Options{
-		RepoRoot: root, Dir: dir,
+		RepoRoot: root, Dir: dir, RealNode: true,
 		Logf: func(format string, args ...any) { fmt.Printf("localcluster: "+format+"\n", args...) },
 	})
 	if cluster != nil {
@@ -128,6 +128,19 @@ func newNamespace(t *testing.T, c client.Client) string {
 		return err == nil, err
 	})
 	return ns.Name
+}
+
+// newRealNodeNamespace creates a namespace whose pods run on the real node,
+// for tests of what a process does, and deletes it afterwards.
+func newRealNodeNamespace(t *testing.T, c client.Client) string {
+	t.Helper()
+	ns := newNamespace(t, c)
+	patch := client.MergeFrom(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	obj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Annotations: localcluster.RealNodeAnnotations()}}
+	if err := c.Patch(context.Background(), obj, patch); err != nil {
+		t.Fatalf("putting namespace %s on the real node: %v", ns, err)
+	}
+	return ns
 }
 
 // eventually polls cond until it returns true, failing the test with cond's

@@ -98,8 +98,15 @@ func mustKubectlTask(t *testing.T, ns string, args ...string) pluginResult {
 // error output.
 func wantFailure(t *testing.T, res pluginResult, want string) {
 	t.Helper()
-	if res.code != 1 || !strings.Contains(res.stderr, want) {
-		t.Fatalf("want exit 1 with %q in stderr; got %s", want, res)
+	wantExit(t, res, 1, want)
+}
+
+// wantExit checks that a run of the plugin exited with code and want in
+// its error output.
+func wantExit(t *testing.T, res pluginResult, code int, want string) {
+	t.Helper()
+	if res.code != code || !strings.Contains(res.stderr, want) {
+		t.Fatalf("want exit %d with %q in stderr; got %s", code, want, res)
 	}
 }
 
@@ -274,7 +281,8 @@ func TestPluginRunWait(t *testing.T) {
 
 	res = kubectlTask(t, ns, "run", "shop", "-c", "false", "--wait", "--annotation", localcluster.AnnotationExitCode+"=3")
 	name, _ = created(t, res.stdout)
-	wantFailure(t, res, "error: Task "+name+" (ID 2) failed: Exited with status 3")
+	// The plugin exits with the command's own status.
+	wantExit(t, res, 3, "error: Task "+name+" (ID 2) failed: Exited with status 3")
 }
 
 func TestPluginRunFollowStreamsLogs(t *testing.T) {

@@ -18,6 +18,11 @@ const KubernetesVersion = "v1.36.3"
 // Binaries are the paths of the executables a cluster runs.
 type Binaries struct {
 	Etcd, APIServer, ControllerManager, Scheduler, Kubectl, Kwok, Tekton string
+	// Kubelet runs the real node (Cluster.StartRealNode). The Tekton
+	// entrypoint, nop and workingdirinit binaries go into the images its
+	// TaskRun pods run there.
+	Kubelet                                           string
+	TektonEntrypoint, TektonNop, TektonWorkingDirInit string
 	// CertManagerController and CertManagerCAInjector run only when a test
 	// asks for cert-manager (Cluster.StartCertManager).
 	CertManagerController, CertManagerCAInjector string
@@ -46,6 +51,7 @@ var binaryModules = []binaryModule{
 			"kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
 			"kube-scheduler":          "k8s.io/kubernetes/cmd/kube-scheduler",
 			"kubectl":                 "k8s.io/kubernetes/cmd/kubectl",
+			"kubelet":                 "k8s.io/kubernetes/cmd/kubelet",
 		},
 		// Without a real version clients that parse it, Tekton among them,
 		// refuse to start ("Invalid character(s) found in build meta data").
@@ -57,7 +63,12 @@ var binaryModules = []binaryModule{
 	},
 	{dir: "etcd", packages: map[string]string{"etcd": "go.etcd.io/etcd/server/v3"}},
 	{dir: "kwok", packages: map[string]string{"kwok": "sigs.k8s.io/kwok/cmd/kwok"}},
-	{dir: "tekton", packages: map[string]string{"tekton-controller": "github.com/tektoncd/pipeline/cmd/controller"}},
+	{dir: "tekton", packages: map[string]string{
+		"tekton-controller":     "github.com/tektoncd/pipeline/cmd/controller",
+		"tekton-entrypoint":     "github.com/tektoncd/pipeline/cmd/entrypoint",
+		"tekton-nop":            "github.com/tektoncd/pipeline/cmd/nop",
+		"tekton-workingdirinit": "github.com/tektoncd/pipeline/cmd/workingdirinit",
+	}},
 	{
 		// cert-manager's library module; the proxy serves no cmd/ modules,
 		// so the module wires the controllers itself (see its mains).
@@ -131,6 +142,11 @@ func BuildBinaries(ctx context.Context, repoRoot string, log func(format string,
 		Kubectl:           paths["kubectl"],
 		Kwok:              paths["kwok"],
 		Tekton:            paths["tekton-controller"],
+		Kubelet:           paths["kubelet"],
+
+		TektonEntrypoint:     paths["tekton-entrypoint"],
+		TektonNop:            paths["tekton-nop"],
+		TektonWorkingDirInit: paths["tekton-workingdirinit"],
 
 		CertManagerController: paths["cert-manager-controller"],
 		CertManagerCAInjector: paths["cert-manager-cainjector"],

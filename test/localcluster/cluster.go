@@ -28,6 +28,9 @@ type Options struct {
 	Dir string
 	// Nodes is the number of kwok fake nodes; at least one.
 	Nodes int
+	// RealNode adds a real node beside kwok's: kubelet, containerd and
+	// runc, for pods in namespaces with RealNodeAnnotations. It needs root.
+	RealNode bool
 	// Logf reports progress.
 	Logf func(format string, args ...any)
 }
@@ -52,6 +55,8 @@ type Cluster struct {
 	lock *os.File
 	// stopPodLogs stops the controller that serves annotated pods' logs.
 	stopPodLogs context.CancelFunc
+	// realNode is the running real node, if Options.RealNode.
+	realNode *realNode
 }
 
 // Start builds what is missing and starts a cluster. Stop it with Stop, even
@@ -75,15 +80,19 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return c, err
 	}
 	begin := time.Now()
-	steps := []struct {
+	type step struct {
 		name string
 		run  func(context.Context, Options) error
-	}{
+	}
+	steps := []step{
 		{"kube-apiserver", c.startAPIServer},
 		{"kube-controller-manager", c.startControllerManager},
 		{"kube-scheduler", c.startScheduler},
 		{"kwok", c.startKwok},
 		{"tekton", c.startTekton},
+	}
+	if opts.RealNode {
+		steps = append(steps, step{"the real node", c.startRealNode})
 	}
 	for _, s := range steps {
 		t := time.Now()
@@ -98,6 +107,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 
 // Stop stops every component, newest first.
 func (c *Cluster) Stop() error {
+	// The real node needs the apiserver to delete its pods and Node.
+	nodeErr := c.stopRealNode()
 	if c.stopPodLogs != nil {
 		c.stopPodLogs()
 	}
@@ -111,6 +122,9 @@ func (c *Cluster) Stop() error {
 	}
 	if c.lock != nil {
 		_ = c.lock.Close()
+	}
+	if nodeErr != nil {
+		return fmt.Errorf("stopping the real node: %w", nodeErr)
 	}
 	return nil
 }
@@ -191,6 +205,9 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 	// certificate when it has no --kubelet-certificate-authority, which
 	// suits kwok's self-signed one.
 	api.Configure().Set("kubelet-preferred-address-types", "InternalIP")
+	// A namespace's annotations can then put its pods on the real node
+	// (RealNodeAnnotations).
+	api.Configure().Set("enable-admission-plugins", "PodNodeSelector,PodTolerationRestriction")
 	c.env.ControlPlane.APIServer = api
 	if _, err := c.env.Start(); err != nil {
 		return fmt.Errorf("starting etcd and kube-apiserver: %w", err)
@@ -289,7 +306,10 @@ func (c *Cluster) startKwok(ctx context.Context, opts Options) error {
 	// objects name (see runPodLogs).
 	if _, err := c.start("kwok", c.Binaries.Kwok, []string{
 		"--kubeconfig=" + c.Kubeconfig, "--config=" + stages,
-		"--manage-all-nodes=true", "--node-lease-duration-seconds=40",
+		// Only kwok's own nodes: with --manage-all-nodes kwok took over
+		// pods of the live real node now and then and wrote their status
+		// (../shared/research/real_node.md, trap 6).
+		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--node-lease-duration-seconds=40",
 		"--cidr=10.0.0.0/16", "--node-ip=127.0.0.1",
 		"--node-port=" + port, "--server-address=127.0.0.1:" + port,
 		"--enable-crds=Logs",

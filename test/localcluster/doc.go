@@ -1,11 +1,49 @@
-// Package localcluster builds and runs a real, throw-away Kubernetes control
-// plane on 127.0.0.1 for taskgate's tests and demo: etcd, kube-apiserver,
+// Package localcluster builds and runs a real, throw-away Kubernetes cluster
+// on 127.0.0.1 for taskgate's tests and demo: etcd, kube-apiserver,
 // kube-controller-manager and kube-scheduler (so the Job, garbage-collector
-// and TTL-after-finished controllers run), kwok fake nodes, and the Tekton
-// Pipelines controller. cert-manager's controller and cainjector are built
-// with the rest but start only when a test asks (StartCertManager).
+// and TTL-after-finished controllers run), kwok fake nodes, the Tekton
+// Pipelines controller and, with Options.RealNode, one real node.
+// cert-manager's controller and cainjector are built with the rest but
+// start only when a test asks (StartCertManager).
 //
-// Every binary is built from a pinned Go module under test/clusterbin into a
-// cache directory keyed by the module's go.sum, so a fresh clone reuses what
-// an earlier build left. Third-party code is configured, never patched.
+// Every Go binary is built from a pinned Go module under test/clusterbin into
+// a cache directory keyed by the module's go.sum, so a fresh clone reuses
+// what an earlier build left. Third-party code is configured, never patched.
+//
+// # Simulated and real pods
+//
+// kwok's nodes simulate their pods: exit codes, run times and logs are
+// scripted by annotations (AnnotationExitCode, AnnotationRunTime,
+// AnnotationLogsFile), and thousands of pods cost almost nothing. kwok
+// manages only nodes annotated kwok.x-k8s.io/node=fake, never the real
+// node: with --manage-all-nodes it sometimes wrote the status of the real
+// node's live pods.
+//
+// The real node, RealNodeName, is kubelet (built from k8s.io/kubernetes,
+// the control plane's module and version) with containerd 1.6 and runc
+// from Debian 12, pinned in hack/install-node-packages.sh. Debian's
+// packages rather than the containerd and runc Go modules: runc needs cgo
+// and libseccomp to build, containerd's shim and ctr are three more builds
+// of a large module, and Debian's are the builds this machine's kind was
+// proven with (../shared/research/real_node.md), installed in seconds
+// rather than built in minutes. Its pods run real processes: kubelet
+// alone writes their status, which CheckRealPod asserts.
+//
+// Pods reach the real node only from namespaces annotated with
+// RealNodeAnnotations, through the apiserver's PodNodeSelector and
+// PodTolerationRestriction admission plugins; the node's taint keeps every
+// other pod on kwok. No image is ever pulled: the harness builds each image
+// the node runs with go-containerregistry (package nodeimage) and imports
+// it into containerd, and the node's resolver points at 127.0.0.1, so a
+// pull that slipped through would fail at once instead of leaving the
+// machine.
+//
+// The machine is left as it was found. kubelet and containerd share one
+// private mount namespace, where tmpfs covers the paths they hard-code
+// (/var/lib/kubelet, /run/containerd, /var/log/pods, ...) and files bound
+// over the sysctls kubelet writes take its writes. Pods have only their
+// loopback interface. Tear-down deletes the node's pods while kubelet
+// runs, stops kubelet and containerd, kills whatever is left in the mount
+// namespace or kubelet's cgroups, and removes the Node, its Lease, the
+// cgroups and the scratch directory. The real node needs root.
 package localcluster

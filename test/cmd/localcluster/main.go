@@ -1,13 +1,17 @@
 // Command localcluster builds and runs taskgate's local control plane
-// (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and
-// the Tekton controller) on 127.0.0.1.
+// (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, the
+// Tekton controller and a real node) on 127.0.0.1.
 //
 //	localcluster build            build the pinned binaries into the cache
-//	localcluster up   [-dir DIR]  start a cluster in the background
+//	localcluster up   [-dir DIR] [-real-node=false]
+//	                              start a cluster in the background
 //	localcluster down [-dir DIR]  stop it
 //	localcluster install-webhooks [-dir DIR] [-namespace NS]
 //	                              register the chart's webhooks for a manager
 //	                              run on 127.0.0.1; writes DIR/webhook.env
+//	localcluster real-node-namespace [-dir DIR] NAME...
+//	                              create or annotate namespaces so that
+//	                              their pods run on the real node
 package main
 
 import (
@@ -23,7 +27,12 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/taskgate/taskgate/test/localcluster"
 )
@@ -42,6 +51,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	dir := fs.String("dir", ".cluster", "directory for the kubeconfig, logs and pid file")
 	nodes := fs.Int("nodes", 1, "number of kwok fake nodes")
+	realNode := fs.Bool("real-node", true, "add a real node (kubelet, containerd, runc; needs root) for namespaces annotated to use it")
 	foreground := fs.Bool("foreground", false, "run the cluster in this process until SIGTERM")
 	timeout := fs.Duration("timeout", 30*time.Minute, "how long up may take, including a cold build")
 	namespace := fs.String("namespace", "taskgate-system", "namespace of the taskgate release whose webhooks install-webhooks registers")
@@ -69,25 +79,27 @@ func run(args []string) error {
 		return nil
 	case "up":
 		if *foreground {
-			return serve(root, abs, *nodes, *timeout, logf)
+			return serve(root, abs, *nodes, *realNode, *timeout, logf)
 		}
 		return detach(abs, args[1:], *timeout)
 	case "down":
 		return down(abs)
 	case "install-webhooks":
 		return installWebhooks(root, abs, *namespace)
+	case "real-node-namespace":
+		return realNodeNamespace(abs, fs.Args())
 	}
 	return fmt.Errorf("unknown command %q: want build, up or down", args[0])
 }
 
 // serve runs the cluster until SIGTERM or SIGINT, marking readiness with
 // a file beside the kubeconfig.
-func serve(root, dir string, nodes int, timeout time.Duration, logf func(string, ...any)) error {
+func serve(root, dir string, nodes int, realNode bool, timeout time.Duration, logf func(string, ...any)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	startCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c, err := localcluster.Start(startCtx, localcluster.Options{RepoRoot: root, Dir: dir, Nodes: nodes, Logf: logf})
+	c, err := localcluster.Start(startCtx, localcluster.Options{RepoRoot: root, Dir: dir, Nodes: nodes, RealNode: realNode, Logf: logf})
 	if err != nil {
 		if c != nil {
 			_ = c.Stop()
@@ -183,6 +195,33 @@ func installWebhooks(root, dir, namespace string) error {
 	_ = os.RemoveAll(hooks.LocalServingCertDir)
 	env := fmt.Sprintf("WEBHOOK_HOST=%s\nWEBHOOK_PORT=%d\nWEBHOOK_CERT_DIR=%s\n", hooks.LocalServingHost, hooks.LocalServingPort, certDir)
 	return os.WriteFile(filepath.Join(dir, "webhook.env"), []byte(env), 0o644)
+}
+
+// realNodeNamespace creates each named namespace, or annotates it if it
+// exists, so that its pods run on the real node.
+func realNodeNamespace(dir string, names []string) error {
+	if len(names) == 0 {
+		return errors.New("usage: localcluster real-node-namespace [-dir DIR] NAME...")
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", filepath.Join(dir, "kubeconfig"))
+	if err != nil {
+		return fmt.Errorf("loading the cluster's kubeconfig (is it up?): %w", err)
+	}
+	cl, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	ctx := context.Background()
+	for _, name := range names {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if _, err := controllerutil.CreateOrPatch(ctx, cl, ns, func() error {
+			ns.Annotations = labels.Merge(ns.Annotations, localcluster.RealNodeAnnotations())
+			return nil
+		}); err != nil {
+			return fmt.Errorf("putting namespace %s on the real node: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func down(dir string) error {

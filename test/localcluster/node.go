@@ -1,0 +1,404 @@
+package localcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// RealNodeName is the node that kubelet registers. Its pods run for real,
+// in containerd and runc, beside kwok's simulated nodes.
+const RealNodeName = "realnode-0"
+
+// RealNodeTaint keeps pods off the real node unless they tolerate it, so
+// the scale and fault tests stay on kwok. RealNodeAnnotations tolerate it.
+const RealNodeTaint = "localcluster.taskgate.dev/real-node"
+
+// RealNodeAnnotations put every pod of a namespace on the real node: the
+// apiserver's PodNodeSelector and PodTolerationRestriction admission
+// plugins add the node selector and the toleration to each pod as it is
+// created. So Tasks, Jobs and bare pods reach the real node unchanged,
+// with nothing in taskgate that knows about the harness.
+func RealNodeAnnotations() map[string]string {
+	return map[string]string{
+		"scheduler.alpha.kubernetes.io/node-selector":      corev1.LabelHostname + "=" + RealNodeName,
+		"scheduler.alpha.kubernetes.io/defaultTolerations": `[{"key":"` + RealNodeTaint + `","operator":"Exists","effect":"NoSchedule"}]`,
+	}
+}
+
+// nodePackages are what the real node runs that Go does not build: the
+// Debian packages hack/install-node-packages.sh installs, and util-linux.
+var nodePackages = map[string]string{
+	"containerd": "containerd", "ctr": "containerd", "runc": "runc", "busybox": "busybox-static",
+	"/usr/lib/cni/loopback": "containernetworking-plugins",
+	"unshare":               "util-linux", "nsenter": "util-linux", "mount": "mount",
+}
+
+// hostSysctls are the kernel settings kubelet writes at start (or, with
+// protectKernelDefaults, refuses to start without). Files bound over them
+// in the node's mount namespace take the writes, so the machine's own
+// settings never change.
+var hostSysctls = map[string]string{
+	"/proc/sys/vm/overcommit_memory":      "1",
+	"/proc/sys/vm/panic_on_oom":           "0",
+	"/proc/sys/kernel/panic":              "10",
+	"/proc/sys/kernel/panic_on_oops":      "1",
+	"/proc/sys/kernel/keys/root_maxkeys":  "1000000",
+	"/proc/sys/kernel/keys/root_maxbytes": "25000000",
+}
+
+// hostStatePaths are directories kubelet, containerd and CNI hard-code
+// whatever their configuration says. Each gets a tmpfs in the node's mount
+// namespace, so nothing they write there reaches the machine.
+var hostStatePaths = []string{
+	"/var/lib/kubelet", "/var/log/containers", "/var/log/pods",
+	"/run/containerd", "/var/lib/cni", "/run/netns",
+}
+
+// realNode is the running kubelet and containerd, and what tear-down
+// must undo.
+type realNode struct {
+	dir        string // scratch: configs, containerd's root and sockets
+	holder     *Process
+	containerd *Process
+	kubelet    *Process
+	// createdDirs are the empty mount points this node created on the
+	// machine; tear-down removes them again.
+	createdDirs []string
+	socket      string
+}
+
+// startRealNode starts containerd and kubelet in one private mount
+// namespace and waits until the node is Ready. See
+// ../shared/research/real_node.md for why each setting is needed.
+func (c *Cluster) startRealNode(ctx context.Context, opts Options) error {
+	if err := checkNodePrerequisites(); err != nil {
+		return err
+	}
+	// Sockets live under /tmp: a unix socket path has at most 107 bytes,
+	// which a deep checkout's cluster directory can exceed.
+	dir, err := os.MkdirTemp("", "taskgate-realnode-")
+	if err != nil {
+		return fmt.Errorf("creating the real node's directory: %w", err)
+	}
+	n := &realNode{dir: dir, socket: filepath.Join(dir, "containerd.sock")}
+	c.realNode = n
+	if err := n.writeFiles(c); err != nil {
+		return err
+	}
+	if err := n.enterMountNamespace(c); err != nil {
+		return err
+	}
+	if n.containerd, err = n.run(c, "containerd", "containerd", "--config", filepath.Join(dir, "containerd.toml")); err != nil {
+		return err
+	}
+	if err := poll(ctx, func() (bool, error) {
+		if err := n.containerd.exited(); err != nil {
+			return false, err
+		}
+		_, err := os.Stat(n.socket)
+		return err == nil, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for containerd: %w", err)
+	}
+	if err := n.importImages(ctx, c, opts.RepoRoot); err != nil {
+		return err
+	}
+	cl, err := c.Client()
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	if err := holdNodeLease(ctx, cl); err != nil {
+		return err
+	}
+	if n.kubelet, err = n.run(c, "kubelet", c.Binaries.Kubelet,
+		"--config="+filepath.Join(dir, "kubelet.yaml"), "--kubeconfig="+c.Kubeconfig,
+		"--root-dir="+filepath.Join(dir, "kubelet"), "--cert-dir="+filepath.Join(dir, "kubelet", "pki"),
+		"--hostname-override="+RealNodeName, "--node-ip=127.0.0.1",
+		"--node-labels=localcluster.taskgate.dev/real-node=true", "--v=2"); err != nil {
+		return err
+	}
+	go c.deleteNodeWhenKubeletExits(n.kubelet)
+	return waitForRealNode(ctx, cl, n.kubelet)
+}
+
+func checkNodePrerequisites() error {
+	if os.Geteuid() != 0 {
+		return errors.New("the real node needs root (mount namespaces, cgroups, runc); run as root or start the cluster without it")
+	}
+	var missing []string
+	for bin, pkg := range nodePackages {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = append(missing, bin+" (Debian package "+pkg+")")
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the real node needs %s: run hack/install-node-packages.sh as root", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// enterMountNamespace starts the holder of the node's private mount
+// namespace and makes its mounts there. kubelet and containerd must share
+// one: runc mounts what kubelet prepares (Secrets, tokens) into containers.
+func (n *realNode) enterMountNamespace(c *Cluster) error {
+	for _, p := range hostStatePaths {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return fmt.Errorf("creating mount point %s: %w", p, err)
+			}
+			n.createdDirs = append(n.createdDirs, p)
+		}
+	}
+	// unshare execs sleep in the new namespace, so the process is the
+	// holder; it dies with its parent and the namespace with its last
+	// process.
+	holder, err := StartProcess(c.Dir, "realnode-holder", "unshare", []string{"--mount", "--propagation", "private", "sleep", "infinity"}, nil)
+	if err != nil {
+		return err
+	}
+	n.holder = holder
+	// The namespace exists once unshare has exec'd sleep.
+	if err := poll(context.Background(), func() (bool, error) {
+		if err := holder.exited(); err != nil {
+			return false, err
+		}
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", holder.cmd.Process.Pid))
+		return filepath.Base(exe) == "sleep", nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the real node's mount namespace: %w", err)
+	}
+	var mounts [][]string
+	for _, p := range hostStatePaths {
+		mounts = append(mounts, []string{"-t", "tmpfs", "tmpfs", p})
+	}
+	for path := range hostSysctls {
+		mounts = append(mounts, []string{"--bind", filepath.Join(n.dir, "sysctl", sysctlFile(path)), path})
+	}
+	mounts = append(mounts, []string{"--bind", filepath.Join(n.dir, "resolv.conf"), "/etc/resolv.conf"})
+	for _, m := range mounts {
+		if out, err := exec.Command("nsenter", append([]string{"--target", strconv.Itoa(holder.cmd.Process.Pid), "--mount", "--", "mount"}, m...)...).CombinedOutput(); err != nil {
+			return fmt.Errorf("mounting %s in the real node's namespace: %w: %s", m[len(m)-1], err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
+}
+
+func sysctlFile(path string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(path, "/proc/sys/"), "/", ".")
+}
+
+// run starts one of the node's daemons inside its mount namespace.
+// nsenter execs the daemon, so the process is the daemon itself.
+func (n *realNode) run(c *Cluster, name, bin string, args ...string) (*Process, error) {
+	return c.start(name, "nsenter", append([]string{"--target", strconv.Itoa(n.holder.cmd.Process.Pid), "--mount", "--", bin}, args...), nil)
+}
+
+// holdNodeLease creates the node's Lease before kubelet starts, held by the
+// node, so nothing that manages nodes by Lease takes this one over.
+func holdNodeLease(ctx context.Context, cl client.Client) error {
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Namespace: corev1.NamespaceNodeLease, Name: RealNodeName},
+		Spec: coordinationv1.LeaseSpec{
+			HolderIdentity:       new(RealNodeName),
+			LeaseDurationSeconds: new(int32(40)),
+			RenewTime:            &metav1.MicroTime{Time: time.Now()},
+		},
+	}
+	if err := cl.Create(ctx, lease); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the real node's lease: %w", err)
+	}
+	return nil
+}
+
+// waitForRealNode gives the node its address once it registers, and waits
+// until it is Ready. kubelet refuses 127.0.0.1 as its node IP and
+// registers none, so the apiserver could not reach it for logs and exec;
+// kubelet keeps an address set in status.
+func waitForRealNode(ctx context.Context, cl client.Client, kubelet *Process) error {
+	var node corev1.Node
+	if err := poll(ctx, func() (bool, error) {
+		if err := kubelet.exited(); err != nil {
+			return false, err
+		}
+		return cl.Get(ctx, types.NamespacedName{Name: RealNodeName}, &node) == nil, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for kubelet to register %s: %w", RealNodeName, err)
+	}
+	patch := []byte(`{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"},{"type":"Hostname","address":"` + RealNodeName + `"}]}}`)
+	if err := cl.Status().Patch(ctx, &node, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		return fmt.Errorf("setting the address of %s: %w", RealNodeName, err)
+	}
+	return poll(ctx, func() (bool, error) {
+		if err := kubelet.exited(); err != nil {
+			return false, err
+		}
+		if err := cl.Get(ctx, types.NamespacedName{Name: RealNodeName}, &node); err != nil {
+			return false, nil
+		}
+		for _, cond := range node.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+// deleteNodeWhenKubeletExits deletes the Node as soon as kubelet is gone,
+// however it ends, so no controller keeps a dead node's pods going.
+func (c *Cluster) deleteNodeWhenKubeletExits(kubelet *Process) {
+	<-kubelet.done
+	cl, err := c.Client()
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = cl.Delete(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: RealNodeName}})
+}
+
+// stopRealNode tears the node down and leaves the machine as it was: the
+// node's pods are deleted while kubelet still runs (so it stops their
+// containers), then kubelet and containerd stop, every process left in the
+// node's mount namespace or its cgroups is killed, and the Node, its Lease,
+// the cgroups, the mount points and the scratch directory are removed.
+func (c *Cluster) stopRealNode() error {
+	n := c.realNode
+	if n == nil {
+		return nil
+	}
+	var errs []error
+	cl, err := c.Client()
+	if err == nil && n.kubelet != nil && n.kubelet.exited() == nil {
+		errs = append(errs, deleteNodePods(cl))
+	}
+	for _, p := range []*Process{n.kubelet, n.containerd} {
+		if p != nil {
+			p.Stop(10 * time.Second)
+		}
+	}
+	if n.holder != nil {
+		errs = append(errs, killNamespace(n.holder.cmd.Process.Pid))
+		n.holder.Stop(time.Second)
+	}
+	errs = append(errs, removeKubepodsCgroups())
+	if cl != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, obj := range []client.Object{
+			&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: RealNodeName}},
+			&coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: corev1.NamespaceNodeLease, Name: RealNodeName}},
+		} {
+			if err := cl.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("deleting %s: %w", obj.GetName(), err))
+			}
+		}
+	}
+	for _, d := range n.createdDirs {
+		_ = os.Remove(d)
+	}
+	if err := os.RemoveAll(n.dir); err != nil {
+		errs = append(errs, fmt.Errorf("removing %s: %w", n.dir, err))
+	}
+	c.realNode = nil
+	return errors.Join(errs...)
+}
+
+// deleteNodePods deletes every pod bound to the real node and waits until
+// kubelet has stopped them all, for at most 30 seconds.
+func deleteNodePods(cl client.Client) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := poll(ctx, func() (bool, error) {
+		var pods corev1.PodList
+		if err := cl.List(ctx, &pods, client.MatchingFields{"spec.nodeName": RealNodeName}); err != nil {
+			return false, nil
+		}
+		for i := range pods.Items {
+			_ = cl.Delete(ctx, &pods.Items[i], client.GracePeriodSeconds(1))
+		}
+		return len(pods.Items) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("deleting the real node's pods: %w", err)
+	}
+	return nil
+}
+
+// killNamespace kills every process in the mount namespace of pid but pid
+// itself: the runc shims containerd left, which outlive it by design.
+func killNamespace(pid int) error {
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	if err != nil {
+		return fmt.Errorf("reading the real node's mount namespace: %w", err)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/ns/mnt")
+	for _, p := range procs {
+		other, err := strconv.Atoi(strings.Split(p, "/")[2])
+		if err != nil || other == pid || other == os.Getpid() {
+			continue
+		}
+		if l, err := os.Readlink(p); err == nil && l == ns {
+			_ = syscall.Kill(other, syscall.SIGKILL)
+		}
+	}
+	return nil
+}
+
+// removeKubepodsCgroups kills any container process kubelet's cgroups
+// still hold and removes the cgroups, deepest first, in every hierarchy
+// (cgroup v1 mounts one per controller; v2 has one).
+func removeKubepodsCgroups() error {
+	roots, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods")
+	if _, err := os.Stat("/sys/fs/cgroup/kubepods"); err == nil {
+		roots = append(roots, "/sys/fs/cgroup/kubepods")
+	}
+	var dirs []string
+	for _, root := range roots {
+		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, path)
+			}
+			return nil
+		})
+	}
+	for _, d := range dirs {
+		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	var errs []error
+	for i := len(dirs) - 1; i >= 0; i-- {
+		// A killed process leaves its cgroup a moment later.
+		var err error
+		for range 50 {
+			if err = os.Remove(dirs[i]); err == nil || errors.Is(err, os.ErrNotExist) {
+				err = nil
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", dirs[i], err))
+		}
+	}
+	return errors.Join(errs...)
+}

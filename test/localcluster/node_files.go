@@ -1,0 +1,235 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/taskgate/taskgate/test/nodeimage"
+)
+
+// Images on the real node. None is ever pulled: the harness builds each
+// and imports it into containerd, and no tag is :latest, so kubelet's
+// default pull policy (IfNotPresent) finds them.
+const (
+	// ImageShellRoot is busybox with no image user: it runs as root.
+	ImageShellRoot = "example.invalid/localcluster/shell:root"
+	// ImageShellUID is busybox that runs as the numeric user 1000.
+	ImageShellUID = "example.invalid/localcluster/shell:uid-1000"
+	// ImageShellNamedUser is busybox that runs as the user "app" (1001),
+	// a name kubelet cannot check against runAsNonRoot.
+	ImageShellNamedUser = "example.invalid/localcluster/shell:user-app"
+	// ImageDemoApp is the demo App's image, built from examples/image: a
+	// shell and stand-ins for the shop's commands, as user 1000.
+	ImageDemoApp = "registry.example.com/shop/web:v1.42.0"
+
+	pauseImage = "example.invalid/localcluster/pause:1"
+)
+
+// tektonImage is the reference the Tekton controller's image flags name.
+func tektonImage(name string) string {
+	return "example.invalid/tekton/" + name + ":" + TektonVersion
+}
+
+// writeFiles writes the configuration of containerd, kubelet and CNI, and
+// the files bound over the machine's sysctls and resolver.
+func (n *realNode) writeFiles(c *Cluster) error {
+	kubeletPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	healthzPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	streamPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	files := map[string]string{
+		"containerd.toml":               containerdConfig(n.dir, streamPort),
+		"kubelet.yaml":                  kubeletConfig(n.dir, n.socket, kubeletPort, healthzPort),
+		"cni/conf/10-loopback.conflist": cniConfig,
+		"cni/bin/localhost":             cniLocalhostPlugin,
+		// The machine's resolver is not on loopback: an accidental pull
+		// would send a DNS query off the machine. This one fails at once.
+		"resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+	}
+	for path, value := range hostSysctls {
+		files[filepath.Join("sysctl", sysctlFile(path))] = value + "\n"
+	}
+	for name, content := range files {
+		path := filepath.Join(n.dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+	}
+	loopback, err := os.ReadFile("/usr/lib/cni/loopback")
+	if err != nil {
+		return fmt.Errorf("reading the CNI loopback plugin: %w", err)
+	}
+	return os.WriteFile(filepath.Join(n.dir, "cni", "bin", "loopback"), loopback, 0o755)
+}
+
+// containerdConfig is containerd 1.6's configuration (version 2): every
+// path under dir, the CRI plugin with the local pause image, and what an
+// unprivileged-looking root here lacks (AppArmor, hugetlb, raising OOM
+// scores) turned off.
+func containerdConfig(dir, streamPort string) string {
+	return `version = 2
+root = "` + dir + `/containerd/root"
+state = "` + dir + `/containerd/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs", "io.containerd.internal.v1.opt", "io.containerd.tracing.processor.v1.otlp"]
+[grpc]
+  address = "` + dir + `/containerd.sock"
+[ttrpc]
+  address = "` + dir + `/containerd.sock.ttrpc"
+[debug]
+  address = "` + dir + `/containerd-debug.sock"
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "` + pauseImage + `"
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+  disable_hugetlb_controller = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "` + streamPort + `"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "` + dir + `/cni/bin"
+    conf_dir = "` + dir + `/cni/conf"
+    max_conf_num = 1
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "` + dir + `/containerd/certs.d"
+`
+}
+
+// kubeletConfig is the node's KubeletConfiguration. Servers listen on
+// 127.0.0.1 only; the machine's cgroup v1, swap and kernel settings are
+// accepted as they are; eviction and image GC never act, so no test sees a
+// pod evicted or an image removed for the machine's sake; unpinned pods
+// (meant for kwok) are kept off by the taint.
+func kubeletConfig(dir, socket, port, healthzPort string) string {
+	return `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+failCgroupV1: false
+cgroupDriver: cgroupfs
+containerRuntimeEndpoint: unix://` + socket + `
+address: 127.0.0.1
+port: ` + port + `
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: ` + healthzPort + `
+authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}
+authorization: {mode: AlwaysAllow}
+failSwapOn: false
+cgroupsPerQOS: true
+enforceNodeAllocatable: []
+protectKernelDefaults: false
+localStorageCapacityIsolation: true
+evictionHard: {memory.available: "1Mi", nodefs.available: "1%", nodefs.inodesFree: "1%", imagefs.available: "1%"}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+serializeImagePulls: false
+resolvConf: ""
+podLogsDir: ` + dir + `/pod-logs
+syncFrequency: 10s
+nodeStatusUpdateFrequency: 10s
+nodeLeaseDurationSeconds: 40
+oomScoreAdj: 0
+maxPods: 50
+registerWithTaints:
+- {key: ` + RealNodeTaint + `, value: "true", effect: NoSchedule}
+`
+}
+
+// cniConfig gives each pod a network namespace with only its loopback
+// interface up: pods reach nothing but themselves.
+const cniConfig = `{"cniVersion": "0.4.0", "name": "localhost", "plugins": [{"type": "loopback"}, {"type": "localhost"}]}
+`
+
+// cniLocalhostPlugin reports 127.0.0.1 as the pod's address and configures
+// nothing. containerd 1.6's CRI wants an address on eth0 from the last
+// plugin, and the pod network stays loopback only.
+const cniLocalhostPlugin = `#!/bin/sh
+cat >/dev/null
+case "$CNI_COMMAND" in
+ADD) printf '{"cniVersion":"0.4.0","interfaces":[{"name":"eth0","sandbox":"%s"}],"ips":[{"version":"4","address":"127.0.0.1/32","interface":0}],"dns":{}}\n' "$CNI_NETNS" ;;
+VERSION) printf '{"cniVersion":"0.4.0","supportedVersions":["0.3.0","0.3.1","0.4.0"]}\n' ;;
+esac
+`
+
+// importImages builds every image the node runs and imports them into
+// containerd's Kubernetes namespace.
+func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string) error {
+	pause := filepath.Join(n.dir, "pause")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", pause, "./test/cmd/pause")
+	build.Dir = repoRoot
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building the pause program: %w: %s", err, out)
+	}
+	demo, err := demoAppFiles(filepath.Join(repoRoot, "examples", "image"))
+	if err != nil {
+		return err
+	}
+	specs := []nodeimage.Spec{
+		nodeimage.Pause(pauseImage, pause),
+		nodeimage.Tekton(tektonImage("entrypoint"), c.Binaries.TektonEntrypoint, "entrypoint"),
+		nodeimage.Tekton(tektonImage("nop"), c.Binaries.TektonNop, "nop"),
+		nodeimage.Tekton(tektonImage("workingdirinit"), c.Binaries.TektonWorkingDirInit, "workingdirinit"),
+		// Tekton's script mode writes step scripts with its shell image.
+		nodeimage.Busybox(tektonImage("busybox"), ""),
+		nodeimage.Busybox(ImageShellRoot, ""),
+		nodeimage.Busybox(ImageShellUID, "1000"),
+		nodeimage.Busybox(ImageShellNamedUser, "app"),
+		nodeimage.Busybox(ImageDemoApp, "1000", demo...),
+	}
+	archive := filepath.Join(n.dir, "images.tar")
+	if err := nodeimage.WriteArchive(archive, specs...); err != nil {
+		return fmt.Errorf("building the real node's images: %w", err)
+	}
+	if out, err := exec.CommandContext(ctx, "ctr", "--address", n.socket, "--namespace", "k8s.io", "images", "import", archive).CombinedOutput(); err != nil {
+		return fmt.Errorf("importing images into containerd: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// demoAppFiles are the files under dir, placed at the same paths in the
+// demo App's image (examples/image/usr/local/bin/bundle becomes
+// /usr/local/bin/bundle).
+func demoAppFiles(dir string) ([]nodeimage.File, error) {
+	var files []nodeimage.File
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil {
+			return err
+		}
+		files = append(files, nodeimage.File{Path: "/" + filepath.ToSlash(rel), Source: path, Mode: int64(info.Mode().Perm())})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the demo app's image files in %s: %w", dir, err)
+	}
+	return files, nil
+}
