@@ -70,6 +70,9 @@ type Env struct {
 	// APIServerProfile is how long kube-apiserver's CPU is profiled at
 	// the start of each throughput phase; 0 does not profile it.
 	APIServerProfile time.Duration
+	// RealNodeStart is how long the cluster took to start its real node;
+	// 0 when it has none.
+	RealNodeStart time.Duration
 
 	hooks   *envtest.WebhookInstallOptions
 	manager *localcluster.ManagerProcess
@@ -80,9 +83,10 @@ type Env struct {
 	runtimeEnv []string
 }
 
-// Setup starts a local cluster, registers the chart's webhooks, builds the
-// manager and writes the bench policy. Stop with Teardown, even on error.
-func Setup(ctx context.Context, repoRoot, dir string, logf func(string, ...any), managerArgs ...string) (*Env, error) {
+// Setup starts a local cluster, with a real node if realNode, registers
+// the chart's webhooks, builds the manager and writes the bench policy.
+// Stop with Teardown, even on error.
+func Setup(ctx context.Context, repoRoot, dir string, realNode bool, logf func(string, ...any), managerArgs ...string) (*Env, error) {
 	e := &Env{RepoRoot: repoRoot, Dir: dir, Logf: logf, managerArgs: managerArgs}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return e, fmt.Errorf("creating %s: %w", dir, err)
@@ -95,7 +99,15 @@ func Setup(ctx context.Context, repoRoot, dir string, logf func(string, ...any),
 	if err := localcluster.BuildManager(ctx, repoRoot, filepath.Join(dir, "taskgate")); err != nil {
 		return e, err
 	}
-	e.Cluster, err = localcluster.Start(ctx, localcluster.Options{RepoRoot: repoRoot, Dir: filepath.Join(dir, "cluster"), Logf: logf})
+	// The cluster logs how long each part took to start; the real node's
+	// start is a figure of the report.
+	clusterLogf := func(format string, args ...any) {
+		if d, ok := realNodeStartup(fmt.Sprintf(format, args...)); ok {
+			e.RealNodeStart = d
+		}
+		logf(format, args...)
+	}
+	e.Cluster, err = localcluster.Start(ctx, localcluster.Options{RepoRoot: repoRoot, Dir: filepath.Join(dir, "cluster"), RealNode: realNode, Logf: clusterLogf})
 	if err != nil {
 		return e, fmt.Errorf("starting the local cluster: %w", err)
 	}

@@ -107,17 +107,23 @@ func (e *Env) pipelineRunTemplate(ctx context.Context) (*pipelinev1.PipelineRun,
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the template Task's PipelineRun: %w", err)
 	}
+	return withoutTask(&pr), e.deleteNamespace(ctx, ns)
+}
+
+// withoutTask returns pr stripped of what ties it to its Task (name,
+// owner, taskgate's and Tekton's labels), so copies of it ask Tekton for
+// the same work directly.
+func withoutTask(pr *pipelinev1.PipelineRun) *pipelinev1.PipelineRun {
 	labels := map[string]string{}
 	for k, v := range pr.Labels {
 		if !strings.HasPrefix(k, "taskgate.dev/") && !strings.HasPrefix(k, "tekton.dev/") {
 			labels[k] = v
 		}
 	}
-	template := &pipelinev1.PipelineRun{
+	return &pipelinev1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: pr.Annotations},
-		Spec:       pr.Spec,
+		Spec:       *pr.Spec.DeepCopy(),
 	}
-	return template, e.deleteNamespace(ctx, ns)
 }
 
 // countPhase starts counting kube-apiserver's writes and each process's

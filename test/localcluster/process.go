@@ -186,19 +186,30 @@ func ephemeralPortsFrom() int {
 	return linuxDefault
 }
 
+// tryLockMachine takes the machine-wide lock if no cluster holds it. The
+// file is returned either way; closing it releases the lock if held.
+func tryLockMachine() (*os.File, bool, error) {
+	path := filepath.Join(os.TempDir(), "taskgate-localcluster.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, false, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return f, syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil, nil
+}
+
 // lockMachine takes a machine-wide lock, waiting for it: Tekton's probe
 // server listens on the fixed port 8080, so two local clusters cannot run
 // at once. Runs queue behind each other instead of failing half-started.
 // Closing the file releases the lock, as does the process ending.
 func lockMachine(ctx context.Context, logf func(string, ...any)) (*os.File, error) {
-	path := filepath.Join(os.TempDir(), "taskgate-localcluster.lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	f, ok, err := tryLockMachine()
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+		return nil, err
 	}
-	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+	if ok {
 		return f, nil
 	}
+	path := f.Name()
 	logf("another local cluster runs on this machine; waiting for it to stop (%s)", path)
 	for {
 		select {

@@ -42,12 +42,13 @@ func run() error {
 	fs.IntVar(&cfg.ThroughputRounds, "throughput-rounds", 2, "rounds of the throughput figure")
 	fs.IntVar(&cfg.ThroughputTasks, "throughput-tasks", 1000, "Tasks (and direct PipelineRuns) per throughput round")
 	fs.IntVar(&cfg.CapSamples, "cap-samples", 40, "cap convergence samples")
+	fs.IntVar(&cfg.RealNodeRounds, "realnode-rounds", 10, "rounds of the realnode figure, each a Task and a bare PipelineRun on the real node")
 	fs.IntVar(&cfg.MemoryJobs, "memory-jobs", 50000, "finished Jobs in the cluster for the memory figure")
 	fs.IntVar(&cfg.MemoryTasks, "memory-tasks", 10000, "finished Tasks in the cluster for the memory figure")
 	fs.IntVar(&cfg.ManagerVerbosity, "manager-v", 0, "the manager's log verbosity (its --v); 1 logs each Task status write")
 	fs.DurationVar(&cfg.APIServerProfile, "apiserver-profile", time.Minute, "how long kube-apiserver's CPU is profiled from the start of each throughput phase, into apiserver-cpu-{floor,tasks}-<round>.pprof; 0 turns it off")
 	fixedPatch := fs.String(bench.FixedPatchWebhookFlag, "", "serve the admission figure's fixed-patch webhook on this address, with the certificate in -dir, instead of running the bench; the bench starts it so")
-	only := fs.String("only", "", "comma-separated figures to run: admission,handlers,throughput,cap,memory (default all)")
+	only := fs.String("only", "", "comma-separated figures to run: admission,handlers,throughput,cap,realnode,memory (default all; realnode starts a real node, which needs root)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}

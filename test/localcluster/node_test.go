@@ -1,0 +1,184 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// machineView is what any real node could change on the machine as seen
+// from the machine's own mount namespace. Other clusters' nodes (other
+// test packages run beside this one) change none of it either.
+type machineView struct {
+	sysctls    map[string]string
+	resolvConf string
+	mounts     []string // mount points on the paths a node covers
+}
+
+func viewMachine(t *testing.T) machineView {
+	t.Helper()
+	v := machineView{sysctls: map[string]string{}}
+	for path := range hostSysctls {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.sysctls[path] = string(b)
+	}
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.resolvConf = string(b)
+	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(mountinfo)) {
+		if f := strings.Fields(line); len(f) > 4 && (slices.Contains(hostStatePaths, f[4]) || f[4] == "/etc/resolv.conf" || hostSysctls[f[4]] != "") {
+			v.mounts = append(v.mounts, f[4])
+		}
+	}
+	return v
+}
+
+// TestRealNodeLeavesTheMachineAsFound starts a cluster with the real node,
+// leaves a pod running on it, stops the cluster, and checks that nothing
+// of the node remains: its processes, its pod's cgroups and processes, its
+// scratch directory, its mounts; and that kubelet's writes to sysctls and
+// the resolver never reached the machine.
+func TestRealNodeLeavesTheMachineAsFound(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := viewMachine(t)
+	existed := map[string]bool{}
+	for _, p := range hostStatePaths {
+		_, err := os.Stat(p)
+		existed[p] = err == nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c, err := Start(ctx, Options{RepoRoot: root, Dir: t.TempDir(), RealNode: true, Logf: t.Logf})
+	if err != nil {
+		if c != nil {
+			_ = c.Stop()
+		}
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = c.Stop()
+		}
+	}()
+	if during := viewMachine(t); !reflect.DeepEqual(during, before) {
+		t.Errorf("with the real node running, the machine changed:\n%+v\nbefore:\n%+v", during, before)
+	}
+
+	cl, err := c.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "leftovers", Annotations: RealNodeAnnotations()}}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "leftovers", Name: "sleeper"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "main", Image: ImageShellUID, Command: []string{"sleep", "3003"},
+		}}},
+	}
+	for _, obj := range []client.Object{ns, pod} {
+		if err := cl.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := poll(ctx, func() (bool, error) {
+		err := cl.Get(ctx, client.ObjectKeyFromObject(pod), pod)
+		return err == nil && pod.Status.Phase == corev1.PodRunning, nil
+	}); err != nil {
+		t.Fatalf("waiting for a pod to run on the real node: %v", err)
+	}
+	if err := CheckRealPod(pod); err != nil {
+		t.Fatal(err)
+	}
+	n := c.realNode
+	pids := map[string]int{
+		"kubelet": n.kubelet.cmd.Process.Pid, "containerd": n.containerd.cmd.Process.Pid,
+		"the mount namespace's holder": n.holder.cmd.Process.Pid,
+	}
+	podCgroups := func() []string {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods/*/pod" + string(pod.UID))
+		guaranteed, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods/pod" + string(pod.UID))
+		return append(dirs, guaranteed...)
+	}
+	if len(podCgroups()) == 0 {
+		t.Fatalf("found no cgroup of pod %s: the check below would prove nothing", pod.UID)
+	}
+
+	stopped = true
+	if err := c.Stop(); err != nil {
+		t.Fatalf("stopping the cluster: %v", err)
+	}
+	if after := viewMachine(t); !reflect.DeepEqual(after, before) {
+		t.Errorf("after the cluster stopped, the machine changed:\n%+v\nbefore:\n%+v", after, before)
+	}
+	for name, pid := range pids {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			t.Errorf("%s (pid %d) still runs", name, pid)
+		}
+	}
+	if left := processesMentioning(n.dir); len(left) > 0 {
+		t.Errorf("processes of the node still run: %v", left)
+	}
+	if left := processesMentioning("sleep\x003003"); len(left) > 0 {
+		t.Errorf("the pod's process still runs: %v", left)
+	}
+	if left := podCgroups(); len(left) > 0 {
+		t.Errorf("the pod's cgroups remain: %v", left)
+	}
+	if _, err := os.Stat(n.dir); err == nil {
+		t.Errorf("the node's scratch directory %s remains", n.dir)
+	}
+	// With the machine's lock held, no other cluster's node can be
+	// running, so kubelet's cgroups and mount points must all be gone.
+	lock, free, err := tryLockMachine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if !free {
+		t.Logf("another local cluster runs: kubelet's cgroups and mount points are its to remove")
+		return
+	}
+	if left, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods"); len(left) > 0 {
+		t.Errorf("kubelet's cgroups remain: %v", left)
+	}
+	for _, p := range hostStatePaths {
+		if _, err := os.Stat(p); err == nil && !existed[p] {
+			t.Errorf("mount point %s was created and left", p)
+		}
+	}
+}
+
+// processesMentioning lists the processes whose command line contains s.
+func processesMentioning(s string) []string {
+	var found []string
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), s) {
+			found = append(found, strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " "))
+		}
+	}
+	return found
+}
