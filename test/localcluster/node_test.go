@@ -68,7 +68,9 @@ func TestRealNodeLeavesTheMachineAsFound(t *testing.T) {
 		_, err := os.Stat(p)
 		existed[p] = err == nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// Start waits for the machine's lock while the e2e package's cluster
+	// runs (about 15 minutes), then takes under a minute.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Minute)
 	defer cancel()
 	c, err := Start(ctx, Options{RepoRoot: root, Dir: t.TempDir(), RealNode: true, Logf: t.Logf})
 	if err != nil {
