@@ -89,6 +89,9 @@ func (c *Cluster) startRealNode(ctx context.Context, opts Options) error {
 	if err := checkNodePrerequisites(); err != nil {
 		return err
 	}
+	if err := removeStaleNodes(); err != nil {
+		return err
+	}
 	// Sockets live under /tmp: a unix socket path has at most 107 bytes,
 	// which a deep checkout's cluster directory can exceed.
 	dir, err := os.MkdirTemp("", "taskgate-realnode-")
@@ -336,6 +339,37 @@ func deleteNodePods(cl client.Client) error {
 	})
 	if err != nil {
 		return fmt.Errorf("deleting the real node's pods: %w", err)
+	}
+	return nil
+}
+
+// removeStaleNodes removes what a real node of an earlier cluster left when
+// its process was killed before tear-down: kubelet and containerd die with
+// it, but containerd's shims, the containers and their cgroups outlive it.
+// The machine's lock is held, so no other cluster's node is running and
+// all of it is stale.
+func removeStaleNodes() error {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "taskgate-realnode-*"))
+	for _, dir := range dirs {
+		// Shims name their containerd's socket, in the node's directory.
+		cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range cmdlines {
+			b, err := os.ReadFile(p)
+			if err != nil || !strings.Contains(string(b), dir+"/") {
+				continue
+			}
+			if pid, err := strconv.Atoi(strings.Split(p, "/")[2]); err == nil && pid != os.Getpid() {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	}
+	if err := removeKubepodsCgroups(); err != nil {
+		return fmt.Errorf("removing an earlier real node's cgroups: %w", err)
+	}
+	for _, dir := range dirs {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("removing an earlier real node's directory: %w", err)
+		}
 	}
 	return nil
 }
