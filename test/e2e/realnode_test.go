@@ -2,8 +2,7 @@ package e2e
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,19 +68,11 @@ func containerLogs(t *testing.T, ns, pod, container string) string {
 	return string(b)
 }
 
-// processRunning reports whether a process with exactly this command line
+// processRunning reports whether a process with exactly these arguments
 // runs on the machine. Commands in these tests carry unique arguments
 // (sleep 3001) so that no other process can match.
-func processRunning(t *testing.T, args ...string) bool {
-	t.Helper()
-	want := strings.Join(args, "\x00") + "\x00"
-	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range cmdlines {
-		if b, err := os.ReadFile(p); err == nil && string(b) == want {
-			return true
-		}
-	}
-	return false
+func processRunning(args ...string) bool {
+	return len(localcluster.Processes(func(a []string) bool { return slices.Equal(a, args) })) > 0
 }
 
 func TestRealNodeRunsAPod(t *testing.T) {
@@ -209,13 +200,13 @@ func TestRealTaskCancelStopsItsProcess(t *testing.T) {
 	running := waitForState(t, c, task, v1alpha1.TaskStateRunning, 2*time.Minute)
 	realPod(t, c, ns, running.Status.PodName)
 	eventually(t, time.Minute, "the process to start", func() (bool, error) {
-		return processRunning(t, "sleep", "3001"), nil
+		return processRunning("sleep", "3001"), nil
 	})
 
 	cancelled := time.Now()
 	mustKubectl(t, "", "patch", "task", "long", "-n", ns, "--type=merge", "-p", `{"spec":{"desiredState":"Cancelled"}}`)
 	eventually(t, time.Minute, "the process to stop", func() (bool, error) {
-		return !processRunning(t, "sleep", "3001"), nil
+		return !processRunning("sleep", "3001"), nil
 	})
 	stopped := time.Since(cancelled)
 	done := waitForState(t, c, task, v1alpha1.TaskStateCancelled, time.Minute)
@@ -237,14 +228,14 @@ func TestRealTaskTimesOutAndStopsItsProcess(t *testing.T) {
 		task.Spec.Timeout = &metav1.Duration{Duration: 5 * time.Second}
 	})
 	eventually(t, 2*time.Minute, "the process to start", func() (bool, error) {
-		return processRunning(t, "sleep", "3002"), nil
+		return processRunning("sleep", "3002"), nil
 	})
 	done := waitForState(t, c, task, v1alpha1.TaskStateFailed, time.Minute)
 	if cond := succeededCondition(t, done); cond.Reason != "TimedOut" || done.Status.FailureReason != "Task timed out after 5s" {
 		t.Fatalf("Succeeded reason %q, failure reason %q; want TimedOut, Task timed out after 5s", cond.Reason, done.Status.FailureReason)
 	}
 	eventually(t, time.Minute, "the process to stop", func() (bool, error) {
-		return !processRunning(t, "sleep", "3002"), nil
+		return !processRunning("sleep", "3002"), nil
 	})
 }
 

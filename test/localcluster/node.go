@@ -352,15 +352,8 @@ func removeStaleNodes() error {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "taskgate-realnode-*"))
 	for _, dir := range dirs {
 		// Shims name their containerd's socket, in the node's directory.
-		cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, p := range cmdlines {
-			b, err := os.ReadFile(p)
-			if err != nil || !strings.Contains(string(b), dir+"/") {
-				continue
-			}
-			if pid, err := strconv.Atoi(strings.Split(p, "/")[2]); err == nil && pid != os.Getpid() {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
+		for _, pid := range Processes(func(args []string) bool { return strings.Contains(strings.Join(args, " "), dir+"/") }) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 	if err := removeKubepodsCgroups(); err != nil {
@@ -372,6 +365,28 @@ func removeStaleNodes() error {
 		}
 	}
 	return nil
+}
+
+// Processes returns the machine's processes, other than this one, whose
+// arguments match: tests use it to see that a real node's process has
+// stopped, which the API cannot show once the pod is gone.
+func Processes(match func(args []string) bool) []int {
+	var pids []int
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range cmdlines {
+		pid, err := strconv.Atoi(strings.Split(p, "/")[2])
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		if match(strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // killNamespace kills every process in the mount namespace of pid but pid

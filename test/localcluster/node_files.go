@@ -66,7 +66,11 @@ func (n *realNode) writeFiles(c *Cluster) error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
 		}
-		if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+		mode := os.FileMode(0o644)
+		if filepath.Dir(name) == "cni/bin" {
+			mode = 0o755
+		}
+		if err := os.WriteFile(path, []byte(content), mode); err != nil {
 			return fmt.Errorf("writing %s: %w", path, err)
 		}
 	}

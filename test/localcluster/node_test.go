@@ -140,10 +140,10 @@ func TestRealNodeLeavesTheMachineAsFound(t *testing.T) {
 			t.Errorf("%s (pid %d) still runs", name, pid)
 		}
 	}
-	if left := processesMentioning(n.dir); len(left) > 0 {
+	if left := Processes(func(args []string) bool { return strings.Contains(strings.Join(args, " "), n.dir) }); len(left) > 0 {
 		t.Errorf("processes of the node still run: %v", left)
 	}
-	if left := processesMentioning("sleep\x003003"); len(left) > 0 {
+	if left := Processes(func(args []string) bool { return slices.Equal(args, []string{"sleep", "3003"}) }); len(left) > 0 {
 		t.Errorf("the pod's process still runs: %v", left)
 	}
 	if left := podCgroups(); len(left) > 0 {
@@ -171,16 +171,4 @@ func TestRealNodeLeavesTheMachineAsFound(t *testing.T) {
 			t.Errorf("mount point %s was created and left", p)
 		}
 	}
-}
-
-// processesMentioning lists the processes whose command line contains s.
-func processesMentioning(s string) []string {
-	var found []string
-	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range cmdlines {
-		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), s) {
-			found = append(found, strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " "))
-		}
-	}
-	return found
 }
