@@ -224,15 +224,17 @@ func TestRealTaskTimesOutAndStopsItsProcess(t *testing.T) {
 	c := newClient(t)
 	ns := newRealNodeNamespace(t, c)
 	app := realApp(t, c, ns, localcluster.ImageShellUID)
+	// Long enough for the process to start on a busy machine (a pod's
+	// create to running takes 2-5 s here), so that the timeout stops it.
 	task := realTask(t, c, app, "slow", "exec sleep 3002", func(task *v1alpha1.Task) {
-		task.Spec.Timeout = &metav1.Duration{Duration: 5 * time.Second}
+		task.Spec.Timeout = &metav1.Duration{Duration: 15 * time.Second}
 	})
 	eventually(t, 2*time.Minute, "the process to start", func() (bool, error) {
 		return processRunning("sleep", "3002"), nil
 	})
 	done := waitForState(t, c, task, v1alpha1.TaskStateFailed, time.Minute)
-	if cond := succeededCondition(t, done); cond.Reason != "TimedOut" || done.Status.FailureReason != "Task timed out after 5s" {
-		t.Fatalf("Succeeded reason %q, failure reason %q; want TimedOut, Task timed out after 5s", cond.Reason, done.Status.FailureReason)
+	if cond := succeededCondition(t, done); cond.Reason != "TimedOut" || done.Status.FailureReason != "Task timed out after 15s" {
+		t.Fatalf("Succeeded reason %q, failure reason %q; want TimedOut, Task timed out after 15s", cond.Reason, done.Status.FailureReason)
 	}
 	eventually(t, time.Minute, "the process to stop", func() (bool, error) {
 		return !processRunning("sleep", "3002"), nil
