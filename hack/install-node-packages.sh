@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local cluster's real node runs, at pinned
-# versions: containerd and runc run its containers, the CNI loopback plugin
-# gives each pod its loopback interface, busybox-static is the
-# shell of the images the harness builds. Skips what is already installed at
+# Installs the Debian packages the local cluster runs, at pinned versions:
+# containerd and runc run the real node's containers, the CNI plugins put
+# each pod on the node's bridge, busybox-static is the shell of the images
+# the harness builds, iproute2 sets up the cluster's network namespace and
+# nftables is what kube-proxy programs Services with. Skips what is already installed at
 # that version. Needs root and Debian 12 (bookworm), as on CI.
 set -euo pipefail
 
@@ -11,6 +12,8 @@ packages=(
 	"containernetworking-plugins=1.1.1+ds1-3+b5"
 	"runc=1.1.5+ds1-1+deb12u1"
 	"busybox-static=1:1.35.0-4+deb12u1+b1"
+	"iproute2=6.1.0-3"
+	"nftables=1.0.6-2+deb12u2"
 )
 
 missing=()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,7 +153,7 @@ func (e *Env) StartManager(ctx context.Context, args ...string) (*localcluster.M
 	return localcluster.StartManager(ctx, localcluster.ManagerOptions{
 		Binary: filepath.Join(e.Dir, "taskgate"), Kubeconfig: e.Cluster.Kubeconfig, Namespace: managerNamespace,
 		Webhooks: e.hooks, Log: filepath.Join(e.Dir, "manager.log"), Args: append(slices.Clone(e.managerArgs), args...),
-		Env: e.runtimeEnv,
+		Env: e.runtimeEnv, Cluster: e.Cluster,
 	})
 }
 
@@ -215,11 +214,7 @@ func (e *Env) profileManager(ctx context.Context, d time.Duration, name string) 
 	if d == 0 {
 		url = e.manager.PprofURL + "/heap"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.manager.Get(url)
 	if err != nil {
 		return fmt.Errorf("profiling the manager: %w", err)
 	}

@@ -106,7 +106,9 @@ func (e *Env) startFixedPatchWebhook(ctx context.Context, hook *admissionregistr
 	}
 	addr := net.JoinHostPort(e.hooks.LocalServingHost, port)
 	args := []string{"-" + FixedPatchWebhookFlag + "=" + addr, "-dir=" + e.hooks.LocalServingCertDir}
-	proc, err := localcluster.StartProcess(e.Dir, "fixed-patch-webhook", self, args, e.runtimeEnv)
+	// Inside the cluster's namespace, beside the manager: the apiserver
+	// calls both with no forwarder between.
+	proc, err := e.Cluster.StartProcess(e.Dir, "fixed-patch-webhook", self, args, e.runtimeEnv)
 	if err != nil {
 		return nil, err
 	}

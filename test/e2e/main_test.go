@@ -63,7 +63,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "starting the local cluster:", err, "\nlogs in", dir)
 		return 1
 	}
-	hooks, err := localcluster.InstallWebhooks(cluster.Config, root, managerNamespace)
+	hooks, err := cluster.InstallWebhooks(managerNamespace)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -21,7 +21,9 @@ type Binaries struct {
 	// Kubelet runs the real node (Cluster.StartRealNode). The Tekton
 	// entrypoint, nop and workingdirinit binaries go into the images its
 	// TaskRun pods run there.
-	Kubelet                                           string
+	Kubelet string
+	// KubeProxy and CoreDNS give the cluster its Services and DNS.
+	KubeProxy, CoreDNS                                string
 	TektonEntrypoint, TektonNop, TektonWorkingDirInit string
 	// CertManagerController and CertManagerCAInjector run only when a test
 	// asks for cert-manager (Cluster.StartCertManager).
@@ -52,6 +54,7 @@ var binaryModules = []binaryModule{
 			"kube-scheduler":          "k8s.io/kubernetes/cmd/kube-scheduler",
 			"kubectl":                 "k8s.io/kubernetes/cmd/kubectl",
 			"kubelet":                 "k8s.io/kubernetes/cmd/kubelet",
+			"kube-proxy":              "k8s.io/kubernetes/cmd/kube-proxy",
 		},
 		// Without a real version clients that parse it, Tekton among them,
 		// refuse to start ("Invalid character(s) found in build meta data").
@@ -62,6 +65,11 @@ var binaryModules = []binaryModule{
 			" -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=36",
 	},
 	{dir: "etcd", packages: map[string]string{"etcd": "go.etcd.io/etcd/server/v3"}},
+	{
+		dir:      "coredns",
+		packages: map[string]string{"coredns": "github.com/taskgate/taskgate/test/clusterbin/coredns/coredns"},
+		sources:  []string{"coredns"},
+	},
 	{dir: "kwok", packages: map[string]string{"kwok": "sigs.k8s.io/kwok/cmd/kwok"}},
 	{dir: "tekton", packages: map[string]string{
 		"tekton-controller":     "github.com/tektoncd/pipeline/cmd/controller",
@@ -143,6 +151,8 @@ func BuildBinaries(ctx context.Context, repoRoot string, log func(format string,
 		Kwok:              paths["kwok"],
 		Tekton:            paths["tekton-controller"],
 		Kubelet:           paths["kubelet"],
+		KubeProxy:         paths["kube-proxy"],
+		CoreDNS:           paths["coredns"],
 
 		TektonEntrypoint:     paths["tekton-entrypoint"],
 		TektonNop:            paths["tekton-nop"],
@@ -187,14 +197,19 @@ func complete(dir string, packages map[string]string) bool {
 	return true
 }
 
+// buildModule builds the module's binaries that out lacks, each to a
+// temporary name first, so a pinned command added to a module builds alone
+// and an interrupted build never leaves a partial binary.
 func buildModule(ctx context.Context, modDir, out string, m binaryModule) error {
-	tmp := out + ".tmp"
-	_ = os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", tmp, err)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", out, err)
 	}
 	for name, pkg := range m.packages {
-		args := []string{"build", "-trimpath", "-o", filepath.Join(tmp, name)}
+		target := filepath.Join(out, name)
+		if _, err := os.Stat(target); err == nil {
+			continue
+		}
+		args := []string{"build", "-trimpath", "-o", target + ".tmp"}
 		if m.ldflags != "" {
 			args = append(args, "-ldflags", m.ldflags)
 		}
@@ -204,10 +219,9 @@ func buildModule(ctx context.Context, modDir, out string, m binaryModule) error 
 		if b, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("building %s: %w\n%s", pkg, err, strings.TrimSpace(string(b)))
 		}
-	}
-	_ = os.RemoveAll(out)
-	if err := os.Rename(tmp, out); err != nil {
-		return fmt.Errorf("moving build into place: %w", err)
+		if err := os.Rename(target+".tmp", target); err != nil {
+			return fmt.Errorf("moving %s into place: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -19,7 +19,8 @@ const CertManagerVersion = "v1.21.2"
 
 // StartCertManager installs cert-manager's CRDs and starts its controller
 // (self-signed and CA Issuers, Certificates) and its cainjector against the
-// cluster, each bound to 127.0.0.1 and without leader election, and waits
+// cluster, each bound to 127.0.0.1 in the cluster's namespace and without
+// leader election, and waits
 // until both are ready. The cluster does not start them by itself; calling
 // this again once they run does nothing. Stop stops them with the rest. Do
 // not call it from parallel tests.
@@ -50,7 +51,7 @@ func (c *Cluster) StartCertManager(ctx context.Context) error {
 			if err := p.exited(); err != nil {
 				return false, err
 			}
-			resp, err := http.Get(readyz)
+			resp, err := c.HTTPClient().Get(readyz)
 			if err != nil {
 				return false, nil
 			}

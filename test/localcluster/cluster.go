@@ -3,9 +3,12 @@ package localcluster
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,6 +60,10 @@ type Cluster struct {
 	stopPodLogs context.CancelFunc
 	// realNode is the running real node, if Options.RealNode.
 	realNode *realNode
+	// network is the namespace every component runs in; proxies forward
+	// between it and the machine's.
+	network *clusterNetwork
+	proxies []*Proxy
 }
 
 // Start builds what is missing and starts a cluster. Stop it with Stop, even
@@ -80,6 +87,16 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return c, err
 	}
 	begin := time.Now()
+	if err := checkNetworkPrerequisites(); err != nil {
+		return c, err
+	}
+	// A cluster killed before it stopped leaves etcd and the apiserver
+	// running in its namespace; the machine's lock is held, so they are
+	// stale.
+	_, _ = KillLeftovers(c.Dir)
+	if c.network, err = startClusterNetwork(c.Dir); err != nil {
+		return c, fmt.Errorf("starting the cluster's network namespace: %w", err)
+	}
 	type step struct {
 		name string
 		run  func(context.Context, Options) error
@@ -94,6 +111,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.RealNode {
 		steps = append(steps, step{"the real node", c.startRealNode})
 	}
+	steps = append(steps, step{"kube-proxy and CoreDNS", c.startServices})
 	for _, s := range steps {
 		t := time.Now()
 		if err := s.run(ctx, opts); err != nil {
@@ -115,13 +133,23 @@ func (c *Cluster) Stop() error {
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		c.procs[i].Stop(5 * time.Second)
 	}
+	var envErr error
 	if c.env != nil {
-		if err := c.env.Stop(); err != nil {
-			return fmt.Errorf("stopping the apiserver and etcd: %w", err)
-		}
+		envErr = c.env.Stop()
+	}
+	for _, p := range c.proxies {
+		_ = p.Close()
+	}
+	// Whatever is left in the namespace (etcd or the apiserver if envtest
+	// failed to stop them, a demo's manager) is the cluster's.
+	if c.network != nil {
+		c.network.stop()
 	}
 	if c.lock != nil {
 		_ = c.lock.Close()
+	}
+	if envErr != nil {
+		return fmt.Errorf("stopping the apiserver and etcd: %w", envErr)
 	}
 	if nodeErr != nil {
 		return fmt.Errorf("stopping the real node: %w", nodeErr)
@@ -142,7 +170,7 @@ func (c *Cluster) RestartAPIServer(ctx context.Context, down time.Duration) erro
 		return ctx.Err()
 	case <-time.After(down):
 	}
-	if err := api.Start(); err != nil {
+	if err := c.network.do(api.Start); err != nil {
 		return fmt.Errorf("starting kube-apiserver again: %w", err)
 	}
 	return nil
@@ -153,8 +181,25 @@ func (c *Cluster) Client() (client.Client, error) {
 	return client.New(c.Config, client.Options{})
 }
 
+// procByName returns the pid of the component started as name, or 0.
+func (c *Cluster) procByName(name string) int {
+	for _, p := range c.procs {
+		if p.name == name {
+			return p.cmd.Process.Pid
+		}
+	}
+	return 0
+}
+
+// StartProcess runs bin as StartProcess does, inside the cluster's
+// namespaces. The caller stops it; the cluster's stop kills it if not.
+func (c *Cluster) StartProcess(dir, name, bin string, args, env []string) (*Process, error) {
+	return StartProcess(dir, name, "nsenter", c.network.nsenterArgs(bin, args...), env)
+}
+
+// start runs a component inside the cluster's namespaces.
 func (c *Cluster) start(name, bin string, args, env []string) (*Process, error) {
-	p, err := StartProcess(c.Dir, name, bin, args, env)
+	p, err := StartProcess(c.Dir, name, "nsenter", c.network.nsenterArgs(bin, args...), env)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +230,26 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 		// running, and RestartAPIServer could not start it again.
 		ControlPlaneStopTimeout: 2 * time.Minute,
 	}
-	c.env.ControlPlane.Etcd = &envtest.Etcd{Out: logs, Err: logs}
+	// The machine's namespace reaches etcd and the apiserver through
+	// forwarders on the same ports, so envtest's health checks, its
+	// kubeconfig and every client outside work unchanged. The ports are
+	// free outside; inside, nothing else listens yet.
+	etcdPort, err := freePortNumber()
+	if err != nil {
+		return err
+	}
+	apiPort, err := freePortNumber()
+	if err != nil {
+		return err
+	}
+	for _, port := range []int{etcdPort, apiPort} {
+		p, err := c.Forward(port)
+		if err != nil {
+			return err
+		}
+		c.proxies = append(c.proxies, p)
+	}
+	c.env.ControlPlane.Etcd = &envtest.Etcd{Out: logs, Err: logs, URL: &url.URL{Scheme: "http", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(etcdPort))}}
 	// A directory of our own (not a temporary one envtest removes on stop)
 	// keeps the serving and client CAs across RestartAPIServer.
 	certDir := filepath.Join(c.Dir, "apiserver")
@@ -195,21 +259,35 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 	if err := os.MkdirAll(certDir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", certDir, err)
 	}
+	ca, err := writeAPIServerPKI(certDir)
+	if err != nil {
+		return err
+	}
 	api := &envtest.APIServer{Out: logs, Err: logs, CertDir: certDir}
-	// The apiserver's own Endpoints would point at 127.0.0.1, which the
-	// Endpoints API rejects; nothing in-cluster needs to reach it.
-	api.Configure().Set("endpoint-reconciler-type", "none")
-	// kwok serves container logs as the nodes' kubelet, on 127.0.0.1 (see
-	// startKwok). Nodes also report their name as a Hostname address,
-	// which does not resolve. The apiserver skips verifying the kubelet's
-	// certificate when it has no --kubelet-certificate-authority, which
-	// suits kwok's self-signed one.
+	api.SecureServing.Address, api.SecureServing.Port, api.SecureServing.CA = "127.0.0.1", strconv.Itoa(apiPort), ca
+	// Pods reach the apiserver as the Service "kubernetes", whose
+	// endpoint is the advertised node address; a namespace without a
+	// default route leaves the apiserver no address to pick itself.
+	api.Configure().Set("bind-address", "0.0.0.0")
+	api.Configure().Set("advertise-address", NodeIP)
+	api.Configure().Set("service-cluster-ip-range", ServiceCIDR)
+	// kwok serves container logs as its nodes' kubelet, on 127.0.0.1 (see
+	// startKwok); the real node's kubelet serves on NodeIP. Nodes also
+	// report their name as a Hostname address, which does not resolve.
+	// The apiserver skips verifying the kubelet's certificate when it has
+	// no --kubelet-certificate-authority, which suits both self-signed
+	// ones.
 	api.Configure().Set("kubelet-preferred-address-types", "InternalIP")
 	// A namespace's annotations can then put its pods on the real node
 	// (RealNodeAnnotations).
 	api.Configure().Set("enable-admission-plugins", "PodNodeSelector,PodTolerationRestriction")
 	c.env.ControlPlane.APIServer = api
-	if _, err := c.env.Start(); err != nil {
+	// etcd and the apiserver start from a thread inside the namespace:
+	// envtest runs them itself, so they cannot be started through nsenter.
+	if err := c.network.do(func() error {
+		_, err := c.env.Start()
+		return err
+	}); err != nil {
 		return fmt.Errorf("starting etcd and kube-apiserver: %w", err)
 	}
 	admin, err := c.env.AddUser(envtest.User{Name: "taskgate-admin", Groups: []string{"system:masters"}}, nil)
@@ -310,7 +388,7 @@ func (c *Cluster) startKwok(ctx context.Context, opts Options) error {
 		// pods of the live real node now and then and wrote their status
 		// (../shared/research/real_node.md, trap 6).
 		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--node-lease-duration-seconds=40",
-		"--cidr=10.0.0.0/16", "--node-ip=127.0.0.1",
+		"--cidr=" + kwokPodCIDR, "--node-ip=127.0.0.1",
 		"--node-port=" + port, "--server-address=127.0.0.1:" + port,
 		"--enable-crds=Logs",
 	}, nil); err != nil {

@@ -1,8 +1,9 @@
 // Package localcluster builds and runs a real, throw-away Kubernetes cluster
-// on 127.0.0.1 for taskgate's tests and demo: etcd, kube-apiserver,
-// kube-controller-manager and kube-scheduler (so the Job, garbage-collector
-// and TTL-after-finished controllers run), kwok fake nodes, the Tekton
-// Pipelines controller and, with Options.RealNode, one real node.
+// in a network namespace of its own for taskgate's tests and demo: etcd,
+// kube-apiserver, kube-controller-manager and kube-scheduler (so the Job,
+// garbage-collector and TTL-after-finished controllers run), kwok fake
+// nodes, the Tekton Pipelines controller, kube-proxy, CoreDNS and, with
+// Options.RealNode, one real node.
 // cert-manager's controller and cainjector are built with the rest but
 // start only when a test asks (StartCertManager).
 //
@@ -34,16 +35,39 @@
 // PodTolerationRestriction admission plugins; the node's taint keeps every
 // other pod on kwok. No image is ever pulled: the harness builds each image
 // the node runs with go-containerregistry (package nodeimage) and imports
-// it into containerd, and the node's resolver points at 127.0.0.1, so a
-// pull that slipped through would fail at once instead of leaving the
-// machine.
+// it into containerd, and the namespace has no route out, so a pull that
+// slipped through would fail at once instead of leaving the machine.
+//
+// # The cluster's network
+//
+// Every component runs in one network namespace that the harness makes
+// (../shared/research/cluster_netns.md), with no link to the outside: only
+// loopback, the real node's bridge cni0 and its pods' veths, and no
+// default route. So pods, Services and the apiserver use ordinary cluster
+// addresses (NodeIP, PodCIDR, ServiceCIDR) and nothing can leave the
+// machine by construction. Pods on the real node get addresses of their
+// own on the bridge from Debian's CNI plugins; kube-proxy (nftables mode,
+// from the control plane's module) serves Services; CoreDNS (a main of our
+// own with the plugins a cluster's names need, no forwarder) serves
+// cluster.local as kube-dns. The apiserver listens on every address of the
+// namespace, advertises NodeIP behind the Service "kubernetes", and serves
+// a certificate the harness makes for the names in-cluster clients use.
+//
+// envtest starts etcd and the apiserver itself, so they start from an OS
+// thread that has joined the namespace; everything else enters it with
+// nsenter. The machine's own namespace reaches the cluster through
+// forwarders on 127.0.0.1 that dial from such a thread (Cluster.Forward):
+// the kubeconfig names 127.0.0.1 and works from both sides. A webhook that
+// a test serves in its own process gets the reverse
+// (Cluster.InstallWebhooks); a manager started with ManagerOptions.Cluster
+// runs inside and needs none.
 //
 // The machine is left as it was found. kubelet and containerd share one
 // private mount namespace, where tmpfs covers the paths they hard-code
 // (/var/lib/kubelet, /run/containerd, /var/log/pods, ...) and files bound
-// over the sysctls kubelet writes take its writes. Pods have only their
-// loopback interface. Tear-down deletes the node's pods while kubelet
+// over the sysctls kubelet writes take its writes. Tear-down deletes the node's pods while kubelet
 // runs, stops kubelet and containerd, kills whatever is left in the mount
 // namespace or kubelet's cgroups, and removes the Node, its Lease, the
-// cgroups and the scratch directory. The real node needs root.
+// cgroups and the scratch directory; the cluster's stop then kills
+// whatever is left in its network namespace. The cluster needs root.
 package localcluster

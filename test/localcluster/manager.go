@@ -85,6 +85,12 @@ type ManagerOptions struct {
 	Args []string
 	// Env is added to the process's environment, as a pod spec's env is.
 	Env []string
+	// Cluster, when set, runs the manager inside the cluster's network
+	// namespace, as a pod would be: the apiserver calls its webhooks with
+	// no forwarder between, and its HTTP endpoints are reached from there.
+	// Without it the manager runs in the machine's namespace, and the
+	// webhooks need Cluster.InstallWebhooks' forwarder.
+	Cluster *Cluster
 }
 
 // ManagerProcess is the manager running as its own process, as in a pod,
@@ -92,6 +98,7 @@ type ManagerOptions struct {
 type ManagerProcess struct {
 	cmd        *exec.Cmd
 	done       chan struct{}
+	http       *http.Client
 	MetricsURL string
 	// PprofURL serves net/http/pprof.
 	PprofURL string
@@ -116,13 +123,17 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*ManagerProcess, er
 	if err != nil {
 		return nil, fmt.Errorf("opening the manager log: %w", err)
 	}
-	cmd := exec.Command(opts.Binary, append([]string{
+	args := append([]string{
 		"--kubeconfig=" + opts.Kubeconfig, "--namespace=" + opts.Namespace, "--leader-elect=false",
 		"--webhook-host=" + opts.Webhooks.LocalServingHost, "--webhook-port=" + strconv.Itoa(webhookPort),
 		"--cert-dir=" + opts.Webhooks.LocalServingCertDir,
 		"--metrics-bind-address=127.0.0.1:" + ports[0], "--health-probe-bind-address=127.0.0.1:" + ports[1],
 		"--pprof-bind-address=127.0.0.1:" + ports[2], "--shutdown-drain=0s",
-	}, opts.Args...)...)
+	}, opts.Args...)
+	cmd, httpClient := exec.Command(opts.Binary, args...), http.DefaultClient
+	if opts.Cluster != nil {
+		cmd, httpClient = exec.Command("nsenter", opts.Cluster.network.nsenterArgs(opts.Binary, args...)...), opts.Cluster.HTTPClient()
+	}
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), opts.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -131,7 +142,7 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*ManagerProcess, er
 		return nil, fmt.Errorf("starting the manager: %w", err)
 	}
 	m := &ManagerProcess{
-		cmd: cmd, done: make(chan struct{}),
+		cmd: cmd, done: make(chan struct{}), http: httpClient,
 		MetricsURL: "http://127.0.0.1:" + ports[0] + "/metrics", PprofURL: "http://127.0.0.1:" + ports[2] + "/debug/pprof",
 	}
 	go func() { _ = cmd.Wait(); _ = log.Close(); close(m.done) }()
@@ -144,7 +155,7 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*ManagerProcess, er
 			return false, fmt.Errorf("the manager exited; see %s", opts.Log)
 		default:
 		}
-		resp, err := http.Get(readyz)
+		resp, err := m.Get(readyz)
 		if err != nil {
 			return false, nil
 		}
@@ -156,6 +167,12 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*ManagerProcess, er
 		return nil, fmt.Errorf("waiting for the manager to be ready: %w", err)
 	}
 	return m, nil
+}
+
+// Get fetches one of the manager's HTTP endpoints (MetricsURL, PprofURL)
+// from the network namespace the manager runs in.
+func (m *ManagerProcess) Get(url string) (*http.Response, error) {
+	return m.http.Get(url)
 }
 
 // Stop ends the process: SIGTERM, then SIGKILL after 10 s.
@@ -217,7 +234,7 @@ func (m *ManagerProcess) Memory() (ProcessMemory, error) {
 // unlabelled gauge or counter, and the sum over labels of labelled ones;
 // for those with a method label, also each method's part (ByMethod).
 func (m *ManagerProcess) Metrics() (map[string]float64, error) {
-	resp, err := http.Get(m.MetricsURL)
+	resp, err := m.Get(m.MetricsURL)
 	if err != nil {
 		return nil, fmt.Errorf("scraping the manager: %w", err)
 	}

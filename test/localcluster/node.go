@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,8 +45,8 @@ func RealNodeAnnotations() map[string]string {
 // Debian packages hack/install-node-packages.sh installs, and util-linux.
 var nodePackages = map[string]string{
 	"containerd": "containerd", "ctr": "containerd", "runc": "runc", "busybox": "busybox-static",
-	"/usr/lib/cni/loopback": "containernetworking-plugins",
-	"unshare":               "util-linux", "nsenter": "util-linux", "mount": "mount",
+	"/usr/lib/cni/bridge": "containernetworking-plugins", "/usr/lib/cni/host-local": "containernetworking-plugins",
+	"mount": "mount",
 }
 
 // hostSysctls are the kernel settings kubelet writes at start (or, with
@@ -73,7 +74,6 @@ var hostStatePaths = []string{
 // must undo.
 type realNode struct {
 	dir        string // scratch: configs, containerd's root and sockets
-	holder     *Process
 	containerd *Process
 	kubelet    *Process
 	// createdDirs are the empty mount points this node created on the
@@ -103,10 +103,10 @@ func (c *Cluster) startRealNode(ctx context.Context, opts Options) error {
 	if err := n.writeFiles(c); err != nil {
 		return err
 	}
-	if err := n.enterMountNamespace(c); err != nil {
+	if err := n.mountStatePaths(c); err != nil {
 		return err
 	}
-	if n.containerd, err = n.run(c, "containerd", "containerd", "--config", filepath.Join(dir, "containerd.toml")); err != nil {
+	if n.containerd, err = c.start("containerd", "containerd", []string{"--config", filepath.Join(dir, "containerd.toml")}, nil); err != nil {
 		return err
 	}
 	if err := poll(ctx, func() (bool, error) {
@@ -128,11 +128,13 @@ func (c *Cluster) startRealNode(ctx context.Context, opts Options) error {
 	if err := holdNodeLease(ctx, cl); err != nil {
 		return err
 	}
-	if n.kubelet, err = n.run(c, "kubelet", c.Binaries.Kubelet,
-		"--config="+filepath.Join(dir, "kubelet.yaml"), "--kubeconfig="+c.Kubeconfig,
-		"--root-dir="+filepath.Join(dir, "kubelet"), "--cert-dir="+filepath.Join(dir, "kubelet", "pki"),
-		"--hostname-override="+RealNodeName, "--node-ip=127.0.0.1",
-		"--node-labels=localcluster.taskgate.dev/real-node=true", "--v=2"); err != nil {
+	// kubelet registers NodeIP as the node's InternalIP itself; the
+	// apiserver reaches it there for logs, exec and port-forward.
+	if n.kubelet, err = c.start("kubelet", c.Binaries.Kubelet, []string{
+		"--config=" + filepath.Join(dir, "kubelet.yaml"), "--kubeconfig=" + c.Kubeconfig,
+		"--root-dir=" + filepath.Join(dir, "kubelet"), "--cert-dir=" + filepath.Join(dir, "kubelet", "pki"),
+		"--hostname-override=" + RealNodeName, "--node-ip=" + NodeIP,
+		"--node-labels=localcluster.taskgate.dev/real-node=true", "--v=2"}, nil); err != nil {
 		return err
 	}
 	go c.deleteNodeWhenKubeletExits(n.kubelet)
@@ -143,22 +145,29 @@ func checkNodePrerequisites() error {
 	if os.Geteuid() != 0 {
 		return errors.New("the real node needs root (mount namespaces, cgroups, runc); run as root or start the cluster without it")
 	}
+	return checkPackages("the real node", nodePackages)
+}
+
+// checkPackages says which of the commands a part of the cluster runs are
+// missing, and the Debian packages that have them.
+func checkPackages(part string, commands map[string]string) error {
 	var missing []string
-	for bin, pkg := range nodePackages {
+	for bin, pkg := range commands {
 		if _, err := exec.LookPath(bin); err != nil {
 			missing = append(missing, bin+" (Debian package "+pkg+")")
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("the real node needs %s: run hack/install-node-packages.sh as root", strings.Join(missing, ", "))
+		sort.Strings(missing)
+		return fmt.Errorf("%s needs %s: run hack/install-node-packages.sh as root", part, strings.Join(missing, ", "))
 	}
 	return nil
 }
 
-// enterMountNamespace starts the holder of the node's private mount
-// namespace and makes its mounts there. kubelet and containerd must share
-// one: runc mounts what kubelet prepares (Secrets, tokens) into containers.
-func (n *realNode) enterMountNamespace(c *Cluster) error {
+// mountStatePaths makes the node's mounts in the cluster's private mount
+// namespace, where kubelet and containerd run: they must share one, since
+// runc mounts what kubelet prepares (Secrets, tokens) into containers.
+func (n *realNode) mountStatePaths(c *Cluster) error {
 	for _, p := range hostStatePaths {
 		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
 			if err := os.MkdirAll(p, 0o755); err != nil {
@@ -166,24 +175,6 @@ func (n *realNode) enterMountNamespace(c *Cluster) error {
 			}
 			n.createdDirs = append(n.createdDirs, p)
 		}
-	}
-	// unshare execs sleep in the new namespace, so the process is the
-	// holder; it dies with its parent and the namespace with its last
-	// process.
-	holder, err := StartProcess(c.Dir, "realnode-holder", "unshare", []string{"--mount", "--propagation", "private", "sleep", "infinity"}, nil)
-	if err != nil {
-		return err
-	}
-	n.holder = holder
-	// The namespace exists once unshare has exec'd sleep.
-	if err := poll(context.Background(), func() (bool, error) {
-		if err := holder.exited(); err != nil {
-			return false, err
-		}
-		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", holder.cmd.Process.Pid))
-		return filepath.Base(exe) == "sleep", nil
-	}); err != nil {
-		return fmt.Errorf("waiting for the real node's mount namespace: %w", err)
 	}
 	var mounts [][]string
 	for _, p := range hostStatePaths {
@@ -194,8 +185,8 @@ func (n *realNode) enterMountNamespace(c *Cluster) error {
 	}
 	mounts = append(mounts, []string{"--bind", filepath.Join(n.dir, "resolv.conf"), "/etc/resolv.conf"})
 	for _, m := range mounts {
-		if out, err := exec.Command("nsenter", append([]string{"--target", strconv.Itoa(holder.cmd.Process.Pid), "--mount", "--", "mount"}, m...)...).CombinedOutput(); err != nil {
-			return fmt.Errorf("mounting %s in the real node's namespace: %w: %s", m[len(m)-1], err, strings.TrimSpace(string(out)))
+		if out, err := c.network.command("mount", m...).CombinedOutput(); err != nil {
+			return fmt.Errorf("mounting %s in the cluster's mount namespace: %w: %s", m[len(m)-1], err, strings.TrimSpace(string(out)))
 		}
 	}
 	return nil
@@ -203,12 +194,6 @@ func (n *realNode) enterMountNamespace(c *Cluster) error {
 
 func sysctlFile(path string) string {
 	return strings.ReplaceAll(strings.TrimPrefix(path, "/proc/sys/"), "/", ".")
-}
-
-// run starts one of the node's daemons inside its mount namespace.
-// nsenter execs the daemon, so the process is the daemon itself.
-func (n *realNode) run(c *Cluster, name, bin string, args ...string) (*Process, error) {
-	return c.start(name, "nsenter", append([]string{"--target", strconv.Itoa(n.holder.cmd.Process.Pid), "--mount", "--", bin}, args...), nil)
 }
 
 // holdNodeLease creates the node's Lease before kubelet starts, held by the
@@ -228,24 +213,10 @@ func holdNodeLease(ctx context.Context, cl client.Client) error {
 	return nil
 }
 
-// waitForRealNode gives the node its address once it registers, and waits
-// until it is Ready. kubelet refuses 127.0.0.1 as its node IP and
-// registers none, so the apiserver could not reach it for logs and exec;
-// kubelet keeps an address set in status.
+// waitForRealNode waits until kubelet has registered the node and it is
+// Ready.
 func waitForRealNode(ctx context.Context, cl client.Client, kubelet *Process) error {
 	var node corev1.Node
-	if err := poll(ctx, func() (bool, error) {
-		if err := kubelet.exited(); err != nil {
-			return false, err
-		}
-		return cl.Get(ctx, types.NamespacedName{Name: RealNodeName}, &node) == nil, nil
-	}); err != nil {
-		return fmt.Errorf("waiting for kubelet to register %s: %w", RealNodeName, err)
-	}
-	patch := []byte(`{"status":{"addresses":[{"type":"InternalIP","address":"127.0.0.1"},{"type":"Hostname","address":"` + RealNodeName + `"}]}}`)
-	if err := cl.Status().Patch(ctx, &node, client.RawPatch(types.MergePatchType, patch)); err != nil {
-		return fmt.Errorf("setting the address of %s: %w", RealNodeName, err)
-	}
 	return poll(ctx, func() (bool, error) {
 		if err := kubelet.exited(); err != nil {
 			return false, err
@@ -295,10 +266,7 @@ func (c *Cluster) stopRealNode() error {
 			p.Stop(10 * time.Second)
 		}
 	}
-	if n.holder != nil {
-		errs = append(errs, killNamespace(n.holder.cmd.Process.Pid))
-		n.holder.Stop(time.Second)
-	}
+	n.killShims(c)
 	errs = append(errs, removeKubepodsCgroups())
 	if cl != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -389,24 +357,19 @@ func Processes(match func(args []string) bool) []int {
 	return pids
 }
 
-// killNamespace kills every process in the mount namespace of pid but pid
-// itself: the runc shims containerd left, which outlive it by design.
-func killNamespace(pid int) error {
-	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
-	if err != nil {
-		return fmt.Errorf("reading the real node's mount namespace: %w", err)
+// killShims kills the runc shims containerd left, which outlive it by
+// design: every process in the cluster's mount namespace that is not one
+// of the cluster's components.
+func (n *realNode) killShims(c *Cluster) {
+	components := map[int]bool{}
+	for _, p := range c.procs {
+		components[p.cmd.Process.Pid] = true
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/ns/mnt")
-	for _, p := range procs {
-		other, err := strconv.Atoi(strings.Split(p, "/")[2])
-		if err != nil || other == pid || other == os.Getpid() {
-			continue
-		}
-		if l, err := os.Readlink(p); err == nil && l == ns {
-			_ = syscall.Kill(other, syscall.SIGKILL)
+	for _, pid := range namespaceMembers(c.network.PID(), "mnt") {
+		if !components[pid] {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
-	return nil
 }
 
 // removeKubepodsCgroups kills any container process kubelet's cgroups

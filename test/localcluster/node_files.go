@@ -25,6 +25,12 @@ const (
 	// ImageDemoApp is the demo App's image, built from examples/image: a
 	// shell and stand-ins for the shop's commands, as user 1000.
 	ImageDemoApp = "registry.example.com/shop/web:v1.42.0"
+	// ImagePostgres is PostgreSQL 15 from Debian's packages; see
+	// nodeimage.Postgres for what a pod of it needs.
+	ImagePostgres = "example.invalid/localcluster/postgres:15"
+	// ImageNetcheck is test/cmd/netcheck: a webhook server and an
+	// in-cluster API client, for tests of the cluster's network.
+	ImageNetcheck = "example.invalid/localcluster/netcheck:1"
 
 	pauseImage = "example.invalid/localcluster/pause:1"
 )
@@ -50,10 +56,9 @@ func (n *realNode) writeFiles(c *Cluster) error {
 		return err
 	}
 	files := map[string]string{
-		"containerd.toml":               containerdConfig(n.dir, streamPort),
-		"kubelet.yaml":                  kubeletConfig(n.dir, n.socket, kubeletPort, healthzPort),
-		"cni/conf/10-loopback.conflist": cniConfig,
-		"cni/bin/localhost":             cniLocalhostPlugin,
+		"containerd.toml":        containerdConfig(n.dir, streamPort),
+		"kubelet.yaml":           kubeletConfig(n.dir, n.socket, kubeletPort, healthzPort),
+		"cni/10-bridge.conflist": cniConfig(filepath.Join(n.dir, "cni", "ipam")),
 		// The machine's resolver is not on loopback: an accidental pull
 		// would send a DNS query off the machine. This one fails at once.
 		"resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
@@ -66,19 +71,11 @@ func (n *realNode) writeFiles(c *Cluster) error {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
 		}
-		mode := os.FileMode(0o644)
-		if filepath.Dir(name) == "cni/bin" {
-			mode = 0o755
-		}
-		if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 			return fmt.Errorf("writing %s: %w", path, err)
 		}
 	}
-	loopback, err := os.ReadFile("/usr/lib/cni/loopback")
-	if err != nil {
-		return fmt.Errorf("reading the CNI loopback plugin: %w", err)
-	}
-	return os.WriteFile(filepath.Join(n.dir, "cni", "bin", "loopback"), loopback, 0o755)
+	return nil
 }
 
 // containerdConfig is containerd 1.6's configuration (version 2): every
@@ -113,16 +110,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "` + dir + `/cni/bin"
-    conf_dir = "` + dir + `/cni/conf"
+    bin_dir = "` + cniPluginDir + `"
+    conf_dir = "` + dir + `/cni"
     max_conf_num = 1
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "` + dir + `/containerd/certs.d"
 `
 }
 
-// kubeletConfig is the node's KubeletConfiguration. Servers listen on
-// 127.0.0.1 only; the machine's cgroup v1, swap and kernel settings are
+// kubeletConfig is the node's KubeletConfiguration. kubelet serves the
+// apiserver on NodeIP and its health on 127.0.0.1, both inside the
+// cluster's namespace; pods resolve names through kube-dns; the machine's cgroup v1, swap and kernel settings are
 // accepted as they are; eviction and image GC never act, so no test sees a
 // pod evicted or an image removed for the machine's sake; unpinned pods
 // (meant for kwok) are kept off by the taint.
@@ -132,7 +130,7 @@ kind: KubeletConfiguration
 failCgroupV1: false
 cgroupDriver: cgroupfs
 containerRuntimeEndpoint: unix://` + socket + `
-address: 127.0.0.1
+address: ` + NodeIP + `
 port: ` + port + `
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
@@ -149,6 +147,8 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
 resolvConf: ""
+clusterDNS: [` + DNSServiceIP + `]
+clusterDomain: cluster.local
 podLogsDir: ` + dir + `/pod-logs
 syncFrequency: 10s
 nodeStatusUpdateFrequency: 10s
@@ -160,38 +160,54 @@ registerWithTaints:
 `
 }
 
-// cniConfig gives each pod a network namespace with only its loopback
-// interface up: pods reach nothing but themselves.
-const cniConfig = `{"cniVersion": "0.4.0", "name": "localhost", "plugins": [{"type": "loopback"}, {"type": "localhost"}]}
-`
+// cniPluginDir holds Debian's containernetworking-plugins.
+const cniPluginDir = "/usr/lib/cni"
 
-// cniLocalhostPlugin reports 127.0.0.1 as the pod's address and configures
-// nothing. containerd 1.6's CRI wants an address on eth0 from the last
-// plugin, and the pod network stays loopback only.
-const cniLocalhostPlugin = `#!/bin/sh
-cat >/dev/null
-case "$CNI_COMMAND" in
-ADD) printf '{"cniVersion":"0.4.0","interfaces":[{"name":"eth0","sandbox":"%s"}],"ips":[{"version":"4","address":"127.0.0.1/32","interface":0}],"dns":{}}\n' "$CNI_NETNS" ;;
-VERSION) printf '{"cniVersion":"0.4.0","supportedVersions":["0.3.0","0.3.1","0.4.0"]}\n' ;;
-esac
+// cniConfig puts each pod on the bridge with an address of its own from
+// PodCIDR. The bridge is the pods' gateway to the node and to Services;
+// hairpin mode lets a pod reach itself through its own Service. IPAM keeps
+// its leases in ipamDir, not the machine's /var/lib/cni.
+func cniConfig(ipamDir string) string {
+	return `{"cniVersion": "0.4.0", "name": "localcluster", "plugins": [
+  {"type": "bridge", "bridge": "` + bridgeName + `", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "dataDir": "` + ipamDir + `",
+            "ranges": [[{"subnet": "` + PodCIDR + `", "gateway": "` + podGateway + `"}]],
+            "routes": [{"dst": "0.0.0.0/0"}]}}
+]}
 `
+}
 
 // importImages builds every image the node runs and imports them into
 // containerd's Kubernetes namespace.
 func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string) error {
-	pause := filepath.Join(n.dir, "pause")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", pause, "./test/cmd/pause")
-	build.Dir = repoRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the pause program: %w: %s", err, out)
+	programs := map[string]string{}
+	for _, name := range []string{"pause", "netcheck"} {
+		programs[name] = filepath.Join(n.dir, name)
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", programs[name], "./test/cmd/"+name)
+		build.Dir = repoRoot
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("building test/cmd/%s: %w: %s", name, err, out)
+		}
 	}
 	demo, err := demoAppFiles(filepath.Join(repoRoot, "examples", "image"))
 	if err != nil {
 		return err
 	}
+	pgDir, err := fetchPostgres(ctx, repoRoot)
+	if err != nil {
+		return err
+	}
+	postgres, err := nodeimage.Postgres(ImagePostgres, pgDir)
+	if err != nil {
+		return err
+	}
+	psql, err := nodeimage.PsqlFiles(pgDir)
+	if err != nil {
+		return err
+	}
 	specs := []nodeimage.Spec{
-		nodeimage.Pause(pauseImage, pause),
+		nodeimage.Pause(pauseImage, programs["pause"]),
 		nodeimage.Tekton(tektonImage("entrypoint"), c.Binaries.TektonEntrypoint, "entrypoint"),
 		nodeimage.Tekton(tektonImage("nop"), c.Binaries.TektonNop, "nop"),
 		nodeimage.Tekton(tektonImage("workingdirinit"), c.Binaries.TektonWorkingDirInit, "workingdirinit"),
@@ -200,7 +216,10 @@ func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string
 		nodeimage.Busybox(ImageShellRoot, ""),
 		nodeimage.Busybox(ImageShellUID, "1000"),
 		nodeimage.Busybox(ImageShellNamedUser, "app"),
-		nodeimage.Busybox(ImageDemoApp, "1000", demo...),
+		// The demo's migration talks to its database with psql.
+		nodeimage.Busybox(ImageDemoApp, "1000", append(demo, psql...)...),
+		nodeimage.Busybox(ImageNetcheck, "1000", nodeimage.File{Path: "/usr/local/bin/netcheck", Source: programs["netcheck"], Mode: 0o755}),
+		postgres,
 	}
 	archive := filepath.Join(n.dir, "images.tar")
 	if err := nodeimage.WriteArchive(archive, specs...); err != nil {
@@ -210,6 +229,21 @@ func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string
 		return fmt.Errorf("importing images into containerd: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// fetchPostgres runs hack/fetch-postgres.sh into the binary cache, where
+// it does nothing once the pinned packages are there, and returns the
+// directory.
+func fetchPostgres(ctx context.Context, repoRoot string) (string, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "postgres")
+	if out, err := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "fetch-postgres.sh"), dir).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("fetching PostgreSQL's packages: %w: %s", err, strings.TrimSpace(string(out)))
+	}
+	return dir, nil
 }
 
 // demoAppFiles are the files under dir, placed at the same paths in the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -23,6 +24,8 @@ type machineView struct {
 	sysctls    map[string]string
 	resolvConf string
 	mounts     []string // mount points on the paths a node covers
+	// The machine's network: the cluster's lives in a namespace of its own.
+	links, routes, ipForward, nftRules string
 }
 
 func viewMachine(t *testing.T) machineView {
@@ -40,6 +43,25 @@ func viewMachine(t *testing.T) machineView {
 		t.Fatal(err)
 	}
 	v.resolvConf = string(b)
+	links, err := os.ReadDir("/sys/class/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range links {
+		v.links += l.Name() + " "
+	}
+	for path, field := range map[string]*string{"/proc/net/route": &v.routes, "/proc/sys/net/ipv4/ip_forward": &v.ipForward} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*field = string(b)
+	}
+	out, err := exec.Command("nft", "list", "ruleset").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list ruleset: %v: %s", err, out)
+	}
+	v.nftRules = string(out)
 	mountinfo, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +139,11 @@ func TestRealNodeLeavesTheMachineAsFound(t *testing.T) {
 	n := c.realNode
 	pids := map[string]int{
 		"kubelet": n.kubelet.cmd.Process.Pid, "containerd": n.containerd.cmd.Process.Pid,
-		"the mount namespace's holder": n.holder.cmd.Process.Pid,
+		"the namespaces' holder": c.network.PID(), "kube-proxy": c.procByName("kube-proxy"), "coredns": c.procByName("coredns"),
+	}
+	netns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", c.network.PID()))
+	if err != nil {
+		t.Fatal(err)
 	}
 	podCgroups := func() []string {
 		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods/*/pod" + string(pod.UID))
@@ -146,6 +172,11 @@ func TestRealNodeLeavesTheMachineAsFound(t *testing.T) {
 	if left := Processes(func(args []string) bool { return slices.Equal(args, []string{"sleep", "3003"}) }); len(left) > 0 {
 		t.Errorf("the pod's process still runs: %v", left)
 	}
+	for _, link := range mustGlob(t, "/proc/[0-9]*/ns/net") {
+		if l, _ := os.Readlink(link); l == netns {
+			t.Errorf("%s is still in the cluster's network namespace", link)
+		}
+	}
 	if left := podCgroups(); len(left) > 0 {
 		t.Errorf("the pod's cgroups remain: %v", left)
 	}
@@ -171,4 +202,13 @@ func TestRealNodeLeavesTheMachineAsFound(t *testing.T) {
 			t.Errorf("mount point %s was created and left", p)
 		}
 	}
+}
+
+func mustGlob(t *testing.T, pattern string) []string {
+	t.Helper()
+	m, err := filepath.Glob(pattern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -1,6 +1,7 @@
 package localcluster
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 // skipped, so one replica's death leaves the address served.
 type Proxy struct {
 	listener net.Listener
+	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	backends []string
 	next     atomic.Uint32
 	wg       sync.WaitGroup
@@ -26,10 +28,16 @@ func StartProxy(addr string, backends ...string) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
-	p := &Proxy{listener: l, backends: backends}
+	return serveProxy(l, (&net.Dialer{}).DialContext, backends...), nil
+}
+
+// serveProxy forwards each connection l accepts to one of backends,
+// connecting with dial.
+func serveProxy(l net.Listener, dial func(ctx context.Context, network, addr string) (net.Conn, error), backends ...string) *Proxy {
+	p := &Proxy{listener: l, dial: dial, backends: backends}
 	p.wg.Add(1)
 	go p.serve()
-	return p, nil
+	return p
 }
 
 func (p *Proxy) serve() {
@@ -50,7 +58,7 @@ func (p *Proxy) forward(in net.Conn) {
 	defer in.Close()
 	start := int(p.next.Add(1))
 	for i := range p.backends {
-		out, err := net.Dial("tcp", p.backends[(start+i)%len(p.backends)])
+		out, err := p.dial(context.Background(), "tcp", p.backends[(start+i)%len(p.backends)])
 		if err != nil {
 			continue
 		}

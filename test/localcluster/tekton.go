@@ -96,8 +96,8 @@ func (c *Cluster) startTekton(ctx context.Context, opts Options) error {
 		"METRICS_PROMETHEUS_HOST=127.0.0.1",
 	}
 	// Tekton's servers default to fixed ports; move every one that can be
-	// moved. knative's own probe server stays on :8080, so only one Tekton
-	// controller can run on a machine at a time (lockMachine queues them).
+	// moved. knative's own probe server stays on :8080, inside the
+	// cluster's namespace.
 	for _, name := range []string{"PROBES_PORT", "PROFILING_PORT", "METRICS_PROMETHEUS_PORT"} {
 		port, err := freePort()
 		if err != nil {

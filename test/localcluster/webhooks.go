@@ -46,3 +46,19 @@ func InstallWebhooks(cfg *rest.Config, repoRoot, namespace string) (*envtest.Web
 	}
 	return hooks, nil
 }
+
+// InstallWebhooks registers the chart's webhooks as the package function
+// does, for a manager that serves them in this process's network
+// namespace: a forwarder inside the cluster's takes the apiserver's calls
+// to 127.0.0.1 there. A manager started with ManagerOptions.Cluster serves
+// them inside and needs no forwarder: use the package function for it.
+func (c *Cluster) InstallWebhooks(namespace string) (*envtest.WebhookInstallOptions, error) {
+	hooks, err := InstallWebhooks(c.Config, c.RepoRoot, namespace)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.forwardIn(hooks.LocalServingPort); err != nil {
+		return nil, err
+	}
+	return hooks, nil
+}

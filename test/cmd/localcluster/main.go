@@ -12,6 +12,14 @@
 //	localcluster real-node-namespace [-dir DIR] NAME...
 //	                              create or annotate namespaces so that
 //	                              their pods run on the real node
+//	localcluster exec [-dir DIR] -- CMD [ARG...]
+//	                              run CMD inside the cluster's network
+//	                              namespace, where pod and Service
+//	                              addresses are reachable
+//
+// The cluster runs in a network namespace of its own, with no link to the
+// outside. The kubeconfig works from the machine's own namespace too:
+// `up` forwards the apiserver's port on 127.0.0.1 into it.
 package main
 
 import (
@@ -88,6 +96,8 @@ func run(args []string) error {
 		return installWebhooks(root, abs, *namespace)
 	case "real-node-namespace":
 		return realNodeNamespace(abs, fs.Args())
+	case "exec":
+		return execInside(abs, fs.Args())
 	}
 	return fmt.Errorf("unknown command %q: want build, up or down", args[0])
 }
@@ -161,7 +171,10 @@ func detach(dir string, args []string, timeout time.Duration) error {
 			return fmt.Errorf("cluster not ready after %s; see %s", timeout, logPath)
 		case <-time.After(200 * time.Millisecond):
 			if _, err := os.Stat(filepath.Join(dir, "ready")); err == nil {
-				fmt.Printf("cluster ready; logs in %s\nexport KUBECONFIG=%s\n", dir, filepath.Join(dir, "kubeconfig"))
+				fmt.Printf("cluster ready; logs in %s\n"+
+					"It runs in a network namespace of its own; the kubeconfig reaches its apiserver through 127.0.0.1, and\n"+
+					"  bin/localcluster exec -dir %s -- CMD\nruns CMD inside, where pod and Service addresses answer.\n"+
+					"export KUBECONFIG=%s\n", dir, dir, filepath.Join(dir, "kubeconfig"))
 				return nil
 			}
 		}
@@ -224,14 +237,31 @@ func realNodeNamespace(dir string, names []string) error {
 	return nil
 }
 
+// execInside replaces this process with the command, run inside the
+// cluster's network namespace.
+func execInside(dir string, args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: localcluster exec [-dir DIR] -- CMD [ARG...]")
+	}
+	nsArgs, err := localcluster.NamespaceCommand(dir, args[0], args[1:]...)
+	if err != nil {
+		return err
+	}
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		return fmt.Errorf("finding nsenter (Debian package util-linux): %w", err)
+	}
+	return syscall.Exec(nsenter, append([]string{"nsenter"}, nsArgs...), os.Environ())
+}
+
 func down(dir string) error {
 	pid, err := readPID(dir)
-	if err != nil {
-		fmt.Println("no cluster running from", dir)
-		return nil
+	if err == nil && syscall.Kill(pid, syscall.SIGTERM) != nil {
+		err = errors.New("not running")
 	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+	if err != nil {
 		_ = os.Remove(filepath.Join(dir, "pid"))
+		killLeftovers(dir)
 		fmt.Println("no cluster running from", dir)
 		return nil
 	}
@@ -241,9 +271,18 @@ func down(dir string) error {
 	if syscall.Kill(pid, 0) == nil {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}
+	killLeftovers(dir)
 	_ = os.Remove(filepath.Join(dir, "pid"))
 	fmt.Println("cluster stopped")
 	return nil
+}
+
+// killLeftovers kills what a killed cluster left in its network namespace:
+// envtest runs etcd and the apiserver in process groups of their own.
+func killLeftovers(dir string) {
+	if left, err := localcluster.KillLeftovers(dir); err == nil && len(left) > 0 {
+		fmt.Printf("killed %d processes left in the cluster's network namespace: %v\n", len(left), left)
+	}
 }
 
 func readPID(dir string) (int, error) {
