@@ -48,6 +48,20 @@ func run(m *testing.M) int {
 	dir := filepath.Join(root, ".cluster", "e2e")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
+	// controller-runtime's logger is set before envtest first logs, in
+	// the cluster's start.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	logFile, err := os.Create(filepath.Join(dir, "manager.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "creating manager log:", err)
+		return 1
+	}
+	defer logFile.Close()
+	log := textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(logFile), textlogger.Verbosity(2)))
+	ctrl.SetLogger(log)
 	cluster, err = localcluster.Start(ctx, localcluster.Options{
 		RepoRoot: root, Dir: dir, RealNode: true,
 		Logf: func(format string, args ...any) { fmt.Printf("localcluster: "+format+"\n", args...) },
@@ -68,14 +82,6 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	logFile, err := os.Create(filepath.Join(dir, "manager.log"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "creating manager log:", err)
-		return 1
-	}
-	defer logFile.Close()
-	log := textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(logFile), textlogger.Verbosity(2)))
-	ctrl.SetLogger(log)
 	if err := startManager(ctx, hooks, log); err != nil {
 		fmt.Fprintln(os.Stderr, "starting the manager:", err)
 		return 1

@@ -43,6 +43,7 @@ func webServer(t *testing.T, c client.Client, ns string) *corev1.Pod {
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
 		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeNodePort,
 			Selector: map[string]string{"app": "web"},
 			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
 		},
@@ -84,14 +85,16 @@ func TestPodNetwork(t *testing.T) {
 	}
 
 	// A second pod reaches the first by its address, by the Service's
-	// ClusterIP, and by the Service's names. kube-proxy may not have the
+	// ClusterIP, by the Service's names and by its node port. kube-proxy may not have the
 	// Service's rules yet when it starts, hence the retries; a name
 	// outside the cluster must fail at once, with no forwarder to ask.
+	nodePort := strconv.Itoa(int(svc.Spec.Ports[0].NodePort))
 	targets := []string{
 		web.Status.PodIP + " 8080",
 		svc.Spec.ClusterIP + " 80",
 		"web." + ns + ".svc.cluster.local 80",
 		"web 80",
+		localcluster.NodeIP + " " + nodePort,
 	}
 	script := `for target in "$@"; do
   for i in $(seq 30); do body=$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $target | tail -n 1) && [ -n "$body" ] && break; sleep 0.5; done
@@ -130,8 +133,8 @@ nc -w 2 example.com 80 </dev/null 2>&1; echo "example.com: exit $? after $(( $(d
 	}
 
 	// The cluster's namespace reaches the pod and the Service as a node
-	// does; the test's own namespace reaches neither (see TestNoEgress).
-	for _, addr := range []string{net.JoinHostPort(web.Status.PodIP, "8080"), net.JoinHostPort(svc.Spec.ClusterIP, "80")} {
+	// does; the test's own namespace reaches none of them (TestNoEgress).
+	for _, addr := range []string{net.JoinHostPort(web.Status.PodIP, "8080"), net.JoinHostPort(svc.Spec.ClusterIP, "80"), net.JoinHostPort(localcluster.NodeIP, nodePort)} {
 		resp, err := cluster.HTTPClient().Get("http://" + addr + "/")
 		if err != nil {
 			t.Fatalf("GET http://%s/ from the cluster's namespace: %v", addr, err)

@@ -221,14 +221,48 @@ func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string
 		nodeimage.Busybox(ImageNetcheck, "1000", nodeimage.File{Path: "/usr/local/bin/netcheck", Source: programs["netcheck"], Mode: 0o755}),
 		postgres,
 	}
-	archive := filepath.Join(n.dir, "images.tar")
-	if err := nodeimage.WriteArchive(archive, specs...); err != nil {
-		return fmt.Errorf("building the real node's images: %w", err)
+	archive, err := imageArchive(specs)
+	if err != nil {
+		return err
 	}
 	if out, err := exec.CommandContext(ctx, "ctr", "--address", n.socket, "--namespace", "k8s.io", "images", "import", archive).CombinedOutput(); err != nil {
 		return fmt.Errorf("importing images into containerd: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// imageArchive returns an archive of the images, from the cache when an
+// earlier start wrote one of the same images: compressing PostgreSQL's
+// layer alone takes seconds. Only the newest archive is kept.
+func imageArchive(specs []nodeimage.Spec) (string, error) {
+	fp, err := nodeimage.Fingerprint(specs...)
+	if err != nil {
+		return "", fmt.Errorf("fingerprinting the real node's images: %w", err)
+	}
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "images")
+	archive := filepath.Join(dir, fp+".tar")
+	if _, err := os.Stat(archive); err == nil {
+		return archive, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating %s: %w", dir, err)
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "*"))
+	tmp := archive + ".tmp"
+	if err := nodeimage.WriteArchive(tmp, specs...); err != nil {
+		return "", fmt.Errorf("building the real node's images: %w", err)
+	}
+	if err := os.Rename(tmp, archive); err != nil {
+		return "", fmt.Errorf("caching the real node's images: %w", err)
+	}
+	for _, f := range old {
+		_ = os.Remove(f)
+	}
+	return archive, nil
 }
 
 // fetchPostgres runs hack/fetch-postgres.sh into the binary cache, where

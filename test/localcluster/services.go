@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 )
 
 // networkPackages are the commands the cluster's network needs: util-linux
@@ -70,8 +71,12 @@ func (c *Cluster) startServices(ctx context.Context, _ Options) error {
 		if err := coredns.exited(); err != nil {
 			return false, err
 		}
+		// Until kube-proxy has the Service's rules, a query goes nowhere
+		// and would wait out the resolver's 5 s.
+		attempt, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
 		var addrs []string
-		addrs, last = resolver.LookupHost(ctx, "kubernetes.default.svc.cluster.local")
+		addrs, last = resolver.LookupHost(attempt, "kubernetes.default.svc.cluster.local")
 		return slices.Equal(addrs, []string{KubernetesServiceIP}), nil
 	}); err != nil {
 		return fmt.Errorf("waiting for kubernetes.default.svc.cluster.local to resolve through kube-dns (last: %v): %w", last, err)

@@ -485,3 +485,39 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestFingerprint(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "prog")
+	write := func(content string) {
+		if err := os.WriteFile(src, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fingerprint := func(s Spec) string {
+		fp, err := Fingerprint(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fp
+	}
+	write("one")
+	spec := Spec{Ref: "example.invalid/a:1", Files: []File{{Path: "/prog", Source: src}}}
+	first := fingerprint(spec)
+	if again := fingerprint(spec); again != first {
+		t.Fatalf("the same spec and files gave %s, then %s", first, again)
+	}
+	write("two")
+	if changed := fingerprint(spec); changed == first {
+		t.Fatalf("a source file's new content kept fingerprint %s", first)
+	}
+	write("one")
+	spec.User = "1000"
+	if changed := fingerprint(spec); changed == first {
+		t.Fatalf("a new image user kept fingerprint %s", first)
+	}
+	spec.Files[0].Source = filepath.Join(dir, "missing")
+	if _, err := Fingerprint(spec); err == nil || !strings.Contains(err.Error(), "missing: no such file") {
+		t.Fatalf("a missing source: %v, want an error naming it", err)
+	}
+}
