@@ -230,6 +230,12 @@ func TestWebhookCannotChangeJobSpecOnStatusUpdate(t *testing.T) {
 	if err := hooks.Install(cluster.Config); err != nil {
 		t.Fatalf("installing the status webhook: %v", err)
 	}
+	// The apiserver calls 127.0.0.1 in the cluster's namespace.
+	forward, err := cluster.ForwardIn(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = forward.Close() })
 	t.Cleanup(func() {
 		_ = c.Delete(context.Background(), &admissionregv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "e2e-job-status"}})
 	})

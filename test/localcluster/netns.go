@@ -280,11 +280,11 @@ func (c *Cluster) Forward(port int) (*Proxy, error) {
 	return serveProxy(l, c.network.DialContext, addr), nil
 }
 
-// forwardIn listens on 127.0.0.1:port inside the cluster's namespace and
+// ForwardIn listens on 127.0.0.1:port inside the cluster's namespace and
 // forwards each connection to the same address in the machine's, where
-// this process serves: the apiserver calls a webhook at 127.0.0.1 that
-// a test or the demo runs outside.
-func (c *Cluster) forwardIn(port int) (*Proxy, error) {
+// this process serves: the apiserver calls a webhook at 127.0.0.1 that a
+// test serves in its own process. The cluster's stop closes it.
+func (c *Cluster) ForwardIn(port int) (*Proxy, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	l, err := c.network.listen(addr)
 	if err != nil {

@@ -57,7 +57,7 @@ func (c *Cluster) InstallWebhooks(namespace string) (*envtest.WebhookInstallOpti
 	if err != nil {
 		return nil, err
 	}
-	if _, err := c.forwardIn(hooks.LocalServingPort); err != nil {
+	if _, err := c.ForwardIn(hooks.LocalServingPort); err != nil {
 		return nil, err
 	}
 	return hooks, nil
