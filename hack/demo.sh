@@ -21,7 +21,8 @@ source "$dir/webhook.env"
 if [ -f "$dir/manager.pid" ] && kill -0 "$(cat "$dir/manager.pid")" 2>/dev/null; then
 	kill "$(cat "$dir/manager.pid")"; sleep 1
 fi
-inside bin/taskgate --kubeconfig "$KUBECONFIG" --namespace taskgate-system --leader-elect=false \
+# exec replaces itself with nsenter, which execs the manager: $! is its pid.
+bin/localcluster exec -dir "$dir" -- bin/taskgate --kubeconfig "$KUBECONFIG" --namespace taskgate-system --leader-elect=false \
 	--webhook-host "$WEBHOOK_HOST" --webhook-port "$WEBHOOK_PORT" --cert-dir "$WEBHOOK_CERT_DIR" \
 	--metrics-bind-address 127.0.0.1:18380 --health-probe-bind-address 127.0.0.1:18381 --shutdown-drain 0s \
 	>"$dir/manager.log" 2>&1 &
@@ -84,7 +85,8 @@ Explore:
   bin/kubectl-task -n $ns run shop -c 'bundle exec rake db:migrate' --wait -f   # again: 0 applied
   kubectl get task send-digest -n $ns -o yaml     # resolved configuration and status
   kubectl explain task.spec
-  kubectl get pipelineruns,pods,services -n $ns
+  kubectl get pipelineruns,pods,services -n $ns -o wide
+  bin/localcluster exec -dir $dir -- ip -br addr   # run anything in the cluster's network
   kubectl patch task migrate -n $ns --type=merge -p '{"spec":{"ttlSecondsAfterFinished":5}}'
 
 Tear down (stops the manager too):

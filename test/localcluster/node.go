@@ -290,11 +290,17 @@ func (c *Cluster) stopRealNode() error {
 	return errors.Join(errs...)
 }
 
-// deleteNodePods deletes every pod bound to the real node and waits until
-// kubelet has stopped them all, for at most 30 seconds.
+// deleteNodePods cordons the real node, deletes every pod bound to it and
+// waits until kubelet has stopped them all, for at most 30 seconds.
+// Cordoned, the node takes no replacement from a Deployment or Job that
+// would otherwise recreate its pods as fast as they go.
 func deleteNodePods(cl client.Client) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: RealNodeName}}
+	if err := cl.Patch(ctx, node, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"unschedulable":true}}`))); err != nil {
+		return fmt.Errorf("cordoning %s: %w", RealNodeName, err)
+	}
 	err := poll(ctx, func() (bool, error) {
 		var pods corev1.PodList
 		if err := cl.List(ctx, &pods, client.MatchingFields{"spec.nodeName": RealNodeName}); err != nil {
