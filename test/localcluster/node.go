@@ -118,9 +118,11 @@ func (c *Cluster) startRealNode(ctx context.Context, opts Options) error {
 	}); err != nil {
 		return fmt.Errorf("waiting for containerd: %w", err)
 	}
+	imported := time.Now()
 	if err := n.importImages(ctx, c, opts.RepoRoot); err != nil {
 		return err
 	}
+	opts.Logf("the real node's images built and imported in %s", time.Since(imported).Round(10*time.Millisecond))
 	cl, err := c.Client()
 	if err != nil {
 		return fmt.Errorf("creating client: %w", err)

@@ -16,15 +16,24 @@ import (
 func Fingerprint(specs ...Spec) (string, error) {
 	h := sha256.New()
 	for _, s := range specs {
+		// A source counts by its content, not where it sits: a binary
+		// built into a fresh scratch directory is the same file.
+		files := s.Files
+		s.Files = make([]File, len(files))
+		for i, f := range files {
+			s.Files[i] = f
+			s.Files[i].Source = ""
+		}
 		b, err := json.Marshal(s)
 		if err != nil {
 			return "", fmt.Errorf("encoding image %s: %w", s.Ref, err)
 		}
 		h.Write(b)
-		for _, f := range s.Files {
+		for _, f := range files {
 			if f.Source == "" {
 				continue
 			}
+			fmt.Fprintf(h, "%s\x00", f.Path)
 			if err := hashFile(h, f.Source); err != nil {
 				return "", fmt.Errorf("image %s: %w", s.Ref, err)
 			}

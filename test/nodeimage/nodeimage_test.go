@@ -507,6 +507,15 @@ func TestFingerprint(t *testing.T) {
 	if again := fingerprint(spec); again != first {
 		t.Fatalf("the same spec and files gave %s, then %s", first, again)
 	}
+	moved := filepath.Join(t.TempDir(), "prog")
+	if err := os.Link(src, moved); err != nil {
+		t.Fatal(err)
+	}
+	spec.Files[0].Source = moved
+	if same := fingerprint(spec); same != first {
+		t.Fatalf("the same content at another path changed the fingerprint from %s to %s", first, same)
+	}
+	spec.Files[0].Source = src
 	write("two")
 	if changed := fingerprint(spec); changed == first {
 		t.Fatalf("a source file's new content kept fingerprint %s", first)
