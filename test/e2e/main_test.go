@@ -129,7 +129,10 @@ func newNamespace(t *testing.T, c client.Client) string {
 	// Pods run as the namespace's default ServiceAccount, which
 	// kube-controller-manager creates moments later; a Task created first
 	// fails in Tekton with serviceaccounts "default" not found.
-	eventually(t, 30*time.Second, "the default ServiceAccount of "+ns.Name, func() (bool, error) {
+	// After the apiserver restart test, the controller-manager's watches
+	// come back on client-go's reflector backoff (30 s, jittered up to
+	// 60 s), hence 90 s.
+	eventually(t, 90*time.Second, "the default ServiceAccount of "+ns.Name, func() (bool, error) {
 		err := c.Get(context.Background(), client.ObjectKey{Namespace: ns.Name, Name: "default"}, &corev1.ServiceAccount{})
 		return err == nil, err
 	})
