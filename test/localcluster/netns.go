@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -129,18 +130,10 @@ func KillLeftovers(dir string) ([]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the cluster's namespace: %w", err)
 	}
-	want := strings.TrimSpace(string(b))
 	var killed []int
-	links, _ := filepath.Glob("/proc/[0-9]*/ns/net")
-	for _, p := range links {
-		pid, err := strconv.Atoi(strings.Split(p, "/")[2])
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if l, err := os.Readlink(p); err == nil && l == want {
-			if syscall.Kill(pid, syscall.SIGKILL) == nil {
-				killed = append(killed, pid)
-			}
+	for _, pid := range processesIn("net", strings.TrimSpace(string(b))) {
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			killed = append(killed, pid)
 		}
 	}
 	return killed, nil
@@ -257,18 +250,24 @@ func namespaceMembers(pid int, kind string) []int {
 	if err != nil {
 		return nil
 	}
-	var members []int
+	return slices.DeleteFunc(processesIn(kind, ns), func(p int) bool { return p == pid })
+}
+
+// processesIn lists the processes, other than this one, whose namespace of
+// kind (net, mnt) is ns, as /proc/PID/ns/KIND names it.
+func processesIn(kind, ns string) []int {
+	var pids []int
 	links, _ := filepath.Glob("/proc/[0-9]*/ns/" + kind)
 	for _, p := range links {
-		other, err := strconv.Atoi(strings.Split(p, "/")[2])
-		if err != nil || other == pid || other == os.Getpid() {
+		pid, err := strconv.Atoi(strings.Split(p, "/")[2])
+		if err != nil || pid == os.Getpid() {
 			continue
 		}
 		if l, err := os.Readlink(p); err == nil && l == ns {
-			members = append(members, other)
+			pids = append(pids, pid)
 		}
 	}
-	return members
+	return pids
 }
 
 // Forward listens on 127.0.0.1:port in the machine's namespace and
