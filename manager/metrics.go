@@ -17,7 +17,17 @@ type Metrics struct {
 	PolicyDecisions *prometheus.CounterVec
 	// TasksDeleted counts Tasks taskgate deleted, by reason: ttl or cap.
 	TasksDeleted *prometheus.CounterVec
+	// PolicyInfo is 1 for the policy this replica enforces, in the
+	// Prometheus info pattern: its source (configmap or defaults) and the
+	// ConfigMap's resourceVersion, so replicas that disagree show.
+	PolicyInfo *prometheus.GaugeVec
 }
+
+// Values of PolicyInfo's source label.
+const (
+	policySourceConfigMap = "configmap"
+	policySourceDefaults  = "defaults"
+)
 
 // NewMetrics creates the collectors and registers them, reusing any that an
 // earlier manager in the same process registered.
@@ -35,6 +45,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "taskgate_tasks_deleted_total",
 			Help: "Tasks taskgate deleted, with their PipelineRuns, pods and logs, by reason (ttl, cap).",
 		}, []string{"reason"}),
+		PolicyInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "taskgate_policy_info",
+			Help: "1 for the policy this replica enforces: its source (configmap, or defaults when there is no ConfigMap) and the ConfigMap's resourceVersion.",
+		}, []string{"source", "resource_version"}),
 	}
 	var err error
 	m.PolicyReloadErrors, err = register(reg, m.PolicyReloadErrors)
@@ -44,8 +58,17 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	if m.PolicyDecisions, err = register(reg, m.PolicyDecisions); err != nil {
 		return nil, err
 	}
-	m.TasksDeleted, err = register(reg, m.TasksDeleted)
+	if m.TasksDeleted, err = register(reg, m.TasksDeleted); err != nil {
+		return nil, err
+	}
+	m.PolicyInfo, err = register(reg, m.PolicyInfo)
 	return m, err
+}
+
+// setPolicyInfo makes the policy in force the only series of PolicyInfo.
+func (m *Metrics) setPolicyInfo(source, resourceVersion string) {
+	m.PolicyInfo.Reset()
+	m.PolicyInfo.WithLabelValues(source, resourceVersion).Set(1)
 }
 
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {

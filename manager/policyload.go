@@ -32,9 +32,9 @@ type policyLoader struct {
 	metrics  *Metrics
 	log      logr.Logger
 
-	// loadedVersion is the ConfigMap resourceVersion last loaded (or ""
-	// for "no ConfigMap"), so a resync does not repeat events.
-	loadedVersion atomic.Pointer[string]
+	// state is the replica's policyState; only load swaps it, and the
+	// readiness check reads it.
+	state atomic.Pointer[policyState]
 }
 
 // NeedLeaderElection is false: every replica needs the policy.
@@ -65,48 +65,59 @@ func (l *policyLoader) Start(ctx context.Context) error {
 }
 
 // Checker is ready once a policy, or the defaults for no ConfigMap, has
-// been loaded.
+// been loaded. A ConfigMap that exists but has never loaded keeps the
+// replica unready, saying why, rather than admitting by the defaults.
 func (l *policyLoader) Checker() healthz.Checker {
 	return func(*http.Request) error {
-		if l.loadedVersion.Load() == nil {
+		s := l.state.Load()
+		if s == nil {
 			return errors.New("policy not loaded yet")
 		}
-		return nil
+		return s.ready()
 	}
 }
 
 func (l *policyLoader) load(ctx context.Context) {
 	cm := &corev1.ConfigMap{}
-	err := l.cache.Get(ctx, l.key, cm)
-	switch {
+	obs := policyObservation{key: l.key}
+	var p *policy.Policy
+	switch err := l.cache.Get(ctx, l.key, cm); {
 	case apierrors.IsNotFound(err):
-		if l.swapVersion("") {
-			l.store.Reset()
-			l.log.Info("No policy ConfigMap; the documented defaults apply", "configMap", l.key)
-		}
-		return
 	case err != nil:
 		l.log.Error(err, "Reading the policy ConfigMap failed; the last good policy stays in force", "configMap", l.key)
 		return
+	default:
+		obs.exists, obs.resourceVersion = true, cm.ResourceVersion
+		if prev := l.state.Load(); prev != nil && prev.observed != nil && *prev.observed == cm.ResourceVersion {
+			return // a resync: the version was already decoded
+		}
+		p, obs.errs = webhook.LoadPolicy(cm)
 	}
-	if !l.swapVersion(cm.ResourceVersion) {
-		return
+	prev := l.state.Load()
+	if prev == nil {
+		prev = &policyState{}
 	}
-	p, errs := webhook.LoadPolicy(cm)
-	if len(errs) > 0 {
+	next, outcome := prev.next(obs)
+	l.state.Store(&next)
+	switch outcome {
+	case policyDefaults:
+		l.store.Reset()
+		l.metrics.setPolicyInfo(policySourceDefaults, "")
+		l.log.Info("No policy ConfigMap; the documented defaults apply", "configMap", l.key)
+	case policyLoaded:
+		l.store.Set(p)
+		l.metrics.setPolicyInfo(policySourceConfigMap, cm.ResourceVersion)
+		l.log.Info("Policy loaded", "configMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion, "mode", l.store.Current().Mode)
+		l.recorder.Eventf(cm, nil, corev1.EventTypeNormal, "PolicyLoaded", "Load", "Policy loaded (mode %s)", l.store.Current().Mode)
+	case policyKept:
 		l.metrics.PolicyReloadErrors.Inc()
-		l.log.Error(errs.ToAggregate(), "Invalid policy; the last good policy stays in force", "configMap", klog.KObj(cm))
+		l.log.Error(obs.errs.ToAggregate(), "Invalid policy; the last good policy stays in force", "configMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion)
 		l.recorder.Eventf(cm, nil, corev1.EventTypeWarning, "InvalidPolicy", "Load",
-			"Policy not loaded; the last good policy stays in force: %s", errs.ToAggregate().Error())
-		return
+			"Policy not loaded; the last good policy stays in force: %s", obs.errs.ToAggregate().Error())
+	case policyUnready:
+		l.metrics.PolicyReloadErrors.Inc()
+		l.log.Error(obs.errs.ToAggregate(), "Invalid policy and none loaded since start; this replica is not ready until it is fixed", "configMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion)
+		l.recorder.Eventf(cm, nil, corev1.EventTypeWarning, "InvalidPolicy", "Load",
+			"Policy not loaded and none has loaded since the manager started, so it is not ready (it never falls back to the defaults): %s", obs.errs.ToAggregate().Error())
 	}
-	l.store.Set(p)
-	l.log.Info("Policy loaded", "configMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion, "mode", l.store.Current().Mode)
-	l.recorder.Eventf(cm, nil, corev1.EventTypeNormal, "PolicyLoaded", "Load", "Policy loaded (mode %s)", l.store.Current().Mode)
-}
-
-// swapVersion records version as loaded and reports whether it is new.
-func (l *policyLoader) swapVersion(version string) bool {
-	old := l.loadedVersion.Swap(&version)
-	return old == nil || *old != version
 }
