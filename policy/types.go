@@ -143,6 +143,34 @@ type TaskPolicy struct {
 	// allowPrivileged lets Tasks run privileged, or with hostPath volumes,
 	// hostNetwork or hostPID.
 	AllowPrivileged bool `json:"allowPrivileged"`
+	// podMetadata lists the Task annotations and labels that reach its pod.
+	PodMetadata PodMetadataPolicy `json:"podMetadata"`
+	// securityGroups bind security groups to namespaces: an App may use a
+	// group only where a binding names it. None are bound by default.
+	SecurityGroups []SecurityGroupBinding `json:"securityGroups,omitempty"`
+}
+
+// PodMetadataPolicy is the allowlist of Task metadata copied to its pod.
+// Annotations and labels on a pod can change what the node, a service
+// mesh or a NetworkPolicy does with it, so none pass unless listed.
+type PodMetadataPolicy struct {
+	// annotations are annotation keys or path.Match globs (example.com/*).
+	Annotations []string `json:"annotations,omitempty"`
+	// labels are label keys or path.Match globs.
+	Labels []string `json:"labels,omitempty"`
+}
+
+// SecurityGroupBinding lets the namespaces it matches use its groups. A
+// namespace matches when every matcher that is set matches.
+type SecurityGroupBinding struct {
+	// name identifies the binding in errors.
+	Name string `json:"name"`
+	// groups are the security groups bound.
+	Groups []string `json:"groups"`
+	// namespaces are names or path.Match globs; any one must match.
+	Namespaces []string `json:"namespaces,omitempty"`
+	// namespaceSelector must match the namespace's labels.
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
 }
 
 // TaskCapPolicy bounds how many Tasks each App keeps.

@@ -120,6 +120,8 @@ func validateTasks(t *TaskPolicy, fldPath *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validateResources(&t.Resources, fldPath.Child("resources"))...)
 	errs = append(errs, validateTimeout(&t.Timeout, fldPath.Child("timeout"))...)
+	errs = append(errs, validatePodMetadata(&t.PodMetadata, fldPath.Child("podMetadata"))...)
+	errs = append(errs, validateSecurityGroupBindings(t.SecurityGroups, fldPath.Child("securityGroups"))...)
 	if d := t.PendingDeadline; d != nil && d.Duration < 0 {
 		errs = append(errs, field.Invalid(fldPath.Child("pendingDeadline"), d.Duration.String(), "must not be negative; 0s never fails pending Tasks"))
 	}
