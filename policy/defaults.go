@@ -55,6 +55,13 @@ func SetDefaults(p *Policy) {
 	setQuantity(&k.Resources.Defaults.Disk, defaultDisk)
 	setDuration(&k.Timeout.Default, defaultTaskTimeout)
 	setDuration(&k.PendingDeadline, defaultPendingDeadline)
+	if k.PodSecurity == "" {
+		// allowPrivileged, the deprecated alias, still means privileged.
+		k.PodSecurity = PodSecurityBaseline
+		if k.AllowPrivileged {
+			k.PodSecurity = PodSecurityPrivileged
+		}
+	}
 
 	if p.Exemptions.OptOutLabel == "" {
 		p.Exemptions.OptOutLabel = DefaultOptOutLabel

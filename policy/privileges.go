@@ -64,10 +64,11 @@ func VolumeUses(volumes []corev1.Volume, fldPath *field.Path) []PrivilegedUse {
 	return uses
 }
 
-// ValidatePrivileges forbids every use unless tasks.allowPrivileged is
-// true. In audit mode errors come back as warnings.
+// ValidatePrivileges forbids every use unless tasks.podSecurity is
+// privileged (or tasks.allowPrivileged, its deprecated alias, is true). In
+// audit mode errors come back as warnings.
 func (p *Policy) ValidatePrivileges(uses []PrivilegedUse) (field.ErrorList, []string) {
-	if p.Tasks.AllowPrivileged {
+	if p.privilegedAllowed() {
 		return nil, nil
 	}
 	fs := make([]finding, len(uses))

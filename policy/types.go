@@ -140,9 +140,13 @@ type TaskPolicy struct {
 	// pendingDeadline fails a Task that is still Pending after this long.
 	// 0s means never.
 	PendingDeadline *metav1.Duration `json:"pendingDeadline,omitempty"`
-	// allowPrivileged lets Tasks run privileged, or with hostPath volumes,
-	// hostNetwork or hostPID.
+	// allowPrivileged is a deprecated alias of podSecurity: privileged. It
+	// may not be true with another podSecurity level.
 	AllowPrivileged bool `json:"allowPrivileged"`
+	// podSecurity is the least Pod Security Standard a Task's pod must
+	// meet: privileged, baseline (the default) or restricted. A namespace
+	// whose pod-security.kubernetes.io/enforce label is stricter wins.
+	PodSecurity PodSecurityLevel `json:"podSecurity,omitempty"`
 	// podMetadata lists the Task annotations and labels that reach its pod.
 	PodMetadata PodMetadataPolicy `json:"podMetadata"`
 	// securityGroups bind security groups to namespaces: an App may use a

@@ -125,6 +125,7 @@ func validateTasks(t *TaskPolicy, fldPath *field.Path) field.ErrorList {
 	if d := t.PendingDeadline; d != nil && d.Duration < 0 {
 		errs = append(errs, field.Invalid(fldPath.Child("pendingDeadline"), d.Duration.String(), "must not be negative; 0s never fails pending Tasks"))
 	}
+	errs = append(errs, validatePodSecurity(t, fldPath)...)
 	return errs
 }
 
