@@ -28,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -129,7 +128,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Logger:                  log,
-		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                 metricsServerOptions(opts),
 		HealthProbeBindAddress:  opts.HealthAddr,
 		PprofBindAddress:        opts.PprofAddr,
 		WebhookServer:           hookServer,
@@ -146,6 +145,9 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 		Controller:                    config.Controller{SkipNameValidation: &opts.SkipNameValidation},
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
+			// Only the watched namespaces, when the chart's namespaced
+			// mode grants nothing elsewhere.
+			DefaultNamespaces: opts.cacheNamespaces(),
 			ByObject: map[client.Object]cache.ByObject{
 				// Only the policy ConfigMap, never the cluster's others.
 				&corev1.ConfigMap{}: {

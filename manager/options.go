@@ -2,7 +2,12 @@ package manager
 
 import (
 	"fmt"
+	"net"
+	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	"github.com/taskgate/taskgate/policy"
 )
@@ -15,11 +20,27 @@ type Options struct {
 	// PolicyConfigMap names the policy ConfigMap in Namespace.
 	PolicyConfigMap string
 
+	// WatchNamespaces, when set, are the only namespaces whose Tasks,
+	// Apps, Jobs and runs the manager caches and reconciles: the chart's
+	// namespaced mode, where its RBAC grants those resources only there.
+	// Empty means the whole cluster.
+	WatchNamespaces []string
+
 	// MetricsAddr and HealthAddr are the listen addresses of the metrics
 	// and health-probe servers; "0" disables one.
 	MetricsAddr, HealthAddr string
+	// MetricsSecure serves metrics over HTTPS and lets through only
+	// requests whose bearer token the apiserver authenticates (a
+	// TokenReview) and authorizes for GET on the non-resource URL /metrics
+	// (a SubjectAccessReview). Off, metrics are plain HTTP to anyone who
+	// reaches the port: for local runs and tests only.
+	MetricsSecure bool
+	// MetricsCertDir holds the metrics serving certificate, tls.crt and
+	// tls.key; empty means a self-signed one generated at start.
+	MetricsCertDir string
 	// PprofAddr, when set, serves net/http/pprof there, for profiling a
-	// live manager. Off by default: profiles expose internals.
+	// live manager. Off by default, and only on a loopback address:
+	// profiles expose internals and pprof has no authentication.
 	PprofAddr string
 
 	// WebhookHost and WebhookPort are where the webhook server listens.
@@ -74,7 +95,8 @@ func DefaultOptions() Options {
 	return Options{
 		Namespace:        "taskgate-system",
 		PolicyConfigMap:  policy.ConfigMapName,
-		MetricsAddr:      ":8080",
+		MetricsAddr:      ":8443",
+		MetricsSecure:    true,
 		HealthAddr:       ":8081",
 		WebhookPort:      9443,
 		CertDir:          "/tmp/k8s-webhook-server/serving-certs",
@@ -104,5 +126,50 @@ func (o Options) Validate() error {
 	case o.LeaderElection && !(o.LeaseDuration > o.RenewDeadline && o.RenewDeadline > o.RetryPeriod):
 		return fmt.Errorf("leader election needs --lease-duration > --renew-deadline > --retry-period")
 	}
+	if o.PprofAddr != "" {
+		if err := loopbackOnly(o.PprofAddr); err != nil {
+			return fmt.Errorf("--pprof-bind-address %q: %w", o.PprofAddr, err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, ns := range o.WatchNamespaces {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return fmt.Errorf("--watch-namespaces: %q is not a namespace name: %s", ns, strings.Join(errs, "; "))
+		}
+		if seen[ns] {
+			return fmt.Errorf("--watch-namespaces lists %q twice", ns)
+		}
+		seen[ns] = true
+	}
 	return nil
+}
+
+// loopbackOnly refuses a listen address reachable from other hosts.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("not host:port: %w", err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("pprof has no authentication; bind it to a loopback address such as 127.0.0.1:8082 and reach it with kubectl port-forward")
+	}
+	return nil
+}
+
+// cacheNamespaces are the namespaces the caches default to: nil for the
+// whole cluster, or WatchNamespaces. Objects whose cache names its own
+// namespaces, such as the policy ConfigMap in Namespace, and cluster-scoped
+// ones, such as Namespaces, are not narrowed by it.
+func (o Options) cacheNamespaces() map[string]cache.Config {
+	if len(o.WatchNamespaces) == 0 {
+		return nil
+	}
+	m := make(map[string]cache.Config, len(o.WatchNamespaces))
+	for _, ns := range o.WatchNamespaces {
+		m[ns] = cache.Config{}
+	}
+	return m
 }

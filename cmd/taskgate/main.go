@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -28,8 +29,19 @@ func run() error {
 	fs.StringVar(&opts.Namespace, "namespace", envOr("POD_NAMESPACE", opts.Namespace), "namespace taskgate runs in; holds the policy ConfigMap and the leader Lease")
 	fs.StringVar(&opts.PolicyConfigMap, "policy-configmap", opts.PolicyConfigMap, "name of the policy ConfigMap in --namespace")
 	fs.StringVar(&opts.MetricsAddr, "metrics-bind-address", opts.MetricsAddr, "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.BoolVar(&opts.MetricsSecure, "metrics-secure", opts.MetricsSecure, "serve metrics over HTTPS, only to callers the apiserver authorizes for GET /metrics; false serves plain HTTP to anyone, for local runs")
+	fs.StringVar(&opts.MetricsCertDir, "metrics-cert-dir", opts.MetricsCertDir, "directory with the metrics serving certificate (tls.crt, tls.key); empty uses a self-signed one")
+	fs.Func("watch-namespaces", "comma-separated namespaces whose Tasks, Apps and Jobs taskgate manages; empty means all (the chart's watchNamespaces)", func(v string) error {
+		opts.WatchNamespaces = nil
+		for _, ns := range strings.Split(v, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				opts.WatchNamespaces = append(opts.WatchNamespaces, ns)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&opts.HealthAddr, "health-probe-bind-address", opts.HealthAddr, "address of the /healthz and /readyz endpoints")
-	fs.StringVar(&opts.PprofAddr, "pprof-bind-address", opts.PprofAddr, "address of net/http/pprof for profiling; empty disables it")
+	fs.StringVar(&opts.PprofAddr, "pprof-bind-address", opts.PprofAddr, "loopback address of net/http/pprof for profiling, such as 127.0.0.1:8082; empty disables it")
 	fs.StringVar(&opts.WebhookHost, "webhook-host", opts.WebhookHost, "address the webhook server listens on; empty means all")
 	fs.IntVar(&opts.WebhookPort, "webhook-port", opts.WebhookPort, "port the webhook server listens on")
 	fs.StringVar(&opts.CertDir, "cert-dir", opts.CertDir, "directory with the webhook serving certificate (tls.crt, tls.key)")
@@ -67,7 +79,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	log.Info("Starting taskgate", "namespace", opts.Namespace, "policyConfigMap", opts.PolicyConfigMap)
+	log.Info("Starting taskgate", "namespace", opts.Namespace, "policyConfigMap", opts.PolicyConfigMap, "watchNamespaces", opts.WatchNamespaces)
 	return mgr.Run(ctrl.SetupSignalHandler())
 }
 

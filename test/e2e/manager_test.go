@@ -54,6 +54,7 @@ func startManager(ctx context.Context, hooks *envtest.WebhookInstallOptions, log
 	opts.Namespace = managerNamespace
 	opts.WebhookHost, opts.WebhookPort, opts.CertDir = hooks.LocalServingHost, hooks.LocalServingPort, hooks.LocalServingCertDir
 	opts.MetricsAddr = "127.0.0.1:" + strconv.Itoa(ports[0])
+	opts.MetricsSecure = false // tests scrape it without a token
 	opts.HealthAddr = "127.0.0.1:" + strconv.Itoa(ports[1])
 	opts.LeaderElection = false
 	opts.ShutdownDrain = 0

@@ -129,6 +129,8 @@ func StartManager(ctx context.Context, opts ManagerOptions) (*ManagerProcess, er
 		"--cert-dir=" + opts.Webhooks.LocalServingCertDir,
 		"--metrics-bind-address=127.0.0.1:" + ports[0], "--health-probe-bind-address=127.0.0.1:" + ports[1],
 		"--pprof-bind-address=127.0.0.1:" + ports[2], "--shutdown-drain=0s",
+		// Plain HTTP: the tests and the bench scrape it without a token.
+		"--metrics-secure=false",
 	}, opts.Args...)
 	cmd, httpClient := exec.Command(opts.Binary, args...), http.DefaultClient
 	if opts.Cluster != nil {
