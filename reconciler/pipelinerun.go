@@ -7,16 +7,15 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/pod"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/patch"
+	"github.com/taskgate/taskgate/policy"
 )
 
 const (
@@ -27,10 +26,6 @@ const (
 	// reports it under this name.
 	StepName = "main"
 )
-
-// reservedAnnotationPrefix marks taskgate's own annotations, which are about
-// the Task and must not leak onto its pod.
-var reservedAnnotationPrefix = v1alpha1.GroupVersion.Group + "/"
 
 // cancelPatch sets spec.status, the only PipelineRun field taskgate writes
 // after creation. "add" rather than "replace": RFC 6902 replace fails when
@@ -53,19 +48,30 @@ func RecordedPatch() []byte {
 }
 
 // BuildPipelineRun returns the PipelineRun that runs task: one pipeline task
-// with one step, configured entirely from task.spec.resolved. It is created
-// once and never updated (Tekton forbids changing a started run), so the
-// result is complete and depends only on task: equal Tasks give equal
-// PipelineRuns.
-func BuildPipelineRun(task *v1alpha1.Task) (*pipelinev1.PipelineRun, error) {
+// with one step, configured entirely from task.spec.resolved, and the
+// Task's annotations and labels that policy tasks.podMetadata lets through
+// to the pod (a nil policy means policy.Default(), which lets none). It is
+// created once and never updated (Tekton forbids changing a started run),
+// so the result is complete and depends only on task and p: equal Tasks
+// give equal PipelineRuns.
+//
+// The allowlist applies here, at run time, rather than being pinned into
+// spec.resolved at admission: a Task's metadata stays editable after
+// admission, so only what is copied when the pod is made can be trusted,
+// and pinning it would need a new API field for no gain.
+func BuildPipelineRun(task *v1alpha1.Task, p *policy.Policy) (*pipelinev1.PipelineRun, error) {
 	if task == nil {
 		return nil, errors.New("build pipelinerun: task is nil")
+	}
+	if p == nil {
+		p = policy.Default()
 	}
 	key := task.Namespace + "/" + task.Name
 	if err := checkBuildable(task); err != nil {
 		return nil, fmt.Errorf("build pipelinerun for task %s: %w", key, err)
 	}
-	labels, err := pipelineRunLabels(task)
+	meta := p.TaskPodMetadata(task.Annotations, task.Labels)
+	labels, err := pipelineRunLabels(task, meta.Labels)
 	if err != nil {
 		return nil, fmt.Errorf("build pipelinerun for task %s: %w", key, err)
 	}
@@ -85,7 +91,7 @@ func BuildPipelineRun(task *v1alpha1.Task) (*pipelinev1.PipelineRun, error) {
 			Name:        task.Name,
 			Namespace:   task.Namespace,
 			Labels:      labels,
-			Annotations: podAnnotations(task.Annotations),
+			Annotations: meta.Annotations,
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion:         v1alpha1.GroupVersion.String(),
 				Kind:               "Task",
@@ -140,12 +146,14 @@ func checkBuildable(task *v1alpha1.Task) error {
 	return nil
 }
 
-// pipelineRunLabels are the security-group labels from resolved.podLabels
-// plus taskgate's own, which win. Tekton copies them onto the TaskRun and
-// pod. They are validated here because a value over 63 characters (a long
-// Task or App name) would otherwise fail later inside Tekton.
-func pipelineRunLabels(task *v1alpha1.Task) (map[string]string, error) {
-	labels := make(map[string]string, len(task.Spec.Resolved.PodLabels)+3)
+// pipelineRunLabels are the Task labels policy allows, then the
+// security-group labels from resolved.podLabels, then taskgate's own: each
+// wins over the ones before. Tekton copies them onto the TaskRun and pod.
+// They are validated here because a value over 63 characters (a long Task
+// or App name) would otherwise fail later inside Tekton.
+func pipelineRunLabels(task *v1alpha1.Task, allowed map[string]string) (map[string]string, error) {
+	labels := make(map[string]string, len(allowed)+len(task.Spec.Resolved.PodLabels)+3)
+	maps.Copy(labels, allowed)
 	maps.Copy(labels, task.Spec.Resolved.PodLabels)
 	labels[v1alpha1.LabelApp] = task.Spec.AppRef.Name
 	labels[v1alpha1.LabelTask] = task.Name
@@ -164,24 +172,6 @@ func pipelineRunLabels(task *v1alpha1.Task) (map[string]string, error) {
 		return nil, errors.Join(errs...)
 	}
 	return labels, nil
-}
-
-// podAnnotations are the Task's annotations that Tekton should carry to the
-// pod: all but kubectl's last-applied copy of the Task and taskgate's own.
-// Nil when none are left, so that the output does not depend on whether the
-// input map was nil or empty.
-func podAnnotations(in map[string]string) map[string]string {
-	var out map[string]string
-	for k, v := range in {
-		if k == corev1.LastAppliedConfigAnnotation || strings.HasPrefix(k, reservedAnnotationPrefix) {
-			continue
-		}
-		if out == nil {
-			out = make(map[string]string, len(in))
-		}
-		out[k] = v
-	}
-	return out
 }
 
 // timeouts always writes the limit, because an unset one means Tekton's

@@ -39,7 +39,7 @@ func FuzzBuildPipelineRun(f *testing.F) {
 			return // not a Task; the builder only ever sees decoded ones
 		}
 		before := task.DeepCopy()
-		pr, err := BuildPipelineRun(task)
+		pr, err := BuildPipelineRun(task, nil)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "build pipelinerun") {
 				t.Fatalf("error without context: %v", err)
@@ -49,7 +49,7 @@ func FuzzBuildPipelineRun(f *testing.F) {
 		if !equality.Semantic.DeepEqual(before, task) {
 			t.Fatalf("BuildPipelineRun modified the Task")
 		}
-		again, err := BuildPipelineRun(task)
+		again, err := BuildPipelineRun(task, nil)
 		if err != nil {
 			t.Fatalf("second build failed: %v", err)
 		}

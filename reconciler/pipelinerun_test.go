@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
 )
 
 // minimalTask is a Task as the reconciler first sees it: resolved by the
@@ -105,11 +106,29 @@ func fullTask() *v1alpha1.Task {
 	return t
 }
 
+// podMetadataPolicy lets the keys and globs of the e2e examples through.
+func podMetadataPolicy(t testing.TB) *policy.Policy {
+	t.Helper()
+	p, err := policy.Load([]byte(`apiVersion: taskgate.dev/v1alpha1
+kind: Policy
+tasks:
+  podMetadata:
+    annotations: [kwok.x-k8s.io/exit-code, "example.com/*"]
+    labels: [team, "example.com/*"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestBuildPipelineRun(t *testing.T) {
 	tests := []struct {
 		name string
 		task func() *v1alpha1.Task
-		want func() *pipelinev1.PipelineRun
+		// policy is nil for the default policy.
+		policy func(testing.TB) *policy.Policy
+		want   func() *pipelinev1.PipelineRun
 	}{
 		{
 			name: "minimal",
@@ -234,7 +253,7 @@ func TestBuildPipelineRun(t *testing.T) {
 			want: minimalPipelineRun,
 		},
 		{
-			name: "annotations reach the pod except last-applied and taskgate's",
+			name: "allowed annotations reach the pod, never last-applied or taskgate's",
 			task: func() *v1alpha1.Task {
 				t := minimalTask()
 				t.Annotations = map[string]string{
@@ -242,28 +261,52 @@ func TestBuildPipelineRun(t *testing.T) {
 					"taskgate.dev/policy":                              "set default timeout=30m",
 					"kwok.x-k8s.io/exit-code":                          "127",
 					"prometheus.io/scrape":                             "false",
-					"example.com/taskgate.dev/kept":                    "yes",
+					"example.com/owner":                                "team-a",
 				}
 				return t
 			},
+			policy: podMetadataPolicy,
 			want: func() *pipelinev1.PipelineRun {
 				pr := minimalPipelineRun()
 				pr.Annotations = map[string]string{
-					"kwok.x-k8s.io/exit-code":       "127",
-					"prometheus.io/scrape":          "false",
-					"example.com/taskgate.dev/kept": "yes",
+					"kwok.x-k8s.io/exit-code": "127",
+					"example.com/owner":       "team-a",
 				}
 				return pr
 			},
 		},
 		{
-			name: "only filtered annotations leave none",
+			name: "by default no annotation or label reaches the pod",
 			task: func() *v1alpha1.Task {
 				t := minimalTask()
-				t.Annotations = map[string]string{"taskgate.dev/policy": "x"}
+				t.Annotations = map[string]string{"taskgate.dev/policy": "x", "sidecar.istio.io/inject": "false"}
+				t.Labels = map[string]string{"team": "a", "taskgate.dev/app": "web"}
 				return t
 			},
 			want: minimalPipelineRun,
+		},
+		{
+			name: "allowed labels reach the pod; security groups and taskgate's own win",
+			task: func() *v1alpha1.Task {
+				t := minimalTask()
+				t.Labels = map[string]string{
+					"team":                 "a",
+					"example.com/tier":     "batch",
+					"tier":                 "dropped",
+					"taskgate.dev/sg-db":   "true",
+					"taskgate.dev/task-id": "99",
+				}
+				t.Spec.Resolved.PodLabels = map[string]string{"taskgate.dev/sg-public-egress": "true"}
+				return t
+			},
+			policy: podMetadataPolicy,
+			want: func() *pipelinev1.PipelineRun {
+				pr := minimalPipelineRun()
+				pr.Labels["team"] = "a"
+				pr.Labels["example.com/tier"] = "batch"
+				pr.Labels["taskgate.dev/sg-public-egress"] = "true"
+				return pr
+			},
 		},
 		{
 			name: "taskgate's labels win over resolved podLabels",
@@ -290,7 +333,11 @@ func TestBuildPipelineRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := BuildPipelineRun(tt.task())
+			var p *policy.Policy
+			if tt.policy != nil {
+				p = tt.policy(t)
+			}
+			got, err := BuildPipelineRun(tt.task(), p)
 			if err != nil {
 				t.Fatalf("BuildPipelineRun() error = %v", err)
 			}
@@ -303,12 +350,13 @@ func TestBuildPipelineRun(t *testing.T) {
 
 func TestBuildPipelineRunIsStable(t *testing.T) {
 	task := fullTask()
-	task.Annotations = map[string]string{"a": "1", "b": "2", "taskgate.dev/x": "3"}
-	first, err := BuildPipelineRun(task)
+	task.Annotations = map[string]string{"example.com/a": "1", "example.com/b": "2", "taskgate.dev/x": "3"}
+	task.Labels = map[string]string{"team": "a", "example.com/b": "2"}
+	first, err := BuildPipelineRun(task, podMetadataPolicy(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := BuildPipelineRun(task)
+	second, err := BuildPipelineRun(task, podMetadataPolicy(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +445,7 @@ func TestBuildPipelineRunErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := BuildPipelineRun(tt.task())
+			got, err := BuildPipelineRun(tt.task(), nil)
 			if err == nil {
 				t.Fatalf("BuildPipelineRun() = %v, want error %q", got, tt.wantErr)
 			}
@@ -416,7 +464,7 @@ func TestCancelPatch(t *testing.T) {
 
 	// It applies to a PipelineRun that has no spec.status yet, which is why
 	// it uses add and not replace, and it changes nothing else.
-	pr, err := BuildPipelineRun(fullTask())
+	pr, err := BuildPipelineRun(fullTask(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +483,7 @@ func TestRecordedPatch(t *testing.T) {
 
 	// It adds the one label to the runs' labels, which always exist, and
 	// changes nothing else.
-	pr, err := BuildPipelineRun(fullTask())
+	pr, err := BuildPipelineRun(fullTask(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

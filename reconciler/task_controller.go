@@ -172,7 +172,7 @@ func (r *TaskReconciler) getRun(ctx context.Context, task *v1alpha1.Task) (*pipe
 func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task, id int64) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
 	numbered := task.DeepCopy()
 	numbered.Status.ID = id
-	pr, err := BuildPipelineRun(numbered)
+	pr, err := BuildPipelineRun(numbered, r.Policy.Current())
 	if err != nil {
 		return nil, nil, &createRunError{fmt.Errorf("building PipelineRun: %w", err)}
 	}
