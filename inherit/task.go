@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -83,9 +84,14 @@ func Equal(a, b *v1alpha1.ResolvedRun) bool {
 // a limit at a small default would throttle every Task that sets no cpu.
 //
 // Security contexts are the App's, else hardened defaults (runAsNonRoot,
-// seccomp RuntimeDefault, no privilege escalation, drop ALL capabilities).
-// An image that runs as root then needs the App to set runAsUser.
-func ResolveTask(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy) Result {
+// seccomp RuntimeDefault, no privilege escalation, drop ALL capabilities),
+// which meet the restricted Pod Security Standard. An image that runs as
+// root then needs the App to set runAsUser. The pod, as Tekton runs it
+// (RunPod), must meet the stricter of the namespace's
+// pod-security.kubernetes.io/enforce level (namespaceLabels) and the
+// policy's tasks.podSecurity: each PodSecurity check it fails is an error
+// at spec.appRef naming the App's field.
+func ResolveTaskIn(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, namespaceLabels map[string]string) Result {
 	if p == nil {
 		p = policy.Default()
 	}
@@ -104,9 +110,116 @@ func ResolveTask(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy) Resul
 	r.resolveCommand(app, &task.Spec)
 	r.resolveResources(app, &task.Spec, p)
 	r.resolveTimeout(&task.Spec, p)
-	r.resolveSecurity(app, pod, p)
+	r.resolveSecurity(app, pod, p, namespaceLabels)
 	r.checkLabels(app)
 	return r
+}
+
+// ResolveTask is ResolveTaskIn a namespace with no Pod Security labels:
+// only the policy's tasks.podSecurity applies.
+func ResolveTask(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy) Result {
+	return ResolveTaskIn(app, task, p, nil)
+}
+
+// SecurityPaths are where an App sets what its pods may do.
+var SecurityPaths = policy.PodSecurityPaths{
+	Pod:                specPath,
+	PodSecurityContext: specPath.Child("podSecurityContext"),
+	SecurityContext:    specPath.Child("securityContext"),
+	Volumes:            specPath.Child("serviceBindings"),
+}
+
+// ResolvedPaths are where a Task's spec.resolved sets what its pod may do.
+var ResolvedPaths = policy.PodSecurityPaths{
+	Pod:                specPath.Child("resolved"),
+	PodSecurityContext: specPath.Child("resolved", "podSecurityContext"),
+	SecurityContext:    specPath.Child("resolved", "securityContext"),
+	Volumes:            specPath.Child("resolved", "volumes"),
+}
+
+// StepContainerName is the name Tekton gives the container of the step
+// that runs a Task's command.
+const StepContainerName = "step-main"
+
+// RunPod returns the pod Tekton runs for a resolved run, as far as the
+// run decides it: its labels, ServiceAccount, security contexts, pull
+// Secrets, volumes and the one step container. Tekton adds its own init
+// containers (its entrypoint binary), which no App or Task configures.
+func RunPod(run *v1alpha1.ResolvedRun) (*metav1.ObjectMeta, *corev1.PodSpec) {
+	r := run.DeepCopy()
+	return &metav1.ObjectMeta{Labels: r.PodLabels}, &corev1.PodSpec{
+		ServiceAccountName: r.ServiceAccountName,
+		SecurityContext:    r.PodSecurityContext,
+		ImagePullSecrets:   r.ImagePullSecrets,
+		Volumes:            r.Volumes,
+		Containers: []corev1.Container{{
+			Name:            StepContainerName,
+			Image:           r.Image,
+			Command:         r.Command,
+			Args:            r.Args,
+			WorkingDir:      r.WorkingDir,
+			Env:             r.Env,
+			EnvFrom:         r.EnvFrom,
+			Resources:       r.Resources,
+			VolumeMounts:    r.VolumeMounts,
+			SecurityContext: r.SecurityContext,
+		}},
+	}
+}
+
+// ValidateAppPodSecurity checks the pod an App's Tasks run (with the
+// hardened defaults for what the App leaves unset) against the stricter
+// of the namespace's Pod Security level and the policy's, at the App's
+// own fields. In audit mode errors come back as warnings.
+func ValidateAppPodSecurity(app *v1alpha1.App, p *policy.Policy, namespaceLabels map[string]string) (field.ErrorList, []string) {
+	pod := AppPod(app)
+	psc, sc := securityContexts(pod)
+	meta, spec := RunPod(&v1alpha1.ResolvedRun{
+		Image:              app.Spec.Image,
+		EnvFrom:            pod.EnvFrom,
+		Volumes:            pod.Volumes,
+		VolumeMounts:       pod.VolumeMounts,
+		PodLabels:          pod.Labels,
+		ServiceAccountName: pod.ServiceAccountName,
+		ImagePullSecrets:   pod.ImagePullSecrets,
+		PodSecurityContext: psc,
+		SecurityContext:    sc,
+	})
+	return p.ValidatePodSecurity(p.PodSecurityFor(namespaceLabels), meta, spec, SecurityPaths)
+}
+
+// SecurityDifferences names the fields of spec.resolved that decide what
+// a pod may do (its identity, security contexts, volumes and mounts,
+// envFrom, pull Secrets and labels) on which got differs from want; nil
+// when they agree. Image, command, env, resources and timeout may differ:
+// a Task keeps the App as it was when the Task was created.
+func SecurityDifferences(got, want *v1alpha1.ResolvedRun) []string {
+	if got == nil || want == nil {
+		if got != want {
+			return []string{"resolved"}
+		}
+		return nil
+	}
+	fields := []struct {
+		name      string
+		got, want any
+	}{
+		{"serviceAccountName", got.ServiceAccountName, want.ServiceAccountName},
+		{"podSecurityContext", got.PodSecurityContext, want.PodSecurityContext},
+		{"securityContext", got.SecurityContext, want.SecurityContext},
+		{"volumes", got.Volumes, want.Volumes},
+		{"volumeMounts", got.VolumeMounts, want.VolumeMounts},
+		{"envFrom", got.EnvFrom, want.EnvFrom},
+		{"imagePullSecrets", got.ImagePullSecrets, want.ImagePullSecrets},
+		{"podLabels", got.PodLabels, want.PodLabels},
+	}
+	var diff []string
+	for _, f := range fields {
+		if !equality.Semantic.DeepEqual(f.got, f.want) {
+			diff = append(diff, f.name)
+		}
+	}
+	return diff
 }
 
 var (
@@ -241,28 +354,36 @@ func (r *Result) resolveTimeout(task *v1alpha1.TaskSpec, p *policy.Policy) {
 	r.Warnings = append(r.Warnings, warnings...)
 }
 
-func (r *Result) resolveSecurity(app *v1alpha1.App, pod PodConfig, p *policy.Policy) {
-	r.Resolved.PodSecurityContext = pod.PodSecurityContext
-	if r.Resolved.PodSecurityContext == nil {
-		r.Resolved.PodSecurityContext = &corev1.PodSecurityContext{
+func (r *Result) resolveSecurity(app *v1alpha1.App, pod PodConfig, p *policy.Policy, namespaceLabels map[string]string) {
+	r.Resolved.PodSecurityContext, r.Resolved.SecurityContext = securityContexts(pod)
+	errs, warnings := p.ValidatePrivileges(policy.SecurityContextUses(app.Spec.SecurityContext, specPath.Child("securityContext")))
+	meta, spec := RunPod(r.Resolved)
+	psErrs, psWarnings := p.ValidatePodSecurity(p.PodSecurityFor(namespaceLabels), meta, spec, SecurityPaths)
+	r.appErrors(app, append(errs, psErrs...))
+	for _, w := range append(warnings, psWarnings...) {
+		r.Warnings = append(r.Warnings, truncate("App "+app.Name+": "+w))
+	}
+}
+
+// securityContexts are the App's, else hardened defaults that meet the
+// restricted Pod Security Standard.
+func securityContexts(pod PodConfig) (*corev1.PodSecurityContext, *corev1.SecurityContext) {
+	psc, sc := pod.PodSecurityContext, pod.SecurityContext
+	if psc == nil {
+		psc = &corev1.PodSecurityContext{
 			RunAsNonRoot:   new(true),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		}
 	}
-	r.Resolved.SecurityContext = pod.SecurityContext
-	if r.Resolved.SecurityContext == nil {
-		r.Resolved.SecurityContext = &corev1.SecurityContext{
+	if sc == nil {
+		sc = &corev1.SecurityContext{
 			AllowPrivilegeEscalation: new(false),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 			RunAsNonRoot:             new(true),
 			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		}
 	}
-	errs, warnings := p.ValidatePrivileges(policy.SecurityContextUses(app.Spec.SecurityContext, specPath.Child("securityContext")))
-	r.appErrors(app, errs)
-	for _, w := range warnings {
-		r.Warnings = append(r.Warnings, truncate("App "+app.Name+": "+w))
-	}
+	return psc, sc
 }
 
 // checkLabels reports an App whose name or security groups cannot label a
@@ -281,6 +402,23 @@ func (r *Result) checkLabels(app *v1alpha1.App) {
 		}
 	}
 	r.appErrors(app, errs)
+}
+
+// CheckSecurityGroups adds an error, at spec.appRef, for each of the App's
+// security groups that policy tasks.securityGroups does not bind to the
+// Task's namespace, with these labels. The App's own admission checks this
+// too; checking again here stops an App admitted before a binding was
+// removed from giving its groups to new Tasks. It is apart from
+// ResolveTask because it needs the namespace's labels.
+func (r *Result) CheckSecurityGroups(app *v1alpha1.App, nsLabels map[string]string, p *policy.Policy) {
+	if p == nil {
+		p = policy.Default()
+	}
+	errs, warnings := p.ValidateSecurityGroups(app.Spec.SecurityGroups, app.Namespace, nsLabels, specPath.Child("securityGroups"))
+	r.appErrors(app, errs)
+	for _, w := range warnings {
+		r.Warnings = append(r.Warnings, truncate("App "+app.Name+": "+w))
+	}
 }
 
 // appErrors adds errors found in the App. They are reported at the Task's
