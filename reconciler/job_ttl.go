@@ -47,6 +47,10 @@ type JobTTLReconciler struct {
 	Workers int
 }
 
+// Jobs: watched (undecided ones only) and read; patched with the
+// completion TTL and the decided label, one JSON patch of those fields
+// (JobCompletionPatch). Never created, updated or deleted: the Kubernetes
+// TTL-after-finished controller deletes them.
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;patch
 
 // Reconcile applies the completion-time TTL of one finished Job.

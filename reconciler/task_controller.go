@@ -53,10 +53,20 @@ type TaskReconciler struct {
 	written writtenTasks
 }
 
+// Tasks: watched and read; patched for the ID label and the completion
+// TTL (task_id.go, task_ttl.go); deleted when their TTL or the cap says
+// so (task_ttl.go). Status: patched with the outcome and the ID.
+// Finalizers: update is what OwnerReferencesPermissionEnforcement asks of
+// whoever sets blockOwnerDeletion on a PipelineRun owned by a Task.
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=get;list;watch;patch;delete
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/status,verbs=patch
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/finalizers,verbs=update
+// App status: the next Task ID is taken with an optimistic-lock update
+// (task_id.go).
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=update
+// PipelineRuns: created once per Task, read live on a cache miss, patched
+// to cancel and to label as recorded. TaskRuns: watched for the pod's
+// exit, patched to label as recorded; taskgate never creates one.
 // +kubebuilder:rbac:groups=tekton.dev,resources=pipelineruns,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=tekton.dev,resources=taskruns,verbs=get;list;watch;patch
 

@@ -15,10 +15,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
-{{/* Never admit objects in the system namespaces or taskgate's own. */}}
+{{/* Never admit objects in the system namespaces or taskgate's own; with
+watchNamespaces, only in those. */}}
 {{- define "taskgate.namespaceSelector" -}}
 namespaceSelector:
   matchExpressions:
+  {{- with .Values.watchNamespaces }}
+  - key: kubernetes.io/metadata.name
+    operator: In
+    values: [{{ range $i, $ns := . }}{{ if $i }}, {{ end }}{{ $ns | quote }}{{ end }}]
+  {{- end }}
   - key: kubernetes.io/metadata.name
     operator: NotIn
     values: [kube-system, kube-node-lease, {{ .Release.Namespace | quote }}]
@@ -106,4 +112,38 @@ rounding milliseconds up. values.schema.json admits only such durations. */}}
 {{- end -}}
 {{- end -}}
 {{- $total -}}
+{{- end -}}
+
+{{/* One of the manager's Roles or its ClusterRole, named <fullname>-manager,
+with its binding to the manager's ServiceAccount. Arguments: root, kind
+(Role or ClusterRole), namespace (for a Role) and rules. */}}
+{{- define "taskgate.managerRole" -}}
+{{- $fullname := include "taskgate.fullname" .root }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {{ .kind }}
+metadata:
+  name: {{ $fullname }}-manager
+  {{- if .namespace }}
+  namespace: {{ .namespace }}
+  {{- end }}
+  labels: {{- include "taskgate.labels" .root | nindent 4 }}
+rules: {{- toYaml .rules | nindent 0 }}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {{ .kind }}Binding
+metadata:
+  name: {{ $fullname }}-manager
+  {{- if .namespace }}
+  namespace: {{ .namespace }}
+  {{- end }}
+  labels: {{- include "taskgate.labels" .root | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: {{ .kind }}
+  name: {{ $fullname }}-manager
+subjects:
+- kind: ServiceAccount
+  name: {{ include "taskgate.serviceAccountName" .root }}
+  namespace: {{ .root.Release.Namespace }}
 {{- end -}}
