@@ -9,6 +9,15 @@ import (
 // inherits it, the way Cloud Foundry and Kf tasks inherit their app's
 // environment, service bindings, resources, start command and security
 // groups.
+//
+// The rule below bounds what every Task of the App copies into its
+// spec.resolved and every manager replica keeps in memory: the environment
+// (names and values) with command and args, at most 65536 characters. At up
+// to 4 bytes a character that is 256 KiB, an eighth of Linux's usual 2 MiB
+// ARG_MAX for a process's arguments and environment together, and twice the
+// 32 KB Heroku allows all of an app's config vars. Larger configuration
+// belongs in a ConfigMap or Secret (envFrom, or a service binding's files).
+// +kubebuilder:validation:XValidation:rule="(has(self.env) ? self.env.map(e, e.name.size() + (has(e.value) ? e.value.size() : 0)).sum() : 0) + (has(self.command) ? self.command.map(c, c.size()).sum() : 0) + (has(self.args) ? self.args.map(a, a.size()).sum() : 0) <= 65536",message="env names and values, command and args must total at most 65536 characters; put larger configuration in a ConfigMap or Secret and use envFrom or a service binding"
 type AppSpec struct {
 	// image is the container image that the App's tasks run, for example
 	// registry.example.com/shop/web@sha256:... Pin a digest so every task runs
@@ -43,11 +52,14 @@ type AppSpec struct {
 	WorkingDir string `json:"workingDir,omitempty"`
 
 	// env lists the environment variables every task of the App gets. A
-	// Task's own spec.env wins over an entry of the same name.
+	// Task's own spec.env wins over an entry of the same name. A value may
+	// have 32768 characters: Linux refuses any one NAME=value string over
+	// 128 KiB (MAX_ARG_STRLEN), and a character takes up to 4 bytes.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:XValidation:rule="self.all(e, !has(e.value) || e.value.size() <= 32768)",message="each env value must have at most 32768 characters; put larger data in a ConfigMap or Secret and mount it as a file"
 	Env []corev1.EnvVar `json:"env,omitempty"`
 
 	// envFrom fills the environment from ConfigMaps and Secrets in the
@@ -194,6 +206,7 @@ type TaskIDGrant struct {
 // database migration.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="an App's name must have at most 63 characters: its Tasks' pods carry it in the label taskgate.dev/app, and a label value has at most 63",fieldPath=".metadata"
 // +kubebuilder:resource:shortName=tgapp,categories=taskgate
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.image`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

@@ -45,13 +45,15 @@ func (s TaskState) IsFinished() bool {
 // cancelled. `kubectl wait --for=condition=Succeeded task/NAME` waits on it.
 const ConditionSucceeded = "Succeeded"
 
-// TaskSpec asks for one run of an App.
+// TaskSpec asks for one run of an App. Its environment and command are
+// bounded as the App's are (see AppSpec), and for the same reasons.
 // +kubebuilder:validation:XValidation:rule="has(self.command) == has(oldSelf.command)",message="command cannot be added or removed after the Task is created; create a new Task instead",fieldPath=".command"
 // +kubebuilder:validation:XValidation:rule="has(self.displayName) == has(oldSelf.displayName)",message="displayName cannot be added or removed after the Task is created",fieldPath=".displayName"
 // +kubebuilder:validation:XValidation:rule="has(self.cpu) == has(oldSelf.cpu) && has(self.memory) == has(oldSelf.memory) && has(self.disk) == has(oldSelf.disk)",message="cpu, memory and disk cannot be added or removed after the Task is created; create a new Task instead"
 // +kubebuilder:validation:XValidation:rule="has(self.env) == has(oldSelf.env)",message="env cannot be added or removed after the Task is created; create a new Task instead",fieldPath=".env"
 // +kubebuilder:validation:XValidation:rule="has(self.timeout) == has(oldSelf.timeout) && has(self.retries) == has(oldSelf.retries)",message="timeout and retries cannot be added or removed after the Task is created; create a new Task instead"
 // +kubebuilder:validation:XValidation:rule="has(self.resolved) == has(oldSelf.resolved)",message="resolved is written by taskgate at creation and is immutable",fieldPath=".resolved"
+// +kubebuilder:validation:XValidation:rule="(has(self.env) ? self.env.map(e, e.name.size() + (has(e.value) ? e.value.size() : 0)).sum() : 0) + (has(self.command) ? self.command.size() : 0) <= 65536",message="env names and values and command must total at most 65536 characters; put larger configuration in a ConfigMap or Secret and use the App's envFrom or a service binding"
 type TaskSpec struct {
 	// appRef names the App, in the Task's own namespace, whose
 	// configuration the Task runs with. It cannot change after creation.
@@ -98,11 +100,13 @@ type TaskSpec struct {
 	Disk *resource.Quantity `json:"disk,omitempty"`
 
 	// env adds environment variables to the App's. An entry wins over the
-	// App's variable of the same name.
+	// App's variable of the same name. A value may have 32768 characters,
+	// as in the App's spec.env.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:XValidation:rule="self.all(e, !has(e.value) || e.value.size() <= 32768)",message="each env value must have at most 32768 characters; put larger data in a ConfigMap or Secret and mount it as a file"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="env is immutable; create a new Task instead"
 	Env []corev1.EnvVar `json:"env,omitempty"`
 
@@ -162,6 +166,13 @@ type AppReference struct {
 // ResolvedRun is the complete pod configuration of one Task run: the App's
 // configuration at the Task's creation, with the Task's overrides and
 // cluster policy applied.
+//
+// Its bounds are the App's and the Task's together, so that whatever the
+// webhook resolves from an admitted App and Task fits: the environment,
+// command and args may total the App's 65536 characters and the Task's
+// 65536, plus 1024 for what taskgate adds (SERVICE_BINDING_ROOT,
+// VCAP_SERVICES, /bin/sh -c).
+// +kubebuilder:validation:XValidation:rule="(has(self.env) ? self.env.map(e, e.name.size() + (has(e.value) ? e.value.size() : 0)).sum() : 0) + (has(self.command) ? self.command.map(c, c.size()).sum() : 0) + (has(self.args) ? self.args.map(a, a.size()).sum() : 0) <= 132096",message="env names and values, command and args must total at most 132096 characters, the App's and the Task's limits together"
 type ResolvedRun struct {
 	// image is the App's image.
 	// +required
@@ -169,28 +180,38 @@ type ResolvedRun struct {
 	// +kubebuilder:validation:MaxLength=512
 	Image string `json:"image"`
 
-	// command is the container entrypoint.
+	// command is the container entrypoint: the App's (64 items of 4096
+	// characters), or /bin/sh -c and the Task's command (8192).
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=8192
 	Command []string `json:"command,omitempty"`
 
 	// args are the arguments to the entrypoint: the start command.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=4096
 	Args []string `json:"args,omitempty"`
 
 	// workingDir is the container's working directory.
 	// +optional
+	// +kubebuilder:validation:MaxLength=4096
 	WorkingDir string `json:"workingDir,omitempty"`
 
-	// env is the App's environment merged with the Task's.
+	// env is the App's environment merged with the Task's: the App's 256
+	// entries, SERVICE_BINDING_ROOT and VCAP_SERVICES, and the Task's 128.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=386
+	// +kubebuilder:validation:XValidation:rule="self.all(e, !has(e.value) || e.value.size() <= 32768)",message="each env value must have at most 32768 characters"
 	Env []corev1.EnvVar `json:"env,omitempty"`
 
 	// envFrom is the App's envFrom.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
 	EnvFrom []corev1.EnvFromSource `json:"envFrom,omitempty"`
 
 	// resources are the container's requests and limits.
@@ -200,24 +221,29 @@ type ResolvedRun struct {
 	// volumes are the pod's volumes: one per service binding.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
 	Volumes []corev1.Volume `json:"volumes,omitempty"`
 
 	// volumeMounts mount the volumes into the container.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
 	VolumeMounts []corev1.VolumeMount `json:"volumeMounts,omitempty"`
 
-	// podLabels are added to the pod: the App, and its security groups.
+	// podLabels are added to the pod: the App, and its 32 security groups.
 	// +optional
+	// +kubebuilder:validation:MaxProperties=64
 	PodLabels map[string]string `json:"podLabels,omitempty"`
 
 	// serviceAccountName is the pod's ServiceAccount.
 	// +optional
+	// +kubebuilder:validation:MaxLength=253
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
 	// imagePullSecrets are the pod's image pull Secrets.
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
 	ImagePullSecrets []corev1.LocalObjectReference `json:"imagePullSecrets,omitempty"`
 
 	// podSecurityContext is the pod's security context.
@@ -295,6 +321,7 @@ type TaskStatus struct {
 // stops.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="a Task's name must have at most 63 characters: its PipelineRun and pod carry it in the label taskgate.dev/task, and a label value has at most 63",fieldPath=".metadata"
 // +kubebuilder:resource:shortName=tgtask,categories=taskgate
 // +kubebuilder:printcolumn:name="ID",type=integer,JSONPath=`.status.id`
 // +kubebuilder:printcolumn:name="App",type=string,JSONPath=`.spec.appRef.name`
