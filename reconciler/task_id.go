@@ -10,7 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
@@ -23,7 +25,8 @@ import (
 // ensureID returns the Task's ID, the next of its App, gap-free and in
 // order, and labels the Task with it. An ID new to the Task is not in its
 // status yet: the caller writes it there with the Task's first status, one
-// write rather than two. It returns 0 when the App is gone.
+// write rather than two. It returns 0 when the App is gone, or is not the
+// App the Task was created for.
 //
 // The counter lives in the App's status. One status write takes IDs for
 // every Task of the App still without one and records each promise in
@@ -42,7 +45,8 @@ func (r *TaskReconciler) ensureID(ctx context.Context, task *v1alpha1.Task) (int
 }
 
 // takeID returns the ID promised to the Task, taking IDs for the App's
-// waiting Tasks if none is. It returns 0 when the App is gone.
+// waiting Tasks if none is. It returns 0 when the App is gone or is not
+// the one the Task was created for.
 func (r *TaskReconciler) takeID(ctx context.Context, task *v1alpha1.Task) (int64, error) {
 	key := types.NamespacedName{Namespace: task.Namespace, Name: task.Spec.AppRef.Name}
 	cached := &v1alpha1.App{}
@@ -53,6 +57,14 @@ func (r *TaskReconciler) takeID(ctx context.Context, task *v1alpha1.Task) (int64
 			return 0, nil
 		}
 		return 0, fmt.Errorf("reading App %s: %w", key.Name, err)
+	}
+	if !OwnedBy(task, cached.UID) {
+		// A Task orphaned when its App was deleted (propagationPolicy
+		// Orphan) ran with that App's configuration; a new App of the
+		// same name owes it nothing, least of all one of its IDs.
+		r.Recorder.Eventf(task, cached, corev1.EventTypeWarning, ReasonNotOwnedByApp, "TakeID",
+			"App %s is not the App this Task was created for (uid %s); the Task takes no ID from it", cached.Name, cached.UID)
+		return 0, nil
 	}
 	state := r.ids.of(key)
 	id := promisedID(state.latest(cached), task.UID)
@@ -247,6 +259,17 @@ func (r *TaskReconciler) ensureIDLabel(ctx context.Context, task *v1alpha1.Task,
 	return nil
 }
 
+// ReasonNotOwnedByApp is the reason of the Warning Event on a Task that
+// names an App which does not own it.
+const ReasonNotOwnedByApp = "NotOwnedByApp"
+
+// OwnedBy reports whether the Task's ownerReferences name the App of uid:
+// the admission webhook sets one on every Task it admits, and the garbage
+// collector removes it when the App is deleted without its Tasks.
+func OwnedBy(task *v1alpha1.Task, uid types.UID) bool {
+	return uid != "" && slices.ContainsFunc(task.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == uid })
+}
+
 // promisedID is the ID the App promised the Task, or 0.
 func promisedID(app *v1alpha1.App, uid types.UID) int64 {
 	for _, p := range app.Status.PendingTaskIDs {
@@ -288,8 +311,10 @@ func (p TaskIDPlan) IDOf(uid types.UID) int64 {
 // PlanTaskIDs decides the App's next status write from what is known of
 // its Tasks.
 //
-// A promise whose Task is not among tasks is dropped: the Task is gone, or
-// was replaced by one of the same name. So is a promise whose Task shows an
+// Only Tasks the App owns count (OwnedBy): a Task of an App deleted without
+// its Tasks takes nothing from a new App of the same name. A promise whose
+// Task is not among them is dropped: the Task is gone, or was replaced by
+// one of the same name. So is a promise whose Task shows an
 // ID. Any other stays, and its ID is to be written; keeping it until the
 // Task shows it means a lagging copy of that Task is never taken for one
 // still waiting. The waiting Tasks, without an ID or a promise and not
@@ -299,7 +324,7 @@ func PlanTaskIDs(app *v1alpha1.App, tasks []v1alpha1.Task, limit int) TaskIDPlan
 	byUID := make(map[types.UID]*v1alpha1.Task, len(tasks))
 	for i := range tasks {
 		t := &tasks[i]
-		if _, dup := byUID[t.UID]; !dup && t.Namespace == app.Namespace && t.Spec.AppRef.Name == app.Name {
+		if _, dup := byUID[t.UID]; !dup && t.Namespace == app.Namespace && t.Spec.AppRef.Name == app.Name && OwnedBy(t, app.UID) {
 			byUID[t.UID] = t
 		}
 	}

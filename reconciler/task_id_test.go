@@ -12,11 +12,15 @@ import (
 	"github.com/taskgate/taskgate/api/v1alpha1"
 )
 
-// idTask is a Task of App web in namespace shop, its UID its name, created
-// d after created.
+// webUID is the UID of App web, which owns idTask's Tasks.
+const webUID = "web-uid"
+
+// idTask is a Task of App web in namespace shop, owned by it, its UID its
+// name, created d after created.
 func idTask(name string, d time.Duration, id int64) v1alpha1.Task {
 	return v1alpha1.Task{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, UID: types.UID(name), CreationTimestamp: metav1.NewTime(at(d))},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, UID: types.UID(name), CreationTimestamp: metav1.NewTime(at(d)),
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "App", Name: "web", UID: webUID}}},
 		Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "web"}},
 		Status:     v1alpha1.TaskStatus{ID: id},
 	}
@@ -29,6 +33,15 @@ func deleting(t v1alpha1.Task) v1alpha1.Task {
 
 func withUID(t v1alpha1.Task, uid types.UID) v1alpha1.Task {
 	t.UID = uid
+	return t
+}
+
+// ownedBy makes the Task's owner the App of uid, or no App with "".
+func ownedBy(t v1alpha1.Task, uid types.UID) v1alpha1.Task {
+	t.OwnerReferences = nil
+	if uid != "" {
+		t.OwnerReferences = []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "App", Name: "web", UID: uid}}
+	}
 	return t
 }
 
@@ -113,6 +126,21 @@ func TestPlanTaskIDs(t *testing.T) {
 		wantLast: 7,
 		want:     []v1alpha1.TaskIDGrant{{Name: "reused", UID: "reused-2", ID: 7}},
 	}, {
+		name: "an orphan of a deleted App, or a Task of another App of the name, takes no ID",
+		last: 3,
+		// The garbage collector removed the orphan's ownerReference.
+		tasks:    []v1alpha1.Task{ownedBy(idTask("orphan", 0, 0), ""), ownedBy(idTask("old-web", 0, 0), "old-web-uid"), idTask("mine", time.Second, 0)},
+		added:    []string{"mine=4"},
+		wantLast: 4,
+		want:     []v1alpha1.TaskIDGrant{promise("mine", 4)},
+	}, {
+		name:    "a promise to a Task the App no longer owns is dropped",
+		last:    5,
+		pending: []v1alpha1.TaskIDGrant{promise("disowned", 5)},
+		tasks:   []v1alpha1.Task{ownedBy(idTask("disowned", 0, 0), "")},
+		// Nothing written, the counter kept: IDs are never given twice.
+		wantLast: 5,
+	}, {
 		name:     "a Task listed twice takes one ID",
 		tasks:    []v1alpha1.Task{idTask("twice", 0, 0), idTask("twice", 0, 0)},
 		added:    []string{"twice=1"},
@@ -139,7 +167,7 @@ func TestPlanTaskIDs(t *testing.T) {
 		want:     []v1alpha1.TaskIDGrant{promise("w1", 1), promise("w2", 2)},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			app := &v1alpha1.App{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"},
+			app := &v1alpha1.App{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", UID: webUID},
 				Status: v1alpha1.AppStatus{LastTaskID: tc.last, PendingTaskIDs: tc.pending}}
 			limit := tc.limit
 			if limit == 0 {
@@ -162,6 +190,31 @@ func TestPlanTaskIDs(t *testing.T) {
 				if got := plan.IDOf(w.Task.UID); got != w.ID {
 					t.Errorf("IDOf(%s) = %d, want %d", w.Task.UID, got, w.ID)
 				}
+			}
+		})
+	}
+}
+
+func TestOwnedBy(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		owners []types.UID
+		uid    types.UID
+		want   bool
+	}{
+		{name: "owned", owners: []types.UID{"a"}, uid: "a", want: true},
+		{name: "among other owners", owners: []types.UID{"x", "a"}, uid: "a", want: true},
+		{name: "orphaned", uid: "a", want: false},
+		{name: "another App of the name", owners: []types.UID{"old"}, uid: "a", want: false},
+		{name: "an App without a UID owns nothing", owners: []types.UID{""}, uid: "", want: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			task := &v1alpha1.Task{}
+			for _, o := range tc.owners {
+				task.OwnerReferences = append(task.OwnerReferences, metav1.OwnerReference{Kind: "App", Name: "web", UID: o})
+			}
+			if got := OwnedBy(task, tc.uid); got != tc.want {
+				t.Errorf("OwnedBy(%v, %q) = %v, want %v", tc.owners, tc.uid, got, tc.want)
 			}
 		})
 	}
