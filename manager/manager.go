@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -31,6 +32,7 @@ import (
 	crwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/taskgate/taskgate/access"
 	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/policy"
 	"github.com/taskgate/taskgate/reconciler"
@@ -60,23 +62,6 @@ func jobFacts(obj any) (any, error) {
 	return job, nil
 }
 
-// appFacts strips a cached App to what taskgate reads: its spec (Task and
-// Job admission resolve from it, on every request, so it stays cached rather
-// than read live), labels (cap policy), UID and status (task IDs, the Ready
-// condition). Annotations go: nothing reads them, and kubectl's
-// last-applied-configuration alone repeats the whole spec. Status writes
-// from a stripped copy are safe: the status subresource keeps the stored
-// metadata.
-func appFacts(obj any) (any, error) {
-	app, ok := obj.(*taskgatev1alpha1.App)
-	if !ok {
-		return obj, nil
-	}
-	app.ManagedFields = nil
-	app.Annotations = nil
-	return app, nil
-}
-
 // ownRuns selects the PipelineRuns and TaskRuns of Tasks whose outcome is
 // still to be recorded. Once a finished Task's status is written, its done
 // runs leave the watch: they stay in the cluster, with their pods and logs,
@@ -91,6 +76,9 @@ var ownRuns = labels.SelectorFromSet(nil).Add(
 // cluster's thousands of finished Jobs are not held in memory while their
 // TTLs run.
 var undecidedJobs = labels.SelectorFromSet(nil).Add(mustRequirement(taskgatev1alpha1.LabelCompletionDecided, selection.DoesNotExist))
+
+// appSecrets selects the Secrets taskgate writes for Apps.
+var appSecrets = labels.SelectorFromSet(nil).Add(mustRequirement(taskgatev1alpha1.LabelApp, selection.Exists))
 
 func mustRequirement(key string, op selection.Operator) labels.Requirement {
 	r, err := labels.NewRequirement(key, op, nil)
@@ -173,8 +161,6 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 				},
 				// Finished Tasks, most of them, without their pinned run.
 				&taskgatev1alpha1.Task{}: {Transform: reconciler.TaskFacts},
-				// Every App, bounded by the CRD, without its annotations.
-				&taskgatev1alpha1.App{}: {Transform: appFacts},
 				// Only the runs taskgate made, not every pipeline in the
 				// cluster, and of those only the unrecorded.
 				&pipelinev1.PipelineRun{}: {Label: ownRuns, Transform: reconciler.PipelineRunFacts},
@@ -182,6 +168,10 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 				// Jobs are many: only those still to be decided, and of
 				// those only what TTL policy reads.
 				&batchv1.Job{}: {Label: undecidedJobs, Transform: jobFacts},
+				// Only Secrets labelled taskgate.dev/app, the Apps'
+				// VCAP_SERVICES Secrets, which the App reconciler owns and
+				// watches; never the cluster's other Secrets.
+				&corev1.Secret{}: {Label: appSecrets},
 			},
 		},
 	})
@@ -206,7 +196,9 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 	// Asking the manager for its webhook server is what adds it as a
 	// runnable.
 	hookServer = mgr.GetWebhookServer()
-	m.registerWebhooks(hookServer, scheme)
+	if err := m.registerWebhooks(hookServer, scheme); err != nil {
+		return nil, err
+	}
 	if err := m.setupReconcilers(); err != nil {
 		return nil, err
 	}
@@ -226,7 +218,20 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 	return m, nil
 }
 
-func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Scheme) {
+// SubjectAccessReviews: the App and Task webhooks ask whether the sender
+// may create pods and get the Secrets and ConfigMaps the object would give
+// its pods, so taskgate lets no one do more than they could with a Pod.
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Scheme) error {
+	authz, err := authorizationv1client.NewForConfig(m.GetConfig())
+	if err != nil {
+		return fmt.Errorf("creating SubjectAccessReview client: %w", err)
+	}
+	reviewer, err := access.NewSubjectAccessReviewer(authz)
+	if err != nil {
+		return err
+	}
 	namespaces := webhook.CachedNamespaceLabels(m.GetCache())
 	apps := webhook.CachedApps(m.GetCache(), m.GetAPIReader())
 	register := func(path string, h http.Handler) { server.Register(path, webhook.RequireReviewV1(h)) }
@@ -236,11 +241,12 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 	register(PathMutateTask, &crwebhook.Admission{Handler: &webhook.TaskDefaulter{
 		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
 	}, RecoverPanic: ptr.To(true)})
-	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps}))
-	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy}))
+	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps, Access: reviewer}))
+	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy, Access: reviewer}))
 	register(PathValidatePolicyConfMap, admission.WithValidator(scheme, &webhook.PolicyConfigMapValidator{
 		Namespace: m.opts.Namespace, Name: m.opts.PolicyConfigMap,
 	}))
+	return nil
 }
 
 func (m *Manager) setupReconcilers() error {
@@ -271,7 +277,9 @@ func (m *Manager) setupReconcilers() error {
 	if err := jobs.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the Job TTL reconciler: %w", err)
 	}
-	apps := &reconciler.AppReconciler{Client: m.GetClient(), APIReader: m.GetAPIReader(), Resync: time.Minute}
+	apps := &reconciler.AppReconciler{
+		Client: m.GetClient(), APIReader: m.GetAPIReader(), Recorder: m.GetEventRecorder("taskgate"), Resync: time.Minute,
+	}
 	if err := apps.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the App reconciler: %w", err)
 	}

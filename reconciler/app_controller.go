@@ -14,30 +14,45 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/inherit"
 )
 
 // AppReconciler keeps each App's VCAP_SERVICES Secret in step with the
-// Secrets its bindings name, and reports whether those exist.
+// Secrets its bindings name, deletes it when the App has no bindings left,
+// and reports whether the bindings resolve.
 type AppReconciler struct {
 	Client client.Client
-	// APIReader reads the bound Secrets one by one: taskgate never lists
-	// or watches Secrets, so it reads only those an App names.
+	// APIReader reads the bound Secrets one by one, and the App's own
+	// VCAP_SERVICES Secret fresh before writing or deleting it. Bound
+	// Secrets are never listed or watched: the manager's cache holds only
+	// Secrets labelled taskgate.dev/app.
 	APIReader client.Reader
+	// Recorder reports the VCAP_SERVICES Secret's removal on the App.
+	Recorder recorder.EventRecorder
 	// Resync is how often bound Secrets are read again, since they are
 	// not watched.
 	Resync time.Duration
 }
 
-// Secrets: get the Secrets an App's bindings name (one GET each, never
-// list or watch), and create and update the App's own
-// <app>-vcap-services Secret, which Task pods reference for VCAP_SERVICES.
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update
+// Secrets:
+//   - get: the Secrets an App's bindings name, one GET each. The App
+//     webhook admits a binding only from someone who may get that Secret.
+//   - create, update: the App's own <app>-vcap-services Secret, which Task
+//     pods reference for VCAP_SERVICES.
+//   - list, watch: that Secret is owned and watched, so a hand edit is
+//     reverted at once; the cache selects only Secrets labelled
+//     taskgate.dev/app (manager.go), so it never holds the cluster's others.
+//   - delete: that Secret goes when the App has no bindings left.
+//
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=patch
 
@@ -58,9 +73,12 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		return ctrl.Result{}, err
 	}
 	if len(app.Spec.ServiceBindings) > 0 {
-		if err := r.writeVCAPServices(ctx, app, services); err != nil {
-			return ctrl.Result{}, err
-		}
+		err = r.writeVCAPServices(ctx, app, services)
+	} else {
+		err = r.deleteVCAPServices(ctx, app)
+	}
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	if err := r.updateStatus(ctx, app, missing); err != nil {
 		return ctrl.Result{}, err
@@ -79,6 +97,8 @@ type vcapService struct {
 	Credentials  map[string]string `json:"credentials"`
 }
 
+// readBindings returns VCAP_SERVICES' entries and the names of the
+// bindings whose Secret does not exist.
 func (r *AppReconciler) readBindings(ctx context.Context, app *v1alpha1.App) (map[string][]vcapService, []string, error) {
 	services := map[string][]vcapService{}
 	var missing []string
@@ -86,7 +106,7 @@ func (r *AppReconciler) readBindings(ctx context.Context, app *v1alpha1.App) (ma
 		secret := &corev1.Secret{}
 		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: b.SecretName}, secret)
 		if apierrors.IsNotFound(err) {
-			missing = append(missing, b.SecretName)
+			missing = append(missing, b.Name)
 			continue
 		}
 		if err != nil {
@@ -131,27 +151,78 @@ func (r *AppReconciler) writeVCAPServices(ctx context.Context, app *v1alpha1.App
 	if !metav1.IsControlledBy(secret, app) {
 		return fmt.Errorf("secret %s exists and is not App %s's; rename it so taskgate can keep VCAP_SERVICES there", secret.Name, app.Name)
 	}
-	if string(secret.Data[inherit.VCAPServicesKey]) == string(data) {
+	// The whole Secret is taskgate's: a key or label changed by hand is
+	// put back, as the watch on it brings each edit here.
+	want := map[string][]byte{inherit.VCAPServicesKey: data}
+	if equality.Semantic.DeepEqual(secret.Data, want) && secret.Labels[v1alpha1.LabelApp] == app.Name {
 		return nil
 	}
-	secret.Data = map[string][]byte{inherit.VCAPServicesKey: data}
+	secret.Data = want
+	if secret.Labels == nil {
+		secret.Labels = map[string]string{}
+	}
+	secret.Labels[v1alpha1.LabelApp] = app.Name
 	if err := r.Client.Update(ctx, secret); err != nil {
 		return fmt.Errorf("updating VCAP_SERVICES Secret: %w", err)
 	}
 	return nil
 }
 
-func (r *AppReconciler) updateStatus(ctx context.Context, app *v1alpha1.App, missing []string) error {
-	before := app.DeepCopy()
+// deleteVCAPServices removes the App's VCAP_SERVICES Secret once the App
+// has no bindings: credentials of bindings that are gone must not stay
+// readable in it. It reads the Secret fresh and deletes only the one this
+// App controls, by UID, so a Secret recreated meanwhile under the name is
+// left alone.
+func (r *AppReconciler) deleteVCAPServices(ctx context.Context, app *v1alpha1.App) error {
+	secret := &corev1.Secret{}
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: inherit.VCAPSecretName(app.Name)}, secret)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading VCAP_SERVICES Secret: %w", err)
+	}
+	if !metav1.IsControlledBy(secret, app) {
+		return nil
+	}
+	err = r.Client.Delete(ctx, secret, client.Preconditions{UID: &secret.UID}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		// Gone, or replaced by another Secret that is not ours to delete.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deleting VCAP_SERVICES Secret: %w", err)
+	}
+	log.FromContext(ctx).Info("Deleted VCAP_SERVICES Secret of an App without bindings", "app", klog.KObj(app), "secret", klog.KObj(secret))
+	r.Recorder.Eventf(app, secret, corev1.EventTypeNormal, "VCAPServicesDeleted", "Delete",
+		"Secret %s deleted: App %s has no service bindings left", secret.Name, app.Name)
+	return nil
+}
+
+// readyCondition is the App's Ready condition given the bindings whose
+// Secret is missing. It names bindings, which the App's readers can see in
+// its spec anyway, and never Secrets: the App's status must not tell its
+// readers which Secrets exist in the namespace.
+func readyCondition(generation int64, missingBindings []string) metav1.Condition {
 	cond := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: "BindingsResolved",
-		Message: "Every binding's Secret exists", ObservedGeneration: app.Generation}
-	if len(missing) > 0 {
+		Message: "Every binding's Secret exists", ObservedGeneration: generation}
+	if len(missingBindings) > 0 {
+		missing := slices.Clone(missingBindings)
 		slices.Sort(missing)
 		cond.Status, cond.Reason = metav1.ConditionFalse, "SecretNotFound"
-		cond.Message = fmt.Sprintf("Binding Secrets not found in namespace %s: %s; create them, or Tasks start without those credentials",
-			app.Namespace, strings.Join(missing, ", "))
+		cond.Message = fmt.Sprintf("The Secret of binding %s was not found; create it, or Tasks start without those credentials",
+			strings.Join(missing, ", "))
+		if len(missing) > 1 {
+			cond.Message = fmt.Sprintf("The Secrets of bindings %s were not found; create them, or Tasks start without those credentials",
+				strings.Join(missing, ", "))
+		}
 	}
-	meta.SetStatusCondition(&app.Status.Conditions, cond)
+	return cond
+}
+
+func (r *AppReconciler) updateStatus(ctx context.Context, app *v1alpha1.App, missing []string) error {
+	before := app.DeepCopy()
+	meta.SetStatusCondition(&app.Status.Conditions, readyCondition(app.Generation, missing))
 	app.Status.ObservedGeneration = app.Generation
 	if equality.Semantic.DeepEqual(before.Status, app.Status) {
 		return nil
@@ -166,9 +237,12 @@ func (r *AppReconciler) updateStatus(ctx context.Context, app *v1alpha1.App, mis
 }
 
 // SetupWithManager watches Apps and the VCAP_SERVICES Secrets they own.
+// The manager's cache must select Secrets by the label taskgate.dev/app,
+// which every VCAP_SERVICES Secret carries, or it would list the cluster's.
 func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("app").
 		For(&v1alpha1.App{}).
+		Owns(&corev1.Secret{}).
 		Complete(r)
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 
 	"github.com/distribution/reference"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/taskgate/taskgate/access"
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/policy"
 )
@@ -18,19 +20,25 @@ import (
 // policy allows.
 type AppValidator struct {
 	Policy PolicySource
+	// Access reviews what the sender may do; nil skips the review.
+	Access access.Reviewer
 }
 
 var _ admission.Validator[*v1alpha1.App] = &AppValidator{}
 
-// ValidateCreate checks a new App.
-func (v *AppValidator) ValidateCreate(_ context.Context, app *v1alpha1.App) (admission.Warnings, error) {
-	return v.validate(app)
+// ValidateCreate checks a new App, and that its sender may create pods and
+// read the Secrets it binds.
+func (v *AppValidator) ValidateCreate(ctx context.Context, app *v1alpha1.App) (admission.Warnings, error) {
+	return v.validate(ctx, app, true)
 }
 
 // ValidateUpdate checks a changed App. Tasks already created keep the
-// configuration they were admitted with.
-func (v *AppValidator) ValidateUpdate(_ context.Context, _, app *v1alpha1.App) (admission.Warnings, error) {
-	return v.validate(app)
+// configuration they were admitted with. Any change of spec is reviewed as
+// a create, every binding included, not only new ones: a new image or
+// command would read the Secrets already bound. A change of metadata or
+// status alone (labels, finalizers) is not reviewed.
+func (v *AppValidator) ValidateUpdate(ctx context.Context, old, app *v1alpha1.App) (admission.Warnings, error) {
+	return v.validate(ctx, app, !equality.Semantic.DeepEqual(old.Spec, app.Spec))
 }
 
 // ValidateDelete allows every delete.
@@ -38,12 +46,37 @@ func (v *AppValidator) ValidateDelete(context.Context, *v1alpha1.App) (admission
 	return nil, nil
 }
 
-func (v *AppValidator) validate(app *v1alpha1.App) (admission.Warnings, error) {
+func (v *AppValidator) validate(ctx context.Context, app *v1alpha1.App, review bool) (admission.Warnings, error) {
 	errs, warnings := ValidateApp(app, v.Policy.Current())
+	if review {
+		forbidden, err := senderLacks(ctx, v.Access, access.AppNeeds(app))
+		if err != nil {
+			return warnings, err
+		}
+		errs = append(errs, forbidden...)
+	}
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(v1alpha1.GroupVersion.WithKind("App").GroupKind(), app.Name, errs)
 	}
 	return warnings, nil
+}
+
+// senderLacks returns, as field errors, the needs the admission request's
+// sender is not allowed; none when r is nil.
+func senderLacks(ctx context.Context, r access.Reviewer, needs []access.Need) (field.ErrorList, error) {
+	if r == nil || len(needs) == 0 {
+		return nil, nil
+	}
+	req, err := admission.RequestFromContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("finding the request's sender: %w", err)
+	}
+	requester := access.Requester(req.UserInfo)
+	missing, err := r.Missing(ctx, requester, needs)
+	if err != nil {
+		return nil, err
+	}
+	return access.Forbidden(requester, missing), nil
 }
 
 // ValidateApp returns what is wrong with an App under a policy, and the

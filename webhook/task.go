@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/taskgate/taskgate/access"
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
@@ -128,13 +129,16 @@ func (h *TaskDefaulter) decided(kind policy.ObjectKind, rule string, outcome pol
 type TaskValidator struct {
 	Policy PolicySource
 	Apps   AppGetter
+	// Access reviews what the sender may do; nil skips the review.
+	Access access.Reviewer
 }
 
 var _ admission.Validator[*v1alpha1.Task] = &TaskValidator{}
 
-// ValidateCreate requires the App to exist and spec.resolved to be exactly
+// ValidateCreate requires the App to exist, spec.resolved to be exactly
 // what inheritance produces, so a pod setting cannot be smuggled in past
-// the mutating webhook.
+// the mutating webhook, and the sender to be allowed to read each Secret
+// or ConfigMap the Task's env adds to its App's.
 func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task) (admission.Warnings, error) {
 	app, err := v.Apps(ctx, task.Namespace, task.Spec.AppRef.Name)
 	if err != nil {
@@ -151,6 +155,13 @@ func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task)
 		return nil, invalidTask(task, field.ErrorList{field.Forbidden(specPath.Child("resolved"), fmt.Sprintf(
 			"must be the configuration taskgate resolves from App %s; leave it unset (if App %s or the policy just changed, create the Task again)",
 			app.Name, app.Name))})
+	}
+	forbidden, err := senderLacks(ctx, v.Access, access.TaskNeeds(task, app))
+	if err != nil {
+		return nil, err
+	}
+	if len(forbidden) > 0 {
+		return nil, invalidTask(task, forbidden)
 	}
 	return nil, nil
 }
