@@ -62,6 +62,23 @@ func jobFacts(obj any) (any, error) {
 	return job, nil
 }
 
+// appFacts strips a cached App to what taskgate reads: its spec (Task and
+// Job admission resolve from it, on every request, so it stays cached rather
+// than read live), labels (cap policy), UID and status (task IDs, the Ready
+// condition). Annotations go: nothing reads them, and kubectl's
+// last-applied-configuration alone repeats the whole spec. Status writes
+// from a stripped copy are safe: the status subresource keeps the stored
+// metadata.
+func appFacts(obj any) (any, error) {
+	app, ok := obj.(*taskgatev1alpha1.App)
+	if !ok {
+		return obj, nil
+	}
+	app.ManagedFields = nil
+	app.Annotations = nil
+	return app, nil
+}
+
 // ownRuns selects the PipelineRuns and TaskRuns of Tasks whose outcome is
 // still to be recorded. Once a finished Task's status is written, its done
 // runs leave the watch: they stay in the cluster, with their pods and logs,
@@ -161,6 +178,8 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 				},
 				// Finished Tasks, most of them, without their pinned run.
 				&taskgatev1alpha1.Task{}: {Transform: reconciler.TaskFacts},
+				// Every App, bounded by the CRD, without its annotations.
+				&taskgatev1alpha1.App{}: {Transform: appFacts},
 				// Only the runs taskgate made, not every pipeline in the
 				// cluster, and of those only the unrecorded.
 				&pipelinev1.PipelineRun{}: {Label: ownRuns, Transform: reconciler.PipelineRunFacts},

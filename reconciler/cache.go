@@ -79,8 +79,8 @@ func stripRunMeta(meta *metav1.ObjectMeta) {
 }
 
 // TaskFacts, a cache transform, drops from a finished Task most of its
-// size: spec.resolved, since its run is over and nothing builds from it
-// again, and the annotations policy does not decide by (kubectl's
+// size: spec.resolved and spec.env, since its run is over and nothing
+// builds from them again, and the annotations policy does not decide by (kubectl's
 // last-applied-configuration copies the whole Task), since only TTL policy
 // reads them after the run is built. Tasks are only ever patched with
 // diffs of their status, labels or annotations, and read live before a
@@ -93,6 +93,8 @@ func TaskFacts(obj any) (any, error) {
 	task.ManagedFields = nil
 	if task.Status.State.IsFinished() {
 		task.Spec.Resolved = nil
+		// Only admission reads it, to resolve; it may be 64 Ki characters.
+		task.Spec.Env = nil
 		task.Annotations = policyAnnotations(task.Annotations)
 	}
 	return task, nil

@@ -98,7 +98,8 @@ func TestTaskFactsDropsTheResolvedRunOfFinishedTasks(t *testing.T) {
 						Name: "migrate", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}},
 						Labels: maps.Clone(labels), Annotations: maps.Clone(annotations),
 					},
-					Spec:   v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "shop"}, Resolved: &v1alpha1.ResolvedRun{Image: "shop:v1"}},
+					Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "shop"}, Env: []corev1.EnvVar{{Name: "RAILS_ENV", Value: "test"}},
+						Resolved: &v1alpha1.ResolvedRun{Image: "shop:v1"}},
 					Status: v1alpha1.TaskStatus{State: state},
 				}
 				want := &v1alpha1.Task{
@@ -106,7 +107,7 @@ func TestTaskFactsDropsTheResolvedRunOfFinishedTasks(t *testing.T) {
 					Spec:       *in.Spec.DeepCopy(), Status: in.Status,
 				}
 				if state.IsFinished() {
-					want.Spec.Resolved = nil
+					want.Spec.Resolved, want.Spec.Env = nil, nil
 					// Only the annotations TTL policy reads.
 					want.Annotations = nil
 					if _, ok := annotations["taskgate.dev/ttl-source"]; ok {
