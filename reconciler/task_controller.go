@@ -125,8 +125,11 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task, id 
 		// run, and running the command again (a migration, say) is not
 		// ours to decide. Nor for a finished or cancelled Task.
 		if task.Status.PipelineRunName != "" || task.Status.State.IsFinished() ||
-			task.Spec.DesiredState == v1alpha1.DesiredStateCancelled || RunRefusal(task, r.Policy.Current()) != "" {
+			task.Spec.DesiredState == v1alpha1.DesiredStateCancelled {
 			return nil, nil, nil
+		}
+		if refusal, err := r.runRefusal(ctx, task); err != nil || refusal != "" {
+			return nil, nil, err
 		}
 		return r.createRun(ctx, task, id)
 	}
@@ -216,7 +219,14 @@ func (r *TaskReconciler) reportRunError(ctx context.Context, task *v1alpha1.Task
 // with an Event on each user-visible transition.
 func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, in StatusInput) error {
 	in.Task, in.Now, in.PendingDeadline = task, r.Clock.Now(), r.pendingDeadline()
-	in.Refusal = RunRefusal(task, r.Policy.Current())
+	if in.PipelineRun == nil && task.Status.PipelineRunName == "" && !task.Status.State.IsFinished() {
+		// Only a Task yet to run can be refused (see classify).
+		refusal, err := r.runRefusal(ctx, task)
+		if err != nil {
+			return err
+		}
+		in.Refusal = refusal
+	}
 	status := ComputeTaskStatus(in)
 	if equality.Semantic.DeepEqual(status, task.Status) {
 		return nil
@@ -259,7 +269,11 @@ func (r *TaskReconciler) event(task *v1alpha1.Task, from v1alpha1.TaskState) {
 	case v1alpha1.TaskStateSucceeded:
 		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Succeeded", "Run", "Task %d of App %s succeeded", s.ID, task.Spec.AppRef.Name)
 	case v1alpha1.TaskStateFailed:
-		r.Recorder.Eventf(task, nil, corev1.EventTypeWarning, "Failed", "Run", "Task %d of App %s failed: %s", s.ID, task.Spec.AppRef.Name, s.FailureReason)
+		reason := "Failed"
+		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionSucceeded); c != nil && c.Reason == ReasonRefused {
+			reason = ReasonRefused
+		}
+		r.Recorder.Eventf(task, nil, corev1.EventTypeWarning, reason, "Run", "Task %d of App %s failed: %s", s.ID, task.Spec.AppRef.Name, s.FailureReason)
 	case v1alpha1.TaskStateCancelled:
 		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Cancelled", "Cancel", "Task %d of App %s was cancelled (it was %s)", s.ID, task.Spec.AppRef.Name, from)
 	}
