@@ -6,13 +6,17 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,13 +28,18 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/manager"
 	"github.com/taskgate/taskgate/policy"
 	"github.com/taskgate/taskgate/test/localcluster"
 )
@@ -663,11 +672,13 @@ func TestRBACManagerPermissions(t *testing.T) {
 		"jobs.batch [] [] [get list patch watch]",
 		"namespaces [] [] [get list watch]",
 		"pipelineruns.tekton.dev [] [] [create get list patch watch]",
-		"secrets [] [] [create get update]",
+		"secrets [] [] [create delete get list update watch]",
+		"subjectaccessreviews.authorization.k8s.io [] [] [create]",
 		"taskruns.tekton.dev [] [] [get list patch watch]",
 		"tasks.taskgate.dev [] [] [delete get list patch watch]",
 		"tasks.taskgate.dev/finalizers [] [] [update]",
 		"tasks.taskgate.dev/status [] [] [patch]",
+		"tokenreviews.authentication.k8s.io [] [] [create]",
 	}
 	// What the API server grants every authenticated user, and every
 	// service account (issuer discovery).
@@ -698,6 +709,7 @@ func TestRBACManagerPermissions(t *testing.T) {
 	}
 	own := []string{
 		"configmaps [] [] [get list watch]",
+		"events.events.k8s.io [] [] [create patch]",
 		"leases.coordination.k8s.io [] [] [create get update]",
 	}
 	for ns, want := range map[string][]string{other: slices.Concat(cluster, everyone), chartNamespace: slices.Concat(cluster, own, everyone)} {
@@ -719,18 +731,18 @@ func TestRBACManagerPermissions(t *testing.T) {
 		{"create", "leases.coordination.k8s.io", "-n", chartNamespace},
 		{"update", "leases.coordination.k8s.io", "-n", chartNamespace},
 		// Reviewed in templates/rbac.yaml: the App reconciler GETs the
-		// Secrets an App binds, one at a time.
+		// Secrets an App binds, one at a time, and watches (through a
+		// label-selected cache) and deletes the Apps' VCAP_SERVICES Secrets.
 		{"get", "secrets", "-n", other},
+		{"list", "secrets", "-n", other},
+		{"watch", "secrets", "-n", other},
+		{"delete", "secrets", "-n", other},
 	} {
 		if !canI(args...) {
 			t.Errorf("the manager cannot %s; it needs to", strings.Join(args, " "))
 		}
 	}
 	for _, args := range [][]string{
-		{"list", "secrets", "-n", other},
-		{"watch", "secrets", "-n", other},
-		{"delete", "secrets", "-n", other},
-		{"list", "secrets", "-n", chartNamespace},
 		{"delete", "namespaces"},
 		{"create", "namespaces"},
 		{"update", "namespaces"},
@@ -768,4 +780,318 @@ func rulesOf(t *testing.T, out string) []string {
 	}
 	slices.Sort(rows)
 	return rows
+}
+
+// splitGeneratedRules returns the generated ClusterRole's rules on
+// cluster-scoped resources, which watchNamespaces keeps cluster-wide, and
+// the rest, which it grants per watched namespace.
+func splitGeneratedRules(t *testing.T) (clusterRole, namespaced, ownRole []any) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cluster.RepoRoot, "charts", "taskgate", "files", "rbac", "role.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusterScoped := map[string]bool{"/namespaces": true, "authentication.k8s.io/tokenreviews": true, "authorization.k8s.io/subjectaccessreviews": true}
+	for _, doc := range strings.Split(string(b), "\n---") {
+		gen := map[string]any{}
+		if err := yaml.Unmarshal([]byte(doc), &gen); err != nil || len(gen) == 0 {
+			continue
+		}
+		if gen["kind"] == "Role" {
+			ownRole = field[[]any](gen, "rules")
+			continue
+		}
+		for _, rule := range field[[]any](gen, "rules") {
+			key := field[string](rule, "apiGroups", 0) + "/" + field[string](rule, "resources", 0)
+			if clusterScoped[key] {
+				clusterRole = append(clusterRole, rule)
+			} else {
+				namespaced = append(namespaced, rule)
+			}
+		}
+	}
+	return clusterRole, namespaced, ownRole
+}
+
+// TestRBACNamespacedMode renders the chart with watchNamespaces and checks
+// that the ClusterRole keeps only the cluster-scoped rules, that the watched
+// namespace gets the rest as a Role, and that the webhooks and the manager
+// are scoped to it; then installs the RBAC and, impersonating the manager's
+// ServiceAccount, reads Tasks where it may and is refused where it may not.
+func TestRBACNamespacedMode(t *testing.T) {
+	chartNamespaceFor(t)
+	c := newClient(t)
+	watched, other := newNamespace(t, c), newNamespace(t, c)
+
+	// The release namespace is never managed.
+	if out, err := helm(t, "template", chartRelease, "charts/taskgate", "--namespace", chartNamespace, "--set", "watchNamespaces={"+chartNamespace+"}"); err == nil ||
+		!strings.Contains(out, "watchNamespaces lists the release namespace "+chartNamespace+"; taskgate never manages objects in its own namespace, remove it") {
+		t.Errorf("watchNamespaces with the release namespace: %v\n%s", err, out)
+	}
+
+	objs := renderChart(t, "--set", "watchNamespaces={"+watched+"}")
+	wantCluster, wantNamespaced, wantOwn := splitGeneratedRules(t)
+	var roles []string
+	for _, obj := range objs {
+		switch obj["kind"] {
+		case "ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding":
+			roles = append(roles, fmt.Sprintf("%s %s/%s", obj["kind"], field[string](obj, "metadata", "namespace"), field[string](obj, "metadata", "name")))
+		}
+	}
+	slices.Sort(roles)
+	wantRoles := []string{
+		"ClusterRole /" + chartFullname + "-manager",
+		"ClusterRole /" + chartFullname + "-metrics-reader",
+		"ClusterRoleBinding /" + chartFullname + "-manager",
+		"Role " + chartNamespace + "/" + chartFullname + "-manager",
+		"Role " + watched + "/" + chartFullname + "-manager",
+		"RoleBinding " + chartNamespace + "/" + chartFullname + "-manager",
+		"RoleBinding " + watched + "/" + chartFullname + "-manager",
+	}
+	slices.Sort(wantRoles)
+	if !slices.Equal(roles, wantRoles) {
+		t.Errorf("RBAC objects rendered:\n%s\nwant:\n%s", strings.Join(roles, "\n"), strings.Join(wantRoles, "\n"))
+	}
+	for _, obj := range objs {
+		var want []any
+		switch {
+		case obj["kind"] == "ClusterRole" && field[string](obj, "metadata", "name") == chartFullname+"-manager":
+			want = wantCluster
+		case obj["kind"] == "Role" && field[string](obj, "metadata", "namespace") == watched:
+			want = wantNamespaced
+		case obj["kind"] == "Role" && field[string](obj, "metadata", "namespace") == chartNamespace:
+			want = wantOwn
+		default:
+			continue
+		}
+		if !reflect.DeepEqual(obj["rules"], want) {
+			t.Errorf("%s in %q has rules\n%v\nwant\n%v", obj["kind"], field[string](obj, "metadata", "namespace"), obj["rules"], want)
+		}
+	}
+	// Every Task, App and Job webhook is called only in the watched
+	// namespace, and never in the system ones or taskgate's own.
+	wantSelector := map[string]any{"matchExpressions": []any{
+		map[string]any{"key": "kubernetes.io/metadata.name", "operator": "In", "values": []any{watched}},
+		map[string]any{"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": []any{"kube-system", "kube-node-lease", chartNamespace}},
+	}}
+	for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
+		hooks := find(t, objs, kind, chartFullname)
+		for i := range field[[]any](hooks, "webhooks") {
+			if field[string](hooks, "webhooks", i, "name") == "policy.taskgate.dev" {
+				continue // the policy ConfigMap, in the release namespace
+			}
+			if got := field[map[string]any](hooks, "webhooks", i, "namespaceSelector"); !reflect.DeepEqual(got, wantSelector) {
+				t.Errorf("%s %s namespaceSelector %v, want %v", kind, field[string](hooks, "webhooks", i, "name"), got, wantSelector)
+			}
+		}
+	}
+	dep := find(t, objs, "Deployment", chartFullname)
+	if args := field[[]any](dep, "spec", "template", "spec", "containers", 0, "args"); !slices.Contains(args, any("--watch-namespaces="+watched)) {
+		t.Errorf("the manager's args %v lack --watch-namespaces=%s", args, watched)
+	}
+
+	var rbac []map[string]any
+	for _, obj := range objs {
+		switch obj["kind"] {
+		case "ServiceAccount", "ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding":
+			rbac = append(rbac, obj)
+		}
+	}
+	stream := manifest(t, rbac)
+	mustKubectl(t, stream, "apply", "--server-side", "--field-manager=tgchart-e2e", "-f", "-")
+	t.Cleanup(func() {
+		if out, err := kubectl(t, stream, "delete", "--ignore-not-found", "-f", "-"); err != nil {
+			t.Errorf("deleting RBAC: %v\n%s", err, out)
+		}
+	})
+
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{
+		UserName: chartServiceAccount,
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + chartNamespace, "system:authenticated"},
+	}
+	as, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// RBAC takes effect through the authorizer's informers.
+	eventually(t, 30*time.Second, "the Role in "+watched+" to take effect", func() (bool, error) {
+		err := as.List(ctx, &v1alpha1.TaskList{}, client.InNamespace(watched))
+		return err == nil, err
+	})
+	for _, list := range []client.ObjectList{&v1alpha1.TaskList{}, &v1alpha1.AppList{}, &corev1.SecretList{}, &batchv1.JobList{}} {
+		if err := as.List(ctx, list, client.InNamespace(other)); !apierrors.IsForbidden(err) {
+			t.Errorf("the manager listing %T in unwatched %s: %v, want Forbidden", list, other, err)
+		}
+		if err := as.List(ctx, list); !apierrors.IsForbidden(err) {
+			t.Errorf("the manager listing %T cluster-wide: %v, want Forbidden", list, err)
+		}
+	}
+	if err := as.List(ctx, &v1alpha1.AppList{}, client.InNamespace(watched)); err != nil {
+		t.Errorf("the manager listing Apps in watched %s: %v", watched, err)
+	}
+	if err := as.List(ctx, &corev1.NamespaceList{}); err != nil {
+		t.Errorf("the manager listing namespaces: %v", err)
+	}
+	// Exactly the cluster-scoped rules outside the watched namespace.
+	clusterWide := []string{
+		"namespaces [] [] [get list watch]",
+		"subjectaccessreviews.authorization.k8s.io [] [] [create]",
+		"tokenreviews.authentication.k8s.io [] [] [create]",
+	}
+	got := rulesOf(t, mustKubectl(t, "", "auth", "can-i", "--list", "--as="+chartServiceAccount, "-n", other))
+	for _, r := range clusterWide {
+		if !slices.Contains(got, r) {
+			t.Errorf("the manager's rules in %s lack %q", other, r)
+		}
+	}
+	for _, r := range got {
+		if !strings.HasPrefix(r, "[/") && !strings.HasPrefix(r, "self") && !slices.Contains(clusterWide, r) {
+			t.Errorf("the manager has %q in unwatched %s; only cluster-scoped rules belong there", r, other)
+		}
+	}
+}
+
+// TestChartMetrics checks how the chart serves metrics: over HTTPS behind
+// the apiserver's authorization by default, with a ClusterRole scrapers
+// bind and a ServiceMonitor that verifies the certificate; plain HTTP only
+// when asked; pprof only on loopback.
+func TestChartMetrics(t *testing.T) {
+	args := func(objs []map[string]any) []any {
+		return field[[]any](find(t, objs, "Deployment", chartFullname), "spec", "template", "spec", "containers", 0, "args")
+	}
+	objs := renderChart(t, "--set", "metrics.serviceMonitor.enabled=true", "--set", "manager.pprofPort=8082")
+	for _, want := range []string{"--metrics-bind-address=:8443", "--metrics-secure=true", "--metrics-cert-dir=/etc/taskgate/webhook-tls", "--pprof-bind-address=127.0.0.1:8082"} {
+		if !slices.Contains(args(objs), any(want)) {
+			t.Errorf("the manager's args %v lack %s", args(objs), want)
+		}
+	}
+	reader := find(t, objs, "ClusterRole", chartFullname+"-metrics-reader")
+	if want := []any{map[string]any{"nonResourceURLs": []any{"/metrics"}, "verbs": []any{"get"}}}; !reflect.DeepEqual(reader["rules"], want) {
+		t.Errorf("metrics-reader rules %v, want %v", reader["rules"], want)
+	}
+	endpoint := field[map[string]any](find(t, objs, "ServiceMonitor", chartFullname), "spec", "endpoints", 0)
+	wantEndpoint := map[string]any{
+		"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s", "scheme": "https",
+		"bearerTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+		"tlsConfig": map[string]any{
+			"serverName": chartFullname + "-webhook." + chartNamespace + ".svc",
+			"ca":         map[string]any{"secret": map[string]any{"name": chartFullname + "-webhook-tls", "key": "ca.crt"}},
+		},
+	}
+	if !reflect.DeepEqual(endpoint, wantEndpoint) {
+		t.Errorf("ServiceMonitor endpoint %v, want %v", endpoint, wantEndpoint)
+	}
+
+	objs = renderChart(t, "--set", "metrics.serviceMonitor.enabled=true", "--set", "metrics.secure=false")
+	if !slices.Contains(args(objs), any("--metrics-secure=false")) || slices.ContainsFunc(args(objs), func(a any) bool { return strings.HasPrefix(a.(string), "--pprof") }) {
+		t.Errorf("insecure metrics, no pprof: args %v", args(objs))
+	}
+	for _, obj := range objs {
+		if obj["kind"] == "ClusterRole" && field[string](obj, "metadata", "name") == chartFullname+"-metrics-reader" {
+			t.Errorf("plain HTTP metrics render a metrics-reader ClusterRole no one is asked for")
+		}
+	}
+	if got := field[string](find(t, objs, "ServiceMonitor", chartFullname), "spec", "endpoints", 0, "scheme"); got != "http" {
+		t.Errorf("insecure ServiceMonitor scheme %q, want http", got)
+	}
+}
+
+// TestMetricsNeedAuthorization runs a manager with the chart's default,
+// secure metrics and scrapes it: without a token, with the token of a
+// ServiceAccount nothing grants /metrics, and with one bound to the
+// chart's metrics-reader ClusterRole. Only the last gets the metrics; the
+// apiserver decides, through a TokenReview and a SubjectAccessReview.
+func TestMetricsNeedAuthorization(t *testing.T) {
+	c := newClient(t)
+	ctx := context.Background()
+	ns := newNamespace(t, c)
+	objs := renderChart(t, "--show-only", "templates/metrics.yaml")
+	reader := find(t, objs, "ClusterRole", chartFullname+"-metrics-reader")
+	binding := map[string]any{
+		"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+		"metadata": map[string]any{"name": ns + "-metrics-reader"},
+		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": chartFullname + "-metrics-reader"},
+		"subjects": []any{map[string]any{"kind": "ServiceAccount", "name": "scraper", "namespace": ns}},
+	}
+	stream := manifest(t, []map[string]any{reader, binding})
+	mustKubectl(t, stream, "apply", "--server-side", "--field-manager=tgchart-e2e", "-f", "-")
+	t.Cleanup(func() {
+		if out, err := kubectl(t, stream, "delete", "--ignore-not-found", "-f", "-"); err != nil {
+			t.Errorf("deleting RBAC: %v\n%s", err, out)
+		}
+	})
+	token := func(name string) string {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		if err := c.Create(ctx, sa); err != nil {
+			t.Fatal(err)
+		}
+		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: new(int64(600))}}
+		if err := c.SubResource("token").Create(ctx, sa, tr); err != nil {
+			t.Fatalf("a token for %s: %v", name, err)
+		}
+		return tr.Status.Token
+	}
+	scraper, stranger := token("scraper"), token("stranger")
+	eventually(t, 30*time.Second, "the ClusterRoleBinding to take effect", func() (bool, error) {
+		out, _ := kubectl(t, "", "auth", "can-i", "get", "/metrics", "--as=system:serviceaccount:"+ns+":scraper")
+		return strings.TrimSpace(out) == "yes", fmt.Errorf("can-i: %s", out)
+	})
+
+	m := startExtraManager(t, ns, func(o *manager.Options) { o.MetricsSecure = true })
+	eventually(t, time.Minute, "the manager to be ready", func() (bool, error) {
+		code, body := m.get(m.healthURL + "/readyz")
+		return code == http.StatusOK, fmt.Errorf("readyz answered %d: %s", code, body)
+	})
+	// The metrics server's certificate is self-signed here; what is under
+	// test is who gets an answer.
+	https := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	scrape := func(token string) (int, string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.metricsURL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := https.Do(req)
+		if err != nil {
+			t.Fatalf("scraping %s: %v", m.metricsURL, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if !strings.HasPrefix(m.metricsURL, "https://") {
+		t.Fatalf("metrics at %s, want HTTPS", m.metricsURL)
+	}
+	// The metrics server listens once its certificate is made and its
+	// authenticator built, which readiness does not wait for.
+	var code int
+	var body string
+	eventually(t, time.Minute, "the metrics server to listen", func() (bool, error) {
+		code, body = m.get(strings.Replace(m.metricsURL, "https://", "http://", 1))
+		return code != 0, errors.New(body)
+	})
+	if code != http.StatusBadRequest {
+		t.Errorf("plain HTTP to the metrics port answered %d: %s; want 400, it serves only TLS", code, body)
+	}
+	for _, tc := range []struct {
+		who   string
+		token string
+		want  int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"a made-up token", "not-a-token", http.StatusUnauthorized},
+		{"a ServiceAccount nothing grants /metrics", stranger, http.StatusForbidden},
+	} {
+		if code, body := scrape(tc.token); code != tc.want || strings.Contains(body, "taskgate_") {
+			t.Errorf("%s: %d %q; want %d and no metrics", tc.who, code, body, tc.want)
+		}
+	}
+	code, body = scrape(scraper)
+	if code != http.StatusOK || !strings.Contains(body, "\ntaskgate_policy_info{") {
+		t.Errorf("the metrics-reader: %d, %d bytes; want 200 with taskgate_policy_info", code, len(body))
+	}
 }
