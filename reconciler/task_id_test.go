@@ -21,8 +21,8 @@ func idTask(name string, d time.Duration, id int64) v1alpha1.Task {
 	return v1alpha1.Task{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, UID: types.UID(name), CreationTimestamp: metav1.NewTime(at(d)),
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "App", Name: "web", UID: webUID}}},
-		Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "web"}},
-		Status:     v1alpha1.TaskStatus{ID: id},
+		Spec:   v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "web"}},
+		Status: v1alpha1.TaskStatus{ID: id},
 	}
 }
 
