@@ -43,6 +43,7 @@ stringData: {type: postgresql, host: db.example.com, password: s3cret}
 func TestTaskInheritsItsApp(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
+	bindSecurityGroups(t, c, ns, "postgres-egress")
 	mustKubectl(t, boundAppYAML, "apply", "-n", ns, "-f", "-")
 	out := mustKubectl(t, `apiVersion: taskgate.dev/v1alpha1
 kind: Task
@@ -133,10 +134,11 @@ spec:
 func TestTaskAdmissionDenials(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
+	bindSecurityGroups(t, c, ns, "postgres-egress")
 	mustKubectl(t, boundAppYAML, "apply", "-n", ns, "-f", "-")
 	mustKubectl(t, "apiVersion: taskgate.dev/v1alpha1\nkind: App\nmetadata: {name: bare}\nspec: {image: registry.example.com/bare:v1}\n", "apply", "-n", ns, "-f", "-")
 	t.Cleanup(func() { resetPolicy(t, c) })
-	mustKubectl(t, policyConfigMap("apiVersion: taskgate.dev/v1alpha1\nkind: Policy\ntasks:\n  resources:\n    ceilings: {memory: 2Gi}\n  timeout: {max: 2h}"), "apply", "-f", "-")
+	mustKubectl(t, policyConfigMap("apiVersion: taskgate.dev/v1alpha1\nkind: Policy\ntasks:\n  resources:\n    ceilings: {memory: 2Gi}\n  timeout: {max: 2h}\n  securityGroups: [{name: e2e, groups: [postgres-egress], namespaces: ["+ns+"]}]"), "apply", "-f", "-")
 	// Wait for the ceiling to be in force.
 	eventually(t, 30*time.Second, "the ceiling policy to load", func() (bool, error) {
 		_, err := kubectl(t, "apiVersion: taskgate.dev/v1alpha1\nkind: Task\nmetadata: {name: probe}\nspec: {appRef: {name: shop}, memory: 4Gi}\n", "create", "--dry-run=server", "-n", ns, "-f", "-")
@@ -189,6 +191,7 @@ func TestPrivilegedAppDenied(t *testing.T) {
 func TestJobLabelledWithAppGetsItsConfiguration(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
+	bindSecurityGroups(t, c, ns, "postgres-egress")
 	mustKubectl(t, boundAppYAML, "apply", "-n", ns, "-f", "-")
 	t.Cleanup(func() { resetPolicy(t, c) })
 	mustKubectl(t, policyConfigMap(ttlPolicy(ns, 600)), "apply", "-f", "-")

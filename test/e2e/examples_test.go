@@ -27,6 +27,7 @@ func TestExamplesApply(t *testing.T) {
 	// As the demo does: the database with the App's binding Secret, which
 	// holds its password, and the Tasks once it is ready.
 	begin := time.Now()
+	bindSecurityGroups(t, c, ns, "postgres-egress") // examples/app.yaml's, as hack/demo-policy.yaml binds it
 	mustKubectl(t, "", "apply", "-n", ns, "-f", demoDatabaseFile(), "-f", filepath.Join(cluster.RepoRoot, "examples", "app.yaml"))
 	waitForDatabase(t, c, ns)
 	t.Logf("database ready in %s", time.Since(begin).Round(10*time.Millisecond))

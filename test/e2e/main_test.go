@@ -91,6 +91,16 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "stopping the manager:", err)
 		}
 	}()
+	// Tests script kwok pods with Task annotations, which reach a pod only
+	// when policy allows them.
+	c, err := client.New(cluster.Config, client.Options{Scheme: scheme})
+	if err == nil {
+		err = applyBasePolicy(ctx, c)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
 }
 

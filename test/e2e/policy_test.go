@@ -20,8 +20,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// policyConfigMap renders the policy ConfigMap with the given document.
+// policyConfigMap renders the policy ConfigMap with the given document,
+// with the kwok script annotations allowed (withScriptAnnotations).
 func policyConfigMap(doc string) string {
+	doc = withScriptAnnotations(doc)
 	return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: taskgate-policy\n  namespace: " + managerNamespace +
 		"\ndata:\n  policy.yaml: |\n    " + strings.ReplaceAll(strings.TrimSpace(doc), "\n", "\n    ") + "\n"
 }
@@ -48,12 +50,12 @@ func applyTTLRules(t *testing.T, c client.Client, rules ...string) {
 	mustKubectl(t, policyConfigMap(doc), "apply", "-f", "-")
 }
 
-// resetPolicy deletes the policy ConfigMap, so the defaults apply again.
+// resetPolicy puts the base policy back: the defaults, with the kwok
+// script annotations allowed.
 func resetPolicy(t *testing.T, c client.Client) {
 	t.Helper()
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: managerNamespace, Name: "taskgate-policy"}}
-	if err := client.IgnoreNotFound(c.Delete(context.Background(), cm)); err != nil {
-		t.Fatalf("deleting the policy: %v", err)
+	if err := applyBasePolicy(context.Background(), c); err != nil {
+		t.Fatal(err)
 	}
 }
 
