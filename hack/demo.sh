@@ -38,6 +38,13 @@ echo
 # The demo's pods run on the cluster's real node (kubelet, containerd, runc),
 # from the App image the cluster built from examples/image.
 bin/localcluster real-node-namespace -dir "$dir" $ns
+# The policy binds the security group examples/app.yaml asks for to the
+# namespace. The manager loads it within moments; the App needs it.
+run apply -f hack/demo-policy.yaml
+for _ in $(seq 50); do
+	"$kubectl" apply --dry-run=server -n $ns -f examples/app.yaml >/dev/null 2>&1 && break
+	sleep 0.2
+done
 # The shop's database first, with the App and its binding Secret, whose
 # password the server takes: the Tasks then find it ready. (migrate would
 # wait up to 30 s for it, but a server still in initdb would make the

@@ -21,6 +21,8 @@ import (
 
 const benchPolicy = `apiVersion: taskgate.dev/v1alpha1
 kind: Policy
+tasks:
+  securityGroups: [{name: shop, groups: [postgres-egress], namespaces: [shop]}]
 ttl:
   rules:
   - {name: failed-week, kinds: [Job, Task], when: Failed, ttlSecondsAfterFinished: 604800}
