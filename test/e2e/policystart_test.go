@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/taskgate/taskgate/manager"
@@ -33,6 +34,13 @@ type extraManager struct {
 // once, ready or not; the test stops it when it ends. edit, if any, changes
 // its options last.
 func startExtraManager(t *testing.T, ns string, edit ...func(*manager.Options)) *extraManager {
+	t.Helper()
+	return startExtraManagerAs(t, cluster.Config, ns, edit...)
+}
+
+// startExtraManagerAs starts the manager as startExtraManager does, talking
+// to the apiserver with cfg, for instance as the chart's ServiceAccount.
+func startExtraManagerAs(t *testing.T, cfg *rest.Config, ns string, edit ...func(*manager.Options)) *extraManager {
 	t.Helper()
 	ports := make([]int, 3)
 	for i := range ports {
@@ -53,7 +61,7 @@ func startExtraManager(t *testing.T, ns string, edit ...func(*manager.Options)) 
 	for _, f := range edit {
 		f(&opts)
 	}
-	mgr, err := manager.New(cluster.Config, opts, running.log.WithName(ns))
+	mgr, err := manager.New(cfg, opts, running.log.WithName(ns))
 	if err != nil {
 		t.Fatalf("creating a manager for %s: %v", ns, err)
 	}
