@@ -9,9 +9,12 @@ import (
 	jsonpatch4 "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	psaapi "k8s.io/pod-security-admission/api"
+	psapolicy "k8s.io/pod-security-admission/policy"
 	kjson "sigs.k8s.io/json"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
 )
 
 // FuzzJobInjection feeds JobInjection pod templates in any JSON the API
@@ -86,6 +89,96 @@ func checkInjection(t *testing.T, app *v1alpha1.App, doc []byte) {
 	if _, ok := after.Labels[v1alpha1.LabelApp]; !ok {
 		t.Errorf("no %s label: %s", v1alpha1.LabelApp, out)
 	}
+	assertNoMorePower(t, before, after)
+}
+
+// assertNoMorePower is the injection's security property: the Job's pod
+// gets env, bindings (Secret volumes) and labels, and nothing that changes
+// what it may do: not its ServiceAccount, security contexts, host
+// namespaces or host paths.
+func assertNoMorePower(t *testing.T, before, after *corev1.PodTemplateSpec) {
+	t.Helper()
+	b, a := before.Spec, after.Spec
+	if a.ServiceAccountName != b.ServiceAccountName || a.HostNetwork != b.HostNetwork || a.HostPID != b.HostPID || a.HostIPC != b.HostIPC ||
+		!equality.Semantic.DeepEqual(a.SecurityContext, b.SecurityContext) {
+		t.Errorf("the pod's ServiceAccount, host namespaces or security context changed")
+	}
+	for i := range b.Containers {
+		if !equality.Semantic.DeepEqual(a.Containers[i].SecurityContext, b.Containers[i].SecurityContext) {
+			t.Errorf("container %d: security context changed", i)
+		}
+	}
+	for _, v := range a.Volumes[len(b.Volumes):] {
+		if v.Secret == nil {
+			t.Errorf("injected volume %s is not a Secret: %+v", v.Name, v.VolumeSource)
+		}
+	}
+}
+
+// FuzzResolveTaskPodSecurity resolves Tasks of Apps with any security
+// contexts (seeds in testdata/fuzz/FuzzResolveTaskPodSecurity) in
+// namespaces of each Pod Security level, under policies of each level. Its
+// security property: a Task ResolveTaskIn admits runs its App's
+// ServiceAccount and security contexts (or the hardened defaults), and its
+// pod meets the stricter level, as PodSecurity admission's own Evaluator
+// judges it.
+func FuzzResolveTaskPodSecurity(f *testing.F) {
+	for _, s := range []string{
+		`{}`,
+		`{"securityContext":{"capabilities":{"add":["SYS_ADMIN"]}}}`,
+		`{"securityContext":{"privileged":true}}`,
+		`{"podSecurityContext":{"runAsUser":0,"seccompProfile":{"type":"Unconfined"}},"securityContext":{"procMount":"Unmasked"}}`,
+		`{"podSecurityContext":{"sysctls":[{"name":"kernel.msgmax","value":"1"}],"appArmorProfile":{"type":"Unconfined"}}}`,
+		`{"securityContext":{"seLinuxOptions":{"type":"spc_t"},"windowsOptions":{"hostProcess":true}}}`,
+		`{"podSecurityContext":{"runAsNonRoot":true,"seccompProfile":{"type":"RuntimeDefault"}},"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"],"add":["NET_BIND_SERVICE"]}}}`,
+	} {
+		for _, levels := range []uint8{0, 1, 2, 5, 8} {
+			f.Add([]byte(s), levels)
+		}
+	}
+	evaluator, err := psapolicy.NewEvaluator(psapolicy.DefaultChecks(), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	levels := []string{"privileged", "baseline", "restricted"}
+	f.Fuzz(func(t *testing.T, doc []byte, pick uint8) {
+		var spec struct {
+			PodSecurityContext *corev1.PodSecurityContext `json:"podSecurityContext"`
+			SecurityContext    *corev1.SecurityContext    `json:"securityContext"`
+			ServiceAccountName string                     `json:"serviceAccountName"`
+		}
+		if _, err := kjson.UnmarshalStrict(doc, &spec); err != nil {
+			t.Skip("not an App's security")
+		}
+		app := jobApp()
+		app.Spec.PodSecurityContext, app.Spec.SecurityContext, app.Spec.ServiceAccountName = spec.PodSecurityContext, spec.SecurityContext, spec.ServiceAccountName
+		nsLevel, policyLevel := levels[int(pick)%3], levels[int(pick)/3%3]
+		p, err := policy.Load([]byte("apiVersion: taskgate.dev/v1alpha1\nkind: Policy\ntasks: {podSecurity: " + policyLevel + "}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels := map[string]string{psaapi.EnforceLevelLabel: nsLevel}
+		task := &v1alpha1.Task{Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "true"}}
+		res := ResolveTaskIn(app, task, p, labels)
+		if len(res.Errors) > 0 {
+			return
+		}
+		run := res.Resolved
+		psc, sc := securityContexts(AppPod(app))
+		if run.ServiceAccountName != app.Spec.ServiceAccountName || !equality.Semantic.DeepEqual(run.PodSecurityContext, psc) ||
+			!equality.Semantic.DeepEqual(run.SecurityContext, sc) {
+			t.Fatalf("the resolved ServiceAccount or security contexts are not the App's: %s", toJSON(t, run))
+		}
+		level := psaapi.Level(nsLevel)
+		if psaapi.CompareLevels(psaapi.Level(policyLevel), level) > 0 {
+			level = psaapi.Level(policyLevel)
+		}
+		meta, pod := RunPod(run)
+		lv := psaapi.LevelVersion{Level: level, Version: psaapi.LatestVersion()}
+		if r := psapolicy.AggregateCheckResults(evaluator.EvaluatePod(lv, meta, pod)); !r.Allowed {
+			t.Fatalf("admitted at %s (namespace %s, policy %s), yet the pod violates it: %s", lv, nsLevel, policyLevel, r.ForbiddenDetail())
+		}
+	})
 }
 
 // decodeTemplate decodes doc as the API server decodes JSON:

@@ -202,9 +202,9 @@ func reasonDetail(r psapolicy.CheckResult) string {
 }
 
 // podSecurityPath is the field that sets what check id forbids. For a
-// setting both the pod and the container may carry, it is the container's
-// when the container sets it (the container's value is the one that
-// counts), else the pod's.
+// setting both the pod and the container may carry, it is whichever sets a
+// forbidden value, the container's first; when neither does (restricted
+// requires a value), the container's.
 func podSecurityPath(id psapolicy.CheckID, spec *corev1.PodSpec, paths PodSecurityPaths) *field.Path {
 	psc := spec.SecurityContext
 	if psc == nil {
@@ -240,24 +240,27 @@ func podSecurityPath(id psapolicy.CheckID, spec *corev1.PodSpec, paths PodSecuri
 		}
 		return pod.Child("runAsUser")
 	case "seccompProfile_baseline", "seccompProfile_restricted":
-		if sc.SeccompProfile != nil || psc.SeccompProfile == nil {
-			return c.Child("seccompProfile", "type")
+		confined := func(p *corev1.SeccompProfile) bool {
+			return p == nil || p.Type == corev1.SeccompProfileTypeRuntimeDefault || p.Type == corev1.SeccompProfileTypeLocalhost
 		}
-		return pod.Child("seccompProfile", "type")
+		if confined(sc.SeccompProfile) && !confined(psc.SeccompProfile) {
+			return pod.Child("seccompProfile", "type")
+		}
+		return c.Child("seccompProfile", "type")
 	case "appArmorProfile":
-		if sc.AppArmorProfile != nil {
-			return c.Child("appArmorProfile", "type")
+		if sc.AppArmorProfile == nil || sc.AppArmorProfile.Type != corev1.AppArmorProfileTypeUnconfined {
+			return pod.Child("appArmorProfile", "type")
 		}
-		return pod.Child("appArmorProfile", "type")
+		return c.Child("appArmorProfile", "type")
 	case "seLinuxOptions":
-		if sc.SELinuxOptions != nil && *sc.SELinuxOptions != (corev1.SELinuxOptions{}) {
+		if o := sc.SELinuxOptions; o != nil && (o.User != "" || o.Role != "" || !allowedSELinuxTypes[o.Type]) {
 			return c.Child("seLinuxOptions")
 		}
 		return pod.Child("seLinuxOptions")
 	case "sysctls":
 		return pod.Child("sysctls")
 	case "windowsHostProcess":
-		if sc.WindowsOptions != nil && sc.WindowsOptions.HostProcess != nil {
+		if sc.WindowsOptions != nil && sc.WindowsOptions.HostProcess != nil && *sc.WindowsOptions.HostProcess {
 			return c.Child("windowsOptions", "hostProcess")
 		}
 		return pod.Child("windowsOptions", "hostProcess")
@@ -266,6 +269,10 @@ func podSecurityPath(id psapolicy.CheckID, spec *corev1.PodSpec, paths PodSecuri
 	}
 	return paths.Pod
 }
+
+// allowedSELinuxTypes are the SELinux types baseline allows, for
+// podSecurityPath only: PodSecurity's check decides.
+var allowedSELinuxTypes = map[string]bool{"": true, "container_t": true, "container_init_t": true, "container_kvm_t": true, "container_engine_t": true}
 
 // podSecurityFix says how to meet a check, after the violation.
 func podSecurityFix(id psapolicy.CheckID) string {

@@ -71,11 +71,22 @@ var violations = []struct {
 		p.SeccompProfile.Type = corev1.SeccompProfileTypeUnconfined
 		c.SeccompProfile = nil
 	}},
+	{"pod seccomp Unconfined, container RuntimeDefault", psaapi.LevelBaseline, func(_ *corev1.PodSpec, p *corev1.PodSecurityContext, _ *corev1.SecurityContext) {
+		p.SeccompProfile.Type = corev1.SeccompProfileTypeUnconfined
+	}},
 	{"container AppArmor Unconfined", psaapi.LevelBaseline, func(_ *corev1.PodSpec, _ *corev1.PodSecurityContext, c *corev1.SecurityContext) {
 		c.AppArmorProfile = &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeUnconfined}
 	}},
 	{"pod AppArmor Unconfined", psaapi.LevelBaseline, func(_ *corev1.PodSpec, p *corev1.PodSecurityContext, _ *corev1.SecurityContext) {
 		p.AppArmorProfile = &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeUnconfined}
+	}},
+	{"pod AppArmor Unconfined, container RuntimeDefault", psaapi.LevelBaseline, func(_ *corev1.PodSpec, p *corev1.PodSecurityContext, c *corev1.SecurityContext) {
+		p.AppArmorProfile = &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeUnconfined}
+		c.AppArmorProfile = &corev1.AppArmorProfile{Type: corev1.AppArmorProfileTypeRuntimeDefault}
+	}},
+	{"pod SELinux spc_t, container container_t", psaapi.LevelBaseline, func(_ *corev1.PodSpec, p *corev1.PodSecurityContext, c *corev1.SecurityContext) {
+		p.SELinuxOptions = &corev1.SELinuxOptions{Type: "spc_t"}
+		c.SELinuxOptions = &corev1.SELinuxOptions{Type: "container_t"}
 	}},
 	{"container SELinux spc_t", psaapi.LevelBaseline, func(_ *corev1.PodSpec, _ *corev1.PodSecurityContext, c *corev1.SecurityContext) {
 		c.SELinuxOptions = &corev1.SELinuxOptions{Type: "spc_t"}
@@ -94,6 +105,10 @@ var violations = []struct {
 	}},
 	{"pod Windows hostProcess", psaapi.LevelBaseline, func(_ *corev1.PodSpec, p *corev1.PodSecurityContext, _ *corev1.SecurityContext) {
 		p.WindowsOptions = &corev1.WindowsSecurityContextOptions{HostProcess: ptr(true)}
+	}},
+	{"pod Windows hostProcess, container false", psaapi.LevelBaseline, func(_ *corev1.PodSpec, p *corev1.PodSecurityContext, c *corev1.SecurityContext) {
+		p.WindowsOptions = &corev1.WindowsSecurityContextOptions{HostProcess: ptr(true)}
+		c.WindowsOptions = &corev1.WindowsSecurityContextOptions{HostProcess: ptr(false)}
 	}},
 	{"hostPath volume", psaapi.LevelBaseline, func(s *corev1.PodSpec, _ *corev1.PodSecurityContext, _ *corev1.SecurityContext) {
 		s.Volumes = []corev1.Volume{{Name: "root", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}
@@ -172,6 +187,38 @@ var wantViolations = map[string]struct{ baseline, restricted []string }{
 		},
 		restricted: []string{
 			`spec.podSecurityContext.seccompProfile.type: seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")`,
+		},
+	},
+	"pod seccomp Unconfined, container RuntimeDefault": {
+		baseline: []string{
+			`spec.podSecurityContext.seccompProfile.type: seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")`,
+		},
+		restricted: []string{
+			`spec.podSecurityContext.seccompProfile.type: seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")`,
+		},
+	},
+	"pod AppArmor Unconfined, container RuntimeDefault": {
+		baseline: []string{
+			`spec.podSecurityContext.appArmorProfile.type: forbidden AppArmor profile (pod must not set AppArmor profile type to "Unconfined")`,
+		},
+		restricted: []string{
+			`spec.podSecurityContext.appArmorProfile.type: forbidden AppArmor profile (pod must not set AppArmor profile type to "Unconfined")`,
+		},
+	},
+	"pod SELinux spc_t, container container_t": {
+		baseline: []string{
+			`spec.podSecurityContext.seLinuxOptions: seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "spc_t")`,
+		},
+		restricted: []string{
+			`spec.podSecurityContext.seLinuxOptions: seLinuxOptions (pod set forbidden securityContext.seLinuxOptions: type "spc_t")`,
+		},
+	},
+	"pod Windows hostProcess, container false": {
+		baseline: []string{
+			`spec.podSecurityContext.windowsOptions.hostProcess: hostProcess (pod must not set securityContext.windowsOptions.hostProcess=true)`,
+		},
+		restricted: []string{
+			`spec.podSecurityContext.windowsOptions.hostProcess: hostProcess (pod must not set securityContext.windowsOptions.hostProcess=true)`,
 		},
 	},
 	"container AppArmor Unconfined": {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
@@ -16,7 +17,10 @@ import (
 // builder must never panic; when it builds, the same Task must give the
 // same PipelineRun, owned by the Task and named after it, that survives a
 // JSON round trip unchanged (what the apiserver stores is what was built),
-// and that shares no memory with the Task.
+// and that shares no memory with the Task. Its pod gets nothing
+// spec.resolved does not give it: spec.resolved's ServiceAccount (never
+// another, such as the manager's), security contexts and volumes, and no
+// host namespace.
 func FuzzBuildPipelineRun(f *testing.F) {
 	for _, task := range []*v1alpha1.Task{minimalTask(), fullTask()} {
 		raw, err := json.Marshal(task)
@@ -60,6 +64,7 @@ func FuzzBuildPipelineRun(f *testing.F) {
 			pr.OwnerReferences[0].UID != task.UID || pr.OwnerReferences[0].Controller == nil || !*pr.OwnerReferences[0].Controller {
 			t.Fatalf("PipelineRun %s/%s is not named after and controlled by Task %s/%s: %+v", pr.Namespace, pr.Name, task.Namespace, task.Name, pr.OwnerReferences)
 		}
+		assertNoMorePower(t, task.Spec.Resolved, pr)
 		encoded, err := json.Marshal(pr)
 		if err != nil {
 			t.Fatalf("encoding: %v", err)
@@ -79,4 +84,34 @@ func FuzzBuildPipelineRun(f *testing.F) {
 			}
 		}
 	})
+}
+
+// assertNoMorePower fails when the pod of pr could do more than run says.
+func assertNoMorePower(t *testing.T, run *v1alpha1.ResolvedRun, pr *pipelinev1.PipelineRun) {
+	t.Helper()
+	tmpl := pr.Spec.TaskRunTemplate
+	if tmpl.ServiceAccountName != run.ServiceAccountName {
+		t.Fatalf("the pod runs as ServiceAccount %q, spec.resolved says %q", tmpl.ServiceAccountName, run.ServiceAccountName)
+	}
+	if pt := tmpl.PodTemplate; pt != nil {
+		if pt.HostNetwork || len(pt.Volumes) > 0 || pt.RuntimeClassName != nil || pt.AutomountServiceAccountToken != nil {
+			t.Fatalf("the pod template adds the host network, volumes, a runtime class or a token mount: %+v", pt)
+		}
+		if !equality.Semantic.DeepEqual(pt.SecurityContext, run.PodSecurityContext) {
+			t.Fatalf("the pod's security context %+v is not spec.resolved's %+v", pt.SecurityContext, run.PodSecurityContext)
+		}
+	} else if run.PodSecurityContext != nil {
+		t.Fatalf("spec.resolved's pod security context %+v is lost", run.PodSecurityContext)
+	}
+	ts := pr.Spec.PipelineSpec.Tasks[0].TaskSpec
+	if len(pr.Spec.PipelineSpec.Tasks) != 1 || len(ts.Steps) != 1 || len(ts.Sidecars) != 0 || ts.StepTemplate != nil {
+		t.Fatalf("the PipelineRun runs more than the one step: %+v", pr.Spec.PipelineSpec)
+	}
+	if step := ts.Steps[0]; !equality.Semantic.DeepEqual(step.SecurityContext, run.SecurityContext) ||
+		!equality.Semantic.DeepEqual(step.VolumeMounts, run.VolumeMounts) || !equality.Semantic.DeepEqual(step.EnvFrom, run.EnvFrom) {
+		t.Fatalf("the step's security context, mounts or envFrom are not spec.resolved's: %+v", step)
+	}
+	if !equality.Semantic.DeepEqual([]corev1.Volume(ts.Volumes), run.Volumes) {
+		t.Fatalf("the pod's volumes %+v are not spec.resolved's %+v", ts.Volumes, run.Volumes)
+	}
 }
