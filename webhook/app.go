@@ -22,6 +22,9 @@ type AppValidator struct {
 	Policy PolicySource
 	// Access reviews what the sender may do; nil skips the review.
 	Access access.Reviewer
+	// Namespaces gives the App's namespace labels, which policy matches
+	// security-group bindings against; nil matches none by label.
+	Namespaces NamespaceLabels
 }
 
 var _ admission.Validator[*v1alpha1.App] = &AppValidator{}
@@ -47,7 +50,14 @@ func (v *AppValidator) ValidateDelete(context.Context, *v1alpha1.App) (admission
 }
 
 func (v *AppValidator) validate(ctx context.Context, app *v1alpha1.App, review bool) (admission.Warnings, error) {
-	errs, warnings := ValidateApp(app, v.Policy.Current())
+	var nsLabels map[string]string
+	if v.Namespaces != nil {
+		var err error
+		if nsLabels, err = v.Namespaces(ctx, app.Namespace); err != nil {
+			return nil, err
+		}
+	}
+	errs, warnings := ValidateApp(app, v.Policy.Current(), nsLabels)
 	if review {
 		forbidden, err := senderLacks(ctx, v.Access, access.AppNeeds(app))
 		if err != nil {
@@ -79,9 +89,10 @@ func senderLacks(ctx context.Context, r access.Reviewer, needs []access.Need) (f
 	return access.Forbidden(requester, missing), nil
 }
 
-// ValidateApp returns what is wrong with an App under a policy, and the
-// warnings audit mode turns policy refusals into.
-func ValidateApp(app *v1alpha1.App, p *policy.Policy) (field.ErrorList, []string) {
+// ValidateApp returns what is wrong with an App under a policy, in a
+// namespace with these labels, and the warnings audit mode turns policy
+// refusals into.
+func ValidateApp(app *v1alpha1.App, p *policy.Policy, nsLabels map[string]string) (field.ErrorList, []string) {
 	var errs field.ErrorList
 	if _, err := reference.ParseNormalizedNamed(app.Spec.Image); err != nil {
 		errs = append(errs, field.Invalid(specPath.Child("image"), app.Spec.Image,
@@ -90,5 +101,7 @@ func ValidateApp(app *v1alpha1.App, p *policy.Policy) (field.ErrorList, []string
 	var uses []policy.PrivilegedUse
 	uses = append(uses, policy.SecurityContextUses(app.Spec.SecurityContext, specPath.Child("securityContext"))...)
 	policyErrs, warnings := p.ValidatePrivileges(uses)
-	return append(errs, policyErrs...), warnings
+	errs = append(errs, policyErrs...)
+	sgErrs, sgWarnings := p.ValidateSecurityGroups(app.Spec.SecurityGroups, app.Namespace, nsLabels, specPath.Child("securityGroups"))
+	return append(errs, sgErrs...), append(warnings, sgWarnings...)
 }

@@ -74,13 +74,21 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 	if app == nil {
 		return nil, invalidTask(task, field.ErrorList{appNotFound(task)})
 	}
+	nsLabels, err := h.Namespaces(ctx, task.Namespace)
+	if err != nil {
+		return nil, err
+	}
 	res := inherit.ResolveTask(app, task, p)
+	res.CheckSecurityGroups(app, nsLabels, p)
 	h.decided(policy.KindTask, res.Resources.Rule, res.Resources.Outcome)
 	h.decided(policy.KindTask, res.Timeout.Rule, res.Timeout.Outcome)
 	if len(res.Errors) > 0 {
 		return nil, invalidTask(task, res.Errors)
 	}
 	warnings := res.Warnings
+	// Only advice: the reconciler applies the allowlist when it makes the
+	// pod, since the Task's metadata may change until then.
+	warnings = append(warnings, p.TaskPodMetadata(task.Annotations, task.Labels).Warnings()...)
 	if task.Spec.Resolved != nil && !inherit.Equal(task.Spec.Resolved, res.Resolved) {
 		warnings = append(warnings, "spec.resolved is written by taskgate; the value supplied was replaced")
 	}
@@ -96,10 +104,6 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 		task.OwnerReferences = append(task.OwnerReferences, ownedBy)
 	}
 
-	nsLabels, err := h.Namespaces(ctx, task.Namespace)
-	if err != nil {
-		return nil, err
-	}
 	d := p.CreationTTL(objectFacts(policy.KindTask, &task.ObjectMeta, nsLabels, task.Spec.TTLSecondsAfterFinished))
 	h.decided(policy.KindTask, d.Rule, d.Outcome)
 	if ttl, ok := d.WriteTTL(); ok {
