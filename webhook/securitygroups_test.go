@@ -101,8 +101,8 @@ func TestTaskDefaulterSecurityGroupsAndPodMetadata(t *testing.T) {
 			},
 		},
 		{
-			name: "no longer bound",
-			app:  sgApp("db-egress"),
+			name:   "no longer bound",
+			app:    sgApp("db-egress"),
 			causes: []string{`spec.appRef: Forbidden: App shop: spec.securityGroups[0]: Forbidden: security group "db-egress" is not bound to namespace "shop"; it may use: "web-egress" (policy tasks.securityGroups); ask a cluster admin to bind it`},
 		},
 	}

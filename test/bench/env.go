@@ -49,6 +49,9 @@ ttl:
   - {name: succeeded-hour, kinds: [Job, Task], when: Succeeded, ttlSecondsAfterFinished: 3600}
 tasks:
   pendingDeadline: 0s
+  # The kwok pods are scripted by Task annotations, which reach a pod only
+  # when the policy allows them.
+  podMetadata: {annotations: ["localcluster.taskgate.dev/*"]}
   cap:
     default: 500
     overrides:
