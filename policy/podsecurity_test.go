@@ -545,3 +545,17 @@ func TestPodSecurityPolicyFields(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkValidatePodSecurity is what the check adds to each App and
+// Task admission: the hardened pod, which passes every check, at
+// restricted.
+func BenchmarkValidatePodSecurity(b *testing.B) {
+	p := load(b, "tasks: {podSecurity: restricted}")
+	spec, meta := hardenedPod(), &metav1.ObjectMeta{}
+	req := p.PodSecurityFor(nil)
+	for b.Loop() {
+		if errs, _ := p.ValidatePodSecurity(req, meta, spec, appPaths); errs != nil {
+			b.Fatal(errs)
+		}
+	}
+}
