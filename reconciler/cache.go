@@ -79,22 +79,24 @@ func stripRunMeta(meta *metav1.ObjectMeta) {
 }
 
 // TaskFacts, a cache transform, drops from a finished Task most of its
-// size: spec.resolved and spec.env, since its run is over and nothing
-// builds from them again, and the annotations policy does not decide by (kubectl's
+// size: spec.resolved, since its run is over and nothing builds from it
+// again, and the annotations policy does not decide by (kubectl's
 // last-applied-configuration copies the whole Task), since only TTL policy
 // reads them after the run is built. Tasks are only ever patched with
 // diffs of their status, labels or annotations, and read live before a
 // delete, so nothing written or deleted depends on a dropped field.
+// Every Task's spec.env goes too: the run is built from spec.resolved.
 func TaskFacts(obj any) (any, error) {
 	task, ok := obj.(*v1alpha1.Task)
 	if !ok {
 		return obj, nil
 	}
 	task.ManagedFields = nil
+	// Only admission reads it, to resolve; spec.resolved has a copy, and
+	// it may be 64 Ki characters.
+	task.Spec.Env = nil
 	if task.Status.State.IsFinished() {
 		task.Spec.Resolved = nil
-		// Only admission reads it, to resolve; it may be 64 Ki characters.
-		task.Spec.Env = nil
 		task.Annotations = policyAnnotations(task.Annotations)
 	}
 	return task, nil
