@@ -174,8 +174,14 @@ func (r *AppReconciler) writeVCAPServices(ctx context.Context, app *v1alpha1.App
 // App controls, by UID, so a Secret recreated meanwhile under the name is
 // left alone.
 func (r *AppReconciler) deleteVCAPServices(ctx context.Context, app *v1alpha1.App) error {
+	key := types.NamespacedName{Namespace: app.Namespace, Name: inherit.VCAPSecretName(app.Name)}
 	secret := &corev1.Secret{}
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: inherit.VCAPSecretName(app.Name)}, secret)
+	// The cache, which holds every labelled VCAP_SERVICES Secret, spares
+	// Apps without bindings a live read on each resync.
+	err := r.Client.Get(ctx, key, secret)
+	if err == nil {
+		err = r.APIReader.Get(ctx, key, secret)
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil
