@@ -379,6 +379,17 @@ tasks:
     max: 24h
   pendingDeadline: 5m
   allowPrivileged: false
+  podMetadata:
+    annotations: ["sidecar.istio.io/inject"]
+    labels: ["example.com/*"]
+  securityGroups:
+  - name: shop-database
+    groups: [postgres-egress]
+    namespaces: [shop]
+  - name: pci
+    groups: [db-egress]
+    namespaceSelector:
+      matchLabels: {compliance: pci}
 exemptions:
   namespaces: ["legacy-*"]
   optOutLabel: taskgate.dev/policy
