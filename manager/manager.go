@@ -147,6 +147,13 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 			c.NextProtos = []string{"http/1.1"}
 		}},
 	})
+	// A replica leads only once its policy has loaded (policyGatedLock);
+	// the loader, built once the cache exists, says when.
+	var loader *policyLoader
+	lock, err := newPolicyGatedLock(cfg, opts, func() bool { return loader != nil && loader.loaded() })
+	if err != nil {
+		return nil, err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
 		Logger:                  log,
@@ -162,9 +169,10 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 		RetryPeriod:             &opts.RetryPeriod,
 		// The leader gives up its Lease on shutdown so a standby takes
 		// over at once instead of after LeaseDuration.
-		LeaderElectionReleaseOnCancel: true,
-		GracefulShutdownTimeout:       &opts.GracefulShutdown,
-		Controller:                    config.Controller{SkipNameValidation: &opts.SkipNameValidation},
+		LeaderElectionReleaseOnCancel:       true,
+		LeaderElectionResourceLockInterface: lock,
+		GracefulShutdownTimeout:             &opts.GracefulShutdown,
+		Controller:                          config.Controller{SkipNameValidation: &opts.SkipNameValidation},
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			// Only the watched namespaces, when the chart's namespaced
@@ -201,7 +209,7 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 	if m.Metrics, err = NewMetrics(metrics.Registry); err != nil {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
-	loader := &policyLoader{
+	loader = &policyLoader{
 		store:    m.Policy,
 		cache:    mgr.GetCache(),
 		key:      types.NamespacedName{Namespace: opts.Namespace, Name: opts.PolicyConfigMap},

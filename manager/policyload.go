@@ -64,6 +64,13 @@ func (l *policyLoader) Start(ctx context.Context) error {
 	return nil
 }
 
+// loaded reports whether a policy, or the defaults for no ConfigMap, has
+// loaded since start.
+func (l *policyLoader) loaded() bool {
+	s := l.state.Load()
+	return s != nil && s.enforced != nil
+}
+
 // Checker is ready once a policy, or the defaults for no ConfigMap, has
 // been loaded. A ConfigMap that exists but has never loaded keeps the
 // replica unready, saying why, rather than admitting by the defaults.

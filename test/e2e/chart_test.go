@@ -707,9 +707,10 @@ func TestRBACManagerPermissions(t *testing.T) {
 		"[/version] [] [get]",
 		"[/version] [] [get]",
 	}
+	// The Role also grants Events, for the namespaced mode; here the
+	// ClusterRole's identical rule already lists them once.
 	own := []string{
 		"configmaps [] [] [get list watch]",
-		"events.events.k8s.io [] [] [create patch]",
 		"leases.coordination.k8s.io [] [] [create get update]",
 	}
 	for ns, want := range map[string][]string{other: slices.Concat(cluster, everyone), chartNamespace: slices.Concat(cluster, own, everyone)} {
@@ -823,6 +824,11 @@ func TestRBACNamespacedMode(t *testing.T) {
 	c := newClient(t)
 	watched, other := newNamespace(t, c), newNamespace(t, c)
 
+	// A namespace name is checked by the schema.
+	if out, err := helm(t, "template", chartRelease, "charts/taskgate", "--set", "watchNamespaces={Team_A}"); err == nil ||
+		!strings.Contains(out, "values don't meet the specifications of the schema") || !strings.Contains(out, "at '/watchNamespaces/0'") {
+		t.Errorf("watchNamespaces={Team_A}: %v\n%s\nwant the schema error at /watchNamespaces/0", err, out)
+	}
 	// The release namespace is never managed.
 	if out, err := helm(t, "template", chartRelease, "charts/taskgate", "--namespace", chartNamespace, "--set", "watchNamespaces={"+chartNamespace+"}"); err == nil ||
 		!strings.Contains(out, "watchNamespaces lists the release namespace "+chartNamespace+"; taskgate never manages objects in its own namespace, remove it") {

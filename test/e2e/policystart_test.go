@@ -13,10 +13,13 @@ import (
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/taskgate/taskgate/manager"
@@ -156,13 +159,26 @@ func TestManagerStartsWithInvalidPolicy(t *testing.T) {
 		}
 	}
 
-	m := startExtraManager(t, ns)
+	// With leader election, as in the chart: an unready replica must not
+	// lead either, or its reconcilers would act on the defaults.
+	leaderElection := func(o *manager.Options) { o.LeaderElection, o.LeaderElectionID = true, "e2e-policystart" }
+	holder := func() (string, error) {
+		lease := &coordinationv1.Lease{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "e2e-policystart"}, lease); err != nil {
+			return "", err
+		}
+		return ptr.Deref(lease.Spec.HolderIdentity, ""), nil
+	}
+	m := startExtraManager(t, ns, leaderElection)
 	unready(m)
 	// Still unready a while later: the replica does not give up and fall
 	// back to the defaults.
 	time.Sleep(3 * time.Second)
 	if code, _ := m.get(m.healthURL + "/readyz"); code != http.StatusInternalServerError {
 		t.Fatalf("readyz answered %d 3 s later; want it still unready", code)
+	}
+	if h, err := holder(); !apierrors.IsNotFound(err) {
+		t.Errorf("the Lease, 3 s after start on an invalid policy: holder %q, %v; want it never created", h, err)
 	}
 	waitForEventNote(t, c, ns, "taskgate-policy", corev1.EventTypeWarning, "InvalidPolicy",
 		`Policy not loaded and none has loaded since the manager started, so it is not ready (it never falls back to the defaults): data[policy.yaml].mode: Unsupported value: "loud": supported values: "audit", "enforce"`)
@@ -180,6 +196,10 @@ func TestManagerStartsWithInvalidPolicy(t *testing.T) {
 	if got, want := m.policyInfo(), []string{"configmap/" + goodVersion}; !slices.Equal(got, want) {
 		t.Errorf("taskgate_policy_info: %v, want %v", got, want)
 	}
+	eventually(t, 30*time.Second, "the fixed replica to lead", func() (bool, error) {
+		h, err := holder()
+		return h != "", err
+	})
 
 	// An invalid version after a good one: the good one stays, Ready.
 	cm.Data["policy.yaml"] = "apiVersion: taskgate.dev/v1alpha1\nkind: Policy\nmode: quiet\n"
@@ -200,7 +220,13 @@ func TestManagerStartsWithInvalidPolicy(t *testing.T) {
 	invalidVersion = cm.ResourceVersion
 	wantReason = fmt.Sprintf(`internal server error: policy ConfigMap %s/taskgate-policy (resourceVersion %s) does not load and no policy has loaded since this replica started; fix it with kubectl edit configmap -n %s taskgate-policy: data[policy.yaml].mode: Unsupported value: "quiet": supported values: "audit", "enforce"`,
 		ns, invalidVersion, ns)
-	unready(startExtraManager(t, ns))
+	unready(startExtraManager(t, ns, leaderElection))
+	// The first replica gave the Lease up when it stopped; this one does
+	// not take it.
+	time.Sleep(3 * time.Second)
+	if h, err := holder(); h != "" || err != nil {
+		t.Errorf("the Lease after a restart on an invalid policy: holder %q, %v; want none", h, err)
+	}
 
 	// No ConfigMap: the defaults, Ready, as always.
 	if err := c.Delete(ctx, cm); err != nil {
