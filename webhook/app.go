@@ -12,6 +12,7 @@ import (
 
 	"github.com/taskgate/taskgate/access"
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -102,6 +103,8 @@ func ValidateApp(app *v1alpha1.App, p *policy.Policy, nsLabels map[string]string
 	uses = append(uses, policy.SecurityContextUses(app.Spec.SecurityContext, specPath.Child("securityContext"))...)
 	policyErrs, warnings := p.ValidatePrivileges(uses)
 	errs = append(errs, policyErrs...)
+	psErrs, psWarnings := inherit.ValidateAppPodSecurity(app, p, nsLabels)
+	errs, warnings = append(errs, psErrs...), append(warnings, psWarnings...)
 	sgErrs, sgWarnings := p.ValidateSecurityGroups(app.Spec.SecurityGroups, app.Namespace, nsLabels, specPath.Child("securityGroups"))
 	return append(errs, sgErrs...), append(warnings, sgWarnings...)
 }

@@ -12,9 +12,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	psaapi "k8s.io/pod-security-admission/api"
+	psapolicy "k8s.io/pod-security-admission/policy"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -25,6 +28,11 @@ import (
 // computed for and leave an object that still decodes; and the mutators
 // must be idempotent: a second pass over their own output patches nothing,
 // as the apiserver's reinvocation expects.
+//
+// They also assert security properties: a Task admitted runs its App's
+// ServiceAccount, and the pod of an admitted Task or App meets the Pod
+// Security level in force, as PodSecurity admission's own Evaluator judges
+// it.
 
 var jobSeeds = []string{
 	`{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"nightly","namespace":"shop","labels":{"taskgate.dev/app":"web"}},"spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"main","image":"x"}]}}}}`,
@@ -159,20 +167,68 @@ func FuzzTaskDefaulter(f *testing.F) {
 	for _, s := range taskSeeds {
 		f.Add([]byte(s))
 	}
-	pol, apps, namespaces := fuzzDeps(f)
-	h := &TaskDefaulter{Policy: pol, Apps: apps, Namespaces: namespaces}
-	f.Fuzz(func(t *testing.T, raw []byte) { fuzzMutator[v1alpha1.Task](t, h, "Task", raw) })
+	pol, apps, _ := fuzzDeps(f)
+	h := &TaskDefaulter{Policy: pol, Apps: apps, Namespaces: restrictedNamespace}
+	app, err := apps(context.Background(), "shop", "web")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fuzzMutator[v1alpha1.Task](t, h, "Task", raw)
+		doc, ok := canonical[v1alpha1.Task](raw)
+		if !ok {
+			return
+		}
+		resp := h.Handle(context.Background(), createReview("Task", doc))
+		if !resp.Allowed || len(resp.Patches) == 0 {
+			return
+		}
+		task := &v1alpha1.Task{}
+		if err := json.Unmarshal(applyResponse(t, doc, resp), task); err != nil || task.Spec.Resolved == nil {
+			t.Fatalf("an admitted Task without spec.resolved: %v", err)
+		}
+		if sa := task.Spec.Resolved.ServiceAccountName; sa != app.Spec.ServiceAccountName {
+			t.Fatalf("an admitted Task runs as ServiceAccount %q, its App as %q", sa, app.Spec.ServiceAccountName)
+		}
+		assertMeetsPodSecurity(t, psaapi.LevelRestricted, task.Spec.Resolved)
+	})
+}
+
+// restrictedNamespace labels every namespace restricted, the strictest
+// Pod Security level.
+func restrictedNamespace(context.Context, string) (map[string]string, error) {
+	return map[string]string{psaapi.EnforceLevelLabel: string(psaapi.LevelRestricted)}, nil
+}
+
+// assertMeetsPodSecurity fails unless the pod of run meets level, as
+// PodSecurity admission's Evaluator judges it.
+func assertMeetsPodSecurity(t *testing.T, level psaapi.Level, run *v1alpha1.ResolvedRun) {
+	t.Helper()
+	evaluator, err := psapolicy.NewEvaluator(psapolicy.DefaultChecks(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, spec := inherit.RunPod(run)
+	lv := psaapi.LevelVersion{Level: level, Version: psaapi.LatestVersion()}
+	if r := psapolicy.AggregateCheckResults(evaluator.EvaluatePod(lv, meta, spec)); !r.Allowed {
+		t.Fatalf("admitted, yet the pod violates PodSecurity %q: %s", lv, r.ForbiddenDetail())
+	}
 }
 
 // fuzzValidator sends raw as a CREATE and, against each seed as the old
 // object, as an UPDATE, through the typed webhook the manager registers.
-func fuzzValidator(f *testing.F, h *admission.Webhook, kind string, seeds []string) {
+// admitted, when set, checks each object a CREATE allows.
+func fuzzValidator(f *testing.F, h *admission.Webhook, kind string, seeds []string, admitted func(*testing.T, []byte)) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		ctx := context.Background()
-		checkAnswer(t, h.Handle(ctx, createReview(kind, raw)))
+		resp := h.Handle(ctx, createReview(kind, raw))
+		checkAnswer(t, resp)
+		if resp.Allowed && admitted != nil {
+			admitted(t, raw)
+		}
 		for _, old := range seeds[:2] {
 			req := createReview(kind, raw)
 			req.Operation = admissionv1.Update
@@ -195,7 +251,14 @@ func fuzzScheme(t testing.TB) *runtime.Scheme {
 
 func FuzzTaskValidator(f *testing.F) {
 	pol, apps, _ := fuzzDeps(f)
-	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &TaskValidator{Policy: pol, Apps: apps}), "Task", taskSeeds)
+	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &TaskValidator{Policy: pol, Apps: apps, Namespaces: restrictedNamespace}), "Task", taskSeeds,
+		func(t *testing.T, raw []byte) {
+			task := &v1alpha1.Task{}
+			if err := json.Unmarshal(raw, task); err != nil || task.Spec.Resolved == nil {
+				t.Fatalf("admitted a Task without spec.resolved: %v", err)
+			}
+			assertMeetsPodSecurity(t, psaapi.LevelRestricted, task.Spec.Resolved)
+		})
 }
 
 func FuzzAppValidator(f *testing.F) {
@@ -204,8 +267,23 @@ func FuzzAppValidator(f *testing.F) {
 		`{"apiVersion":"taskgate.dev/v1alpha1","kind":"App","metadata":{"name":"web","namespace":"shop"},"spec":{"image":"registry.example.com/shop/web:v1","args":["puma"]}}`,
 		`{"apiVersion":"taskgate.dev/v1alpha1","kind":"App","metadata":{"name":"web"},"spec":{"image":"x","securityContext":{"privileged":true},"serviceBindings":[{"name":"db","secretName":"s"}],"env":[{"name":"A","valueFrom":{"secretKeyRef":{"name":"s","key":"k"}}}]}}`,
 		`{"spec":{"image":"UPPER/case:tag"}}`, `{"spec":{"image":"a@sha256:0"}}`, `{}`, `null`, `{`,
+		`{"metadata":{"name":"web"},"spec":{"image":"x","securityContext":{"capabilities":{"add":["SYS_ADMIN"]},"seccompProfile":{"type":"Unconfined"}}}}`,
+		`{"metadata":{"name":"web"},"spec":{"image":"x","podSecurityContext":{"runAsUser":0,"sysctls":[{"name":"kernel.msgmax","value":"1"}]},"securityContext":{"procMount":"Unmasked"}}}`,
+		`{"metadata":{"name":"web"},"spec":{"image":"x","podSecurityContext":{"runAsNonRoot":true,"seccompProfile":{"type":"RuntimeDefault"}},"securityContext":{"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"],"add":["NET_BIND_SERVICE"]}}}}`,
 	}
-	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &AppValidator{Policy: pol}), "App", seeds)
+	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &AppValidator{Policy: pol, Namespaces: restrictedNamespace}), "App", seeds,
+		func(t *testing.T, raw []byte) {
+			app := &v1alpha1.App{}
+			if err := json.Unmarshal(raw, app); err != nil {
+				t.Fatalf("admitted an App that does not decode: %v", err)
+			}
+			// What any Task of the App would run.
+			run := inherit.ResolveTask(app, &v1alpha1.Task{Spec: v1alpha1.TaskSpec{Command: "true"}}, pol.Current()).Resolved
+			if run.ServiceAccountName != app.Spec.ServiceAccountName {
+				t.Fatalf("the App's Tasks run as ServiceAccount %q, the App names %q", run.ServiceAccountName, app.Spec.ServiceAccountName)
+			}
+			assertMeetsPodSecurity(t, psaapi.LevelRestricted, run)
+		})
 }
 
 func FuzzPolicyConfigMapValidator(f *testing.F) {
@@ -215,5 +293,5 @@ func FuzzPolicyConfigMapValidator(f *testing.F) {
 		`{"data":{"policy.yaml":"kind: Policy\nttl: {rules: [{name: x, ttlSecondsAfterFinished: -1}]}"}}`,
 		`{"data":{"other":"x"}}`, `{"data":{"policy.yaml":"{"}}`, `{}`, `null`, `{`,
 	}
-	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &PolicyConfigMapValidator{Namespace: "taskgate-system", Name: policy.ConfigMapName}), "ConfigMap", seeds)
+	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &PolicyConfigMapValidator{Namespace: "taskgate-system", Name: policy.ConfigMapName}), "ConfigMap", seeds, nil)
 }

@@ -78,7 +78,7 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 	if err != nil {
 		return nil, err
 	}
-	res := inherit.ResolveTask(app, task, p)
+	res := inherit.ResolveTaskIn(app, task, p, nsLabels)
 	res.CheckSecurityGroups(app, nsLabels, p)
 	h.decided(policy.KindTask, res.Resources.Rule, res.Resources.Outcome)
 	h.decided(policy.KindTask, res.Timeout.Rule, res.Timeout.Outcome)
@@ -135,6 +135,9 @@ type TaskValidator struct {
 	Apps   AppGetter
 	// Access reviews what the sender may do; nil skips the review.
 	Access access.Reviewer
+	// Namespaces gives the Task's namespace labels, whose Pod Security
+	// level the Task's pod must meet; nil applies the policy's alone.
+	Namespaces NamespaceLabels
 }
 
 var _ admission.Validator[*v1alpha1.Task] = &TaskValidator{}
@@ -151,7 +154,13 @@ func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task)
 	if app == nil {
 		return nil, invalidTask(task, field.ErrorList{appNotFound(task)})
 	}
-	res := inherit.ResolveTask(app, task, v.Policy.Current())
+	var nsLabels map[string]string
+	if v.Namespaces != nil {
+		if nsLabels, err = v.Namespaces(ctx, task.Namespace); err != nil {
+			return nil, err
+		}
+	}
+	res := inherit.ResolveTaskIn(app, task, v.Policy.Current(), nsLabels)
 	if len(res.Errors) > 0 {
 		return nil, invalidTask(task, res.Errors)
 	}
