@@ -84,8 +84,8 @@ func RunRefusal(f RunFacts) string {
 	want := inherit.ResolveTaskIn(f.App, task, p, f.NamespaceLabels).Resolved
 	if diff := inherit.SecurityDifferences(run, want); diff != nil {
 		return field.Forbidden(resolvedPath, fmt.Sprintf(
-			"%s differ from what App %s resolves to: spec.resolved was not written by taskgate, or the App's changed since; create the Task again",
-			strings.Join(diff, ", "), name)).Error()
+			"not what App %s resolves to now in %s: spec.resolved was not written by taskgate, or the App changed since; create the Task again",
+			name, strings.Join(diff, ", "))).Error()
 	}
 	meta, spec := inherit.RunPod(run)
 	if errs, _ := p.ValidatePodSecurity(p.PodSecurityFor(f.NamespaceLabels), meta, spec, inherit.ResolvedPaths); len(errs) > 0 {

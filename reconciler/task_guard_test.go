@@ -125,7 +125,7 @@ func TestRunRefusal(t *testing.T) {
 		{name: "privileged, as the App says, in audit mode", task: admittedTask(t, privilegedApp, audit), app: privilegedApp, policy: audit},
 		{
 			name: "privileged, forged, in audit mode", task: admittedTask(t, app, audit, privileged), app: app, policy: audit,
-			want: forged + "securityContext differ from what App web resolves to: spec.resolved was not written by taskgate, or the App's changed since; create the Task again",
+			want: forged + "not what App web resolves to now in securityContext: spec.resolved was not written by taskgate, or the App changed since; create the Task again",
 		},
 		{
 			name: "the App is gone", task: admittedTask(t, app, strict), policy: strict,
@@ -138,7 +138,7 @@ func TestRunRefusal(t *testing.T) {
 		{
 			name: "the manager's ServiceAccount", task: admittedTask(t, app, strict, resolved(func(r *v1alpha1.ResolvedRun) { r.ServiceAccountName = "taskgate" })),
 			app: app, policy: strict,
-			want: forged + "serviceAccountName differ from what App web resolves to: spec.resolved was not written by taskgate, or the App's changed since; create the Task again",
+			want: forged + "not what App web resolves to now in serviceAccountName: spec.resolved was not written by taskgate, or the App changed since; create the Task again",
 		},
 		{
 			name: "every security field forged",
@@ -151,12 +151,11 @@ func TestRunRefusal(t *testing.T) {
 				r.PodLabels = map[string]string{"taskgate.dev/app": "web", "taskgate.dev/sg-public-egress": "true"}
 			})),
 			app: app, policy: allow,
-			want: forged + "podSecurityContext, volumes, volumeMounts, envFrom, imagePullSecrets, podLabels differ from what App web resolves to: " +
-				"spec.resolved was not written by taskgate, or the App's changed since; create the Task again",
+			want: forged + "not what App web resolves to now in podSecurityContext, volumes, volumeMounts, envFrom, imagePullSecrets, podLabels: spec.resolved was not written by taskgate, or the App changed since; create the Task again",
 		},
 		{
 			name: "the App's security context changed since", task: admittedTask(t, app, strict), app: rootApp, policy: strict,
-			want: forged + "securityContext differ from what App web resolves to: spec.resolved was not written by taskgate, or the App's changed since; create the Task again",
+			want: forged + "not what App web resolves to now in securityContext: spec.resolved was not written by taskgate, or the App changed since; create the Task again",
 		},
 		{
 			name: "root, once the namespace is restricted", task: admittedTask(t, rootApp, strict), app: rootApp, labels: restricted, policy: strict,
