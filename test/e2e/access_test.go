@@ -10,6 +10,7 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -257,6 +258,21 @@ func TestVCAPServicesSecretFollowsBindings(t *testing.T) {
 	eventually(t, 30*time.Second, "the VCAP_SERVICES Secret to be deleted", func() (bool, error) {
 		err := c.Get(ctx, key, &corev1.Secret{})
 		return apierrors.IsNotFound(err), fmt.Errorf("reading it: %v", err)
+	})
+	eventually(t, 30*time.Second, "an Event on the App saying so", func() (bool, error) {
+		var events eventsv1.EventList
+		if err := c.List(ctx, &events, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		var seen []string
+		for _, e := range events.Items {
+			if e.Regarding.Kind == "App" && e.Regarding.Name == app.Name && e.Reason == "VCAPServicesDeleted" {
+				want := fmt.Sprintf("Secret %s deleted: App %s has no service bindings left", key.Name, app.Name)
+				return e.Type == corev1.EventTypeNormal && e.Note == want, fmt.Errorf("Event %s %q, want Normal %q", e.Type, e.Note, want)
+			}
+			seen = append(seen, e.Reason)
+		}
+		return false, fmt.Errorf("Events %v", seen)
 	})
 
 	lonely := newApp(t, c, ns, "lonely", func(app *v1alpha1.App) {
