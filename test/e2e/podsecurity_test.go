@@ -9,6 +9,7 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	admissionregv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -231,5 +232,61 @@ func TestForgedTaskInSkippedNamespaceNeverRuns(t *testing.T) {
 				t.Fatalf("the refused Task's PipelineRun: %v; want none", err)
 			}
 		})
+	}
+}
+
+// TestForgedResolvedRunsOnlyAsItsAppResolves: past both webhooks, a Task
+// whose spec.resolved is its App's in all but the ServiceAccount is
+// refused, as is one its App does not own; one written as taskgate
+// writes it runs.
+func TestForgedResolvedRunsOnlyAsItsAppResolves(t *testing.T) {
+	c := newClient(t)
+	ctx := context.Background()
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	// What taskgate resolves, as a server-side dry run returns it.
+	var resolved *v1alpha1.ResolvedRun
+	eventually(t, 30*time.Second, "the App to reach the webhook's cache", func() (bool, error) {
+		probe := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "probe"}, Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "shop"}, Command: "date"}}
+		err := c.Create(ctx, probe, client.DryRunAll)
+		resolved = probe.Spec.Resolved
+		return err == nil, err
+	})
+	owned := []metav1.OwnerReference{{APIVersion: "taskgate.dev/v1alpha1", Kind: "App", Name: "shop", UID: app.UID}}
+	task := func(name string, owners []metav1.OwnerReference, sa string) *v1alpha1.Task {
+		r := resolved.DeepCopy()
+		r.ServiceAccountName = sa
+		return &v1alpha1.Task{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, OwnerReferences: owners, Labels: map[string]string{v1alpha1.LabelApp: "shop"}},
+			Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "shop"}, Command: "date", Resolved: r},
+		}
+	}
+	tasks := []*v1alpha1.Task{task("as-resolved", owned, ""), task("other-sa", owned, "taskgate"), task("unowned", nil, "")}
+	withoutWebhooks(t, c, &admissionregv1.ValidatingWebhookConfiguration{}, func() {
+		withoutWebhooks(t, c, &admissionregv1.MutatingWebhookConfiguration{}, func() {
+			for _, task := range tasks {
+				if err := c.Create(ctx, task); err != nil {
+					t.Fatalf("creating Task %s: %v", task.Name, err)
+				}
+			}
+		})
+	})
+
+	waitForState(t, c, tasks[0], v1alpha1.TaskStateSucceeded, 2*time.Minute)
+	wants := map[string]string{
+		"other-sa": "Task refused: spec.resolved: Forbidden: not what App shop resolves to now in serviceAccountName: " +
+			"spec.resolved was not written by taskgate, or the App changed since; create the Task again",
+		"unowned": fmt.Sprintf("Task refused: spec.appRef: Forbidden: App shop (uid %s) is not the App this Task was created for; create the Task again to run the App", app.UID),
+	}
+	for _, task := range tasks[1:] {
+		got := waitForState(t, c, task, v1alpha1.TaskStateFailed, time.Minute)
+		want := wants[task.Name]
+		if cond := succeededCondition(t, got); got.Status.FailureReason != want || cond.Reason != "Refused" {
+			t.Errorf("Task %s: failure %q, reason %q; want %q, Refused", task.Name, got.Status.FailureReason, cond.Reason, want)
+		}
+		waitForEvent(t, c, ns, task.Name, "Refused", fmt.Sprintf("Task %d of App shop failed: %s", got.Status.ID, want))
+		if err := c.Get(ctx, client.ObjectKeyFromObject(task), &pipelinev1.PipelineRun{}); !apierrors.IsNotFound(err) {
+			t.Errorf("PipelineRun of refused Task %s: %v; want none", task.Name, err)
+		}
 	}
 }
