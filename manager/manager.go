@@ -94,9 +94,6 @@ var ownRuns = labels.SelectorFromSet(nil).Add(
 // TTLs run.
 var undecidedJobs = labels.SelectorFromSet(nil).Add(mustRequirement(taskgatev1alpha1.LabelCompletionDecided, selection.DoesNotExist))
 
-// appSecrets selects the Secrets taskgate writes for Apps.
-var appSecrets = labels.SelectorFromSet(nil).Add(mustRequirement(taskgatev1alpha1.LabelApp, selection.Exists))
-
 func mustRequirement(key string, op selection.Operator) labels.Requirement {
 	r, err := labels.NewRequirement(key, op, nil)
 	if err != nil {
@@ -173,6 +170,10 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 		LeaderElectionResourceLockInterface: lock,
 		GracefulShutdownTimeout:             &opts.GracefulShutdown,
 		Controller:                          config.Controller{SkipNameValidation: &opts.SkipNameValidation},
+		// A Secret read through the manager's client goes to the API server:
+		// caching Secrets would need list and watch on every Secret of the
+		// cluster, which the manager is not granted.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
 			// Only the watched namespaces, when the chart's namespaced
@@ -195,10 +196,6 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 				// Jobs are many: only those still to be decided, and of
 				// those only what TTL policy reads.
 				&batchv1.Job{}: {Label: undecidedJobs, Transform: jobFacts},
-				// Only Secrets labelled taskgate.dev/app, the Apps'
-				// VCAP_SERVICES Secrets, which the App reconciler owns and
-				// watches; never the cluster's other Secrets.
-				&corev1.Secret{}: {Label: appSecrets},
 			},
 		},
 	})
@@ -305,7 +302,7 @@ func (m *Manager) setupReconcilers() error {
 		return fmt.Errorf("setting up the Job TTL reconciler: %w", err)
 	}
 	apps := &reconciler.AppReconciler{
-		Client: m.GetClient(), APIReader: m.GetAPIReader(), Recorder: m.GetEventRecorder("taskgate"), Resync: time.Minute,
+		Client: m.GetClient(), APIReader: m.GetAPIReader(), Recorder: m.GetEventRecorder("taskgate"), Resync: m.opts.AppResync,
 	}
 	if err := apps.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the App reconciler: %w", err)

@@ -78,6 +78,12 @@ type Options struct {
 	// 9 331 deep with 1 worker, 3 877 with 4, 1 868 with 16
 	// (docs/performance.md, fixes after run 11).
 	JobWorkers int
+	// AppResync is how often each App's bound Secrets and VCAP_SERVICES
+	// Secret are read again. They are not watched (the manager may not
+	// list or watch Secrets), so a changed credential, or a hand edit of
+	// the VCAP_SERVICES Secret, is taken up within it; each pass costs one
+	// GET per binding and one for the VCAP_SERVICES Secret.
+	AppResync time.Duration
 
 	// ShutdownDrain is how long the manager keeps serving, unready, after
 	// a termination signal, so endpoints stop sending it requests first.
@@ -108,6 +114,7 @@ func DefaultOptions() Options {
 		KubeAPIQPS:       100,
 		TaskWorkers:      16,
 		JobWorkers:       16,
+		AppResync:        time.Minute,
 		KubeAPIBurst:     200,
 		ShutdownDrain:    5 * time.Second,
 		GracefulShutdown: 30 * time.Second,
@@ -123,6 +130,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--policy-configmap must name a ConfigMap")
 	case o.WebhookPort <= 0 || o.WebhookPort > 65535:
 		return fmt.Errorf("--webhook-port %d is not a port", o.WebhookPort)
+	case o.AppResync <= 0:
+		return fmt.Errorf("--app-resync %s must be positive", o.AppResync)
 	case o.LeaderElection && !(o.LeaseDuration > o.RenewDeadline && o.RenewDeadline > o.RetryPeriod):
 		return fmt.Errorf("leader election needs --lease-duration > --renew-deadline > --retry-period")
 	}

@@ -30,15 +30,14 @@ import (
 // and reports whether the bindings resolve.
 type AppReconciler struct {
 	Client client.Client
-	// APIReader reads the bound Secrets one by one, and the App's own
-	// VCAP_SERVICES Secret fresh before writing or deleting it. Bound
-	// Secrets are never listed or watched: the manager's cache holds only
-	// Secrets labelled taskgate.dev/app.
+	// APIReader reads the bound Secrets, and the App's own VCAP_SERVICES
+	// Secret, one GET each. taskgate never lists or watches Secrets.
 	APIReader client.Reader
 	// Recorder reports the VCAP_SERVICES Secret's removal on the App.
 	Recorder recorder.EventRecorder
-	// Resync is how often bound Secrets are read again, since they are
-	// not watched.
+	// Resync is how often bound Secrets and the VCAP_SERVICES Secret are
+	// read again, since they are not watched: a bound Secret's change, or
+	// a hand edit of the VCAP_SERVICES Secret, is taken up within it.
 	Resync time.Duration
 }
 
@@ -47,12 +46,15 @@ type AppReconciler struct {
 //     webhook admits a binding only from someone who may get that Secret.
 //   - create, update: the App's own <app>-vcap-services Secret, which Task
 //     pods reference for VCAP_SERVICES.
-//   - list, watch: that Secret is owned and watched, so a hand edit is
-//     reverted at once; the cache selects only Secrets labelled
-//     taskgate.dev/app (manager.go), so it never holds the cluster's others.
 //   - delete: that Secret goes when the App has no bindings left.
 //
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
+// Never list or watch: RBAC cannot narrow them to taskgate's own Secrets
+// (a label-selected cache narrows only what is held, not what may be
+// read), and with them a compromised manager reads every Secret of the
+// cluster. So the VCAP_SERVICES Secret is not watched; Resync puts back a
+// hand edit.
+//
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;create;update;delete
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=patch
 
@@ -152,7 +154,7 @@ func (r *AppReconciler) writeVCAPServices(ctx context.Context, app *v1alpha1.App
 		return fmt.Errorf("secret %s exists and is not App %s's; rename it so taskgate can keep VCAP_SERVICES there", secret.Name, app.Name)
 	}
 	// The whole Secret is taskgate's: a key or label changed by hand is
-	// put back, as the watch on it brings each edit here.
+	// put back at the next resync.
 	want := map[string][]byte{inherit.VCAPServicesKey: data}
 	if equality.Semantic.DeepEqual(secret.Data, want) && secret.Labels[v1alpha1.LabelApp] == app.Name {
 		return nil
@@ -173,15 +175,17 @@ func (r *AppReconciler) writeVCAPServices(ctx context.Context, app *v1alpha1.App
 // readable in it. It reads the Secret fresh and deletes only the one this
 // App controls, by UID, so a Secret recreated meanwhile under the name is
 // left alone.
+//
+// Bindings go only with a spec change, which moves the generation past
+// the status' observedGeneration until this pass succeeds; an App whose
+// spec has not changed since costs no read on each resync.
 func (r *AppReconciler) deleteVCAPServices(ctx context.Context, app *v1alpha1.App) error {
+	if app.Generation == app.Status.ObservedGeneration {
+		return nil
+	}
 	key := types.NamespacedName{Namespace: app.Namespace, Name: inherit.VCAPSecretName(app.Name)}
 	secret := &corev1.Secret{}
-	// The cache, which holds every labelled VCAP_SERVICES Secret, spares
-	// Apps without bindings a live read on each resync.
-	err := r.Client.Get(ctx, key, secret)
-	if err == nil {
-		err = r.APIReader.Get(ctx, key, secret)
-	}
+	err := r.APIReader.Get(ctx, key, secret)
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil
@@ -242,13 +246,11 @@ func (r *AppReconciler) updateStatus(ctx context.Context, app *v1alpha1.App, mis
 	return nil
 }
 
-// SetupWithManager watches Apps and the VCAP_SERVICES Secrets they own.
-// The manager's cache must select Secrets by the label taskgate.dev/app,
-// which every VCAP_SERVICES Secret carries, or it would list the cluster's.
+// SetupWithManager watches Apps. The VCAP_SERVICES Secrets they own are
+// not watched: see the RBAC comment above.
 func (r *AppReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("app").
 		For(&v1alpha1.App{}).
-		Owns(&corev1.Secret{}).
 		Complete(r)
 }

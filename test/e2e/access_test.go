@@ -219,9 +219,10 @@ func TestAppNeedsCreatePodsAndGetOnBoundSecrets(t *testing.T) {
 }
 
 // TestVCAPServicesSecretFollowsBindings: the App's VCAP_SERVICES Secret is
-// put back when edited by hand (it is watched, so well before the minute's
-// resync), and deleted when the App's last binding goes. Ready names a
-// missing binding, never its Secret.
+// put back when edited by hand, at the App's next resync (5 s here, a
+// minute by default: the manager may not watch Secrets), and deleted when
+// the App's last binding goes. Ready names a missing binding, never its
+// Secret.
 func TestVCAPServicesSecretFollowsBindings(t *testing.T) {
 	ctx := context.Background()
 	c := newClient(t)
@@ -247,7 +248,7 @@ func TestVCAPServicesSecretFollowsBindings(t *testing.T) {
 		t.Fatalf("editing the VCAP_SERVICES Secret: %v", err)
 	}
 	start := time.Now()
-	eventually(t, 15*time.Second, "the edit to be put back", holdsBindings)
+	eventually(t, 20*time.Second, "the edit to be put back", holdsBindings)
 	t.Logf("edit put back after %s", time.Since(start).Round(time.Millisecond))
 
 	patch := client.MergeFrom(app.DeepCopy())

@@ -59,6 +59,9 @@ func startManager(ctx context.Context, hooks *envtest.WebhookInstallOptions, log
 	opts.LeaderElection = false
 	opts.ShutdownDrain = 0
 	opts.SkipNameValidation = true
+	// A hand edit of a VCAP_SERVICES Secret is put back at the App's
+	// resync; TestVCAPServicesSecretFollowsBindings waits for one.
+	opts.AppResync = 5 * time.Second
 	mgr, err := manager.New(cluster.Config, opts, log)
 	if err != nil {
 		return err
