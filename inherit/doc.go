@@ -9,9 +9,11 @@
 //     volumes and mounts, SERVICE_BINDING_ROOT, VCAP_SERVICES, labels,
 //     resources, identity and security contexts), and the names it uses
 //     (VCAPSecretName, binding volume names).
-//   - ResolveTask: Task.spec.resolved, that is AppPod plus the Task's
-//     overrides and cluster policy, with the field errors, warnings and
-//     policy decisions the Task webhook reports.
+//   - ResolveTask and ResolveTaskIn: Task.spec.resolved, that is AppPod
+//     plus the Task's overrides and cluster policy, with the field errors,
+//     warnings and policy decisions the Task webhook reports; with the
+//     namespace's labels, RunPod (the pod Tekton will run) must meet the
+//     stricter Pod Security level of the namespace and the policy.
 //   - JobInjection: the JSON-patch operations that give a Job labelled
 //     taskgate.dev/app the App's configuration without overriding anything
 //     the Job sets itself.
