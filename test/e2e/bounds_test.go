@@ -239,30 +239,8 @@ func TestLargestAppsStayInMemory(t *testing.T) {
 		t.Fatalf("no GOMEMLIMIT in the chart's runtime env %v", runtimeEnv)
 	}
 
-	bin := filepath.Join(cluster.Dir, "taskgate")
-	if err := localcluster.BuildManager(ctx, cluster.RepoRoot, bin); err != nil {
-		t.Fatal(err)
-	}
-	if err := stopManager(); err != nil {
-		t.Fatalf("stopping the test's manager: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := restartManager(); err != nil {
-			t.Fatalf("restarting the test's manager: %v", err)
-		}
-	})
-	ports := make([]int, 2)
-	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	service, err := localcluster.StartProxy(fmt.Sprintf("%s:%d", running.hooks.LocalServingHost, running.hooks.LocalServingPort),
-		fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = service.Close() })
+	bin := managerBinaryInstead(ctx, t)
+	ports := webhookServiceOfTwo(t)
 	replicas := make([]*localcluster.ManagerProcess, 2)
 	start := func(i int) {
 		m, err := localcluster.StartManager(ctx, localcluster.ManagerOptions{

@@ -112,33 +112,9 @@ func TestLeaderFailoverDuringBurst(t *testing.T) {
 	c := newClient(t)
 	ns := newNamespace(t, c)
 	app := newApp(t, c, ns, "burst")
-	bin := filepath.Join(cluster.Dir, "taskgate")
-	if err := localcluster.BuildManager(ctx, cluster.RepoRoot, bin); err != nil {
-		t.Fatal(err)
-	}
-	if err := stopManager(); err != nil {
-		t.Fatalf("stopping the test's manager: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := restartManager(); err != nil {
-			t.Fatalf("restarting the test's manager: %v", err)
-		}
-	})
-	// Both replicas serve the webhooks behind one address, as behind the
-	// chart's Service; only the leader reconciles.
-	ports := make([]int, 2)
-	for i := range ports {
-		var err error
-		if ports[i], err = freePort(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	service, err := localcluster.StartProxy(fmt.Sprintf("%s:%d", running.hooks.LocalServingHost, running.hooks.LocalServingPort),
-		fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = service.Close() })
+	bin := managerBinaryInstead(ctx, t)
+	// Only the leader reconciles.
+	ports := webhookServiceOfTwo(t)
 	replica := func(name string, webhookPort int) *localcluster.ManagerProcess {
 		m, err := localcluster.StartManager(ctx, localcluster.ManagerOptions{
 			Binary: bin, Kubeconfig: cluster.Kubeconfig, Namespace: managerNamespace, Webhooks: running.hooks,

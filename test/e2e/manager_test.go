@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strconv"
+	"testing"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -15,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/taskgate/taskgate/manager"
+	"github.com/taskgate/taskgate/test/localcluster"
 )
 
 // managerNamespace is where the test manager runs, as a release of the
@@ -108,4 +111,45 @@ func stopManager() error {
 // restart would.
 func restartManager() error {
 	return startManager(context.Background(), running.hooks, running.log)
+}
+
+// managerBinaryInstead builds the manager's binary, for a test that runs
+// replicas of it as processes, and stops the suite's in-process manager
+// until the test ends, so that only the test's replicas act.
+func managerBinaryInstead(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(cluster.Dir, "taskgate")
+	if err := localcluster.BuildManager(ctx, cluster.RepoRoot, bin); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopManager(); err != nil {
+		t.Fatalf("stopping the test's manager: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := restartManager(); err != nil {
+			t.Errorf("restarting the test's manager: %v", err)
+		}
+	})
+	return bin
+}
+
+// webhookServiceOfTwo returns the webhook ports of two replicas, which
+// serve the webhooks behind the suite's one address, as behind the chart's
+// Service.
+func webhookServiceOfTwo(t *testing.T) []int {
+	t.Helper()
+	ports := make([]int, 2)
+	for i := range ports {
+		var err error
+		if ports[i], err = freePort(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	service, err := localcluster.StartProxy(fmt.Sprintf("%s:%d", running.hooks.LocalServingHost, running.hooks.LocalServingPort),
+		fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = service.Close() })
+	return ports
 }
