@@ -85,9 +85,12 @@ func TestPodNetwork(t *testing.T) {
 	}
 
 	// A second pod reaches the first by its address, by the Service's
-	// ClusterIP, by the Service's names and by its node port. kube-proxy may not have the
-	// Service's rules yet when it starts, hence the retries; a name
-	// outside the cluster must fail at once, with no forwarder to ask.
+	// ClusterIP, by the Service's names and by its node port. kube-proxy
+	// may not have the Service's rules yet when it starts, and CoreDNS may
+	// not know the Service yet (its watch backs off while
+	// TestAPIServerRestartMidRun's apiserver is down, and once took more
+	// than 15 s to come back), hence a minute of retries; a name outside
+	// the cluster must fail at once, with no forwarder to ask.
 	nodePort := strconv.Itoa(int(svc.Spec.Ports[0].NodePort))
 	targets := []string{
 		web.Status.PodIP + " 8080",
@@ -97,7 +100,7 @@ func TestPodNetwork(t *testing.T) {
 		localcluster.NodeIP + " " + nodePort,
 	}
 	script := `for target in "$@"; do
-  for i in $(seq 30); do body=$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $target | tail -n 1) && [ -n "$body" ] && break; sleep 0.5; done
+  for i in $(seq 120); do body=$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 $target | tail -n 1) && [ -n "$body" ] && break; sleep 0.5; done
   echo "$target: $body"
 done
 start=$(date +%s)
@@ -115,7 +118,7 @@ nc -w 2 example.com 80 </dev/null 2>&1; echo "example.com: exit $? after $(( $(d
 	if err := c.Create(context.Background(), caller); err != nil {
 		t.Fatalf("creating the client pod: %v", err)
 	}
-	eventually(t, 2*time.Minute, "the client pod to finish", func() (bool, error) {
+	eventually(t, 4*time.Minute, "the client pod to finish", func() (bool, error) {
 		err := c.Get(context.Background(), client.ObjectKeyFromObject(caller), caller)
 		return caller.Status.Phase == corev1.PodSucceeded || caller.Status.Phase == corev1.PodFailed, err
 	})
