@@ -72,13 +72,17 @@ func statusCauses(err error) []string {
 }
 
 // requireDenied requires err to be an Invalid error with exactly the
-// causes want.
+// causes want, in any order: the apiserver's CEL errors of different
+// fields come in no fixed order.
 func requireDenied(t *testing.T, what string, err error, want ...string) {
 	t.Helper()
 	if !apierrors.IsInvalid(err) {
 		t.Fatalf("%s: %v; want it denied as invalid", what, err)
 	}
-	if got := statusCauses(err); !slices.Equal(got, want) {
+	got := statusCauses(err)
+	slices.Sort(got)
+	want = slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) {
 		t.Fatalf("%s: causes %q, want exactly %q", what, got, want)
 	}
 }
