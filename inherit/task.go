@@ -96,17 +96,8 @@ func ResolveTaskIn(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, nam
 		p = policy.Default()
 	}
 	pod := AppPod(app)
-	r := Result{Resolved: &v1alpha1.ResolvedRun{
-		Image:              app.Spec.Image,
-		WorkingDir:         app.Spec.WorkingDir,
-		Env:                mergeEnv(pod.Env, task.Spec.Env),
-		EnvFrom:            pod.EnvFrom,
-		Volumes:            pod.Volumes,
-		VolumeMounts:       pod.VolumeMounts,
-		PodLabels:          pod.Labels,
-		ServiceAccountName: pod.ServiceAccountName,
-		ImagePullSecrets:   pod.ImagePullSecrets,
-	}}
+	r := Result{Resolved: appRun(app, pod)}
+	r.Resolved.Env = mergeEnv(pod.Env, task.Spec.Env)
 	r.resolveCommand(app, &task.Spec)
 	r.resolveResources(app, &task.Spec, p)
 	r.resolveTimeout(&task.Spec, p)
@@ -173,19 +164,26 @@ func RunPod(run *v1alpha1.ResolvedRun) (*metav1.ObjectMeta, *corev1.PodSpec) {
 // own fields. In audit mode errors come back as warnings.
 func ValidateAppPodSecurity(app *v1alpha1.App, p *policy.Policy, namespaceLabels map[string]string) (field.ErrorList, []string) {
 	pod := AppPod(app)
-	psc, sc := securityContexts(pod)
-	meta, spec := RunPod(&v1alpha1.ResolvedRun{
+	run := appRun(app, pod)
+	run.PodSecurityContext, run.SecurityContext = securityContexts(pod)
+	meta, spec := RunPod(run)
+	return p.ValidatePodSecurity(p.PodSecurityFor(namespaceLabels), meta, spec, SecurityPaths)
+}
+
+// appRun is the part of a resolved run every Task of the App shares,
+// whatever the Task asks: image, working directory, envFrom, the binding
+// volumes and mounts, labels, identity and pull Secrets.
+func appRun(app *v1alpha1.App, pod PodConfig) *v1alpha1.ResolvedRun {
+	return &v1alpha1.ResolvedRun{
 		Image:              app.Spec.Image,
+		WorkingDir:         app.Spec.WorkingDir,
 		EnvFrom:            pod.EnvFrom,
 		Volumes:            pod.Volumes,
 		VolumeMounts:       pod.VolumeMounts,
 		PodLabels:          pod.Labels,
 		ServiceAccountName: pod.ServiceAccountName,
 		ImagePullSecrets:   pod.ImagePullSecrets,
-		PodSecurityContext: psc,
-		SecurityContext:    sc,
-	})
-	return p.ValidatePodSecurity(p.PodSecurityFor(namespaceLabels), meta, spec, SecurityPaths)
+	}
 }
 
 // SecurityDifferences names the fields of spec.resolved that decide what
