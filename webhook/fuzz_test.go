@@ -15,6 +15,7 @@ import (
 	psaapi "k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/inherit"
@@ -184,7 +185,7 @@ func FuzzTaskDefaulter(f *testing.F) {
 			return
 		}
 		task := &v1alpha1.Task{}
-		if err := json.Unmarshal(applyResponse(t, doc, resp), task); err != nil || task.Spec.Resolved == nil {
+		if err := decodeAsAdmitted(applyResponse(t, doc, resp), task); err != nil || task.Spec.Resolved == nil {
 			t.Fatalf("an admitted Task without spec.resolved: %v", err)
 		}
 		if sa := task.Spec.Resolved.ServiceAccountName; sa != app.Spec.ServiceAccountName {
@@ -254,7 +255,7 @@ func FuzzTaskValidator(f *testing.F) {
 	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &TaskValidator{Policy: pol, Apps: apps, Namespaces: restrictedNamespace}), "Task", taskSeeds,
 		func(t *testing.T, raw []byte) {
 			task := &v1alpha1.Task{}
-			if err := json.Unmarshal(raw, task); err != nil || task.Spec.Resolved == nil {
+			if err := decodeAsAdmitted(raw, task); err != nil || task.Spec.Resolved == nil {
 				t.Fatalf("admitted a Task without spec.resolved: %v", err)
 			}
 			assertMeetsPodSecurity(t, psaapi.LevelRestricted, task.Spec.Resolved)
@@ -274,7 +275,7 @@ func FuzzAppValidator(f *testing.F) {
 	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &AppValidator{Policy: pol, Namespaces: restrictedNamespace}), "App", seeds,
 		func(t *testing.T, raw []byte) {
 			app := &v1alpha1.App{}
-			if err := json.Unmarshal(raw, app); err != nil {
+			if err := decodeAsAdmitted(raw, app); err != nil {
 				t.Fatalf("admitted an App that does not decode: %v", err)
 			}
 			// What any Task of the App would run.
@@ -294,4 +295,12 @@ func FuzzPolicyConfigMapValidator(f *testing.F) {
 		`{"data":{"other":"x"}}`, `{"data":{"policy.yaml":"{"}}`, `{}`, `null`, `{`,
 	}
 	fuzzValidator(f, admission.WithValidator(fuzzScheme(f), &PolicyConfigMapValidator{Namespace: "taskgate-system", Name: policy.ConfigMapName}), "ConfigMap", seeds, nil)
+}
+
+// decodeAsAdmitted decodes an object as the webhooks and the API server
+// do: field names match case-sensitively. encoding/json would read
+// "SeCuritYConteXt" as securityContext, which the webhook never saw, and
+// hold the webhook to a field it was not sent.
+func decodeAsAdmitted(raw []byte, obj any) error {
+	return kjson.UnmarshalCaseSensitivePreserveInts(raw, obj)
 }
