@@ -36,7 +36,7 @@ help: ## Show this help.
 .PHONY: generate
 generate: ## Generate deepcopy code, CRDs and RBAC with the pinned controller-gen.
 	$(TOOL) controller-gen object paths=./api/...
-	$(TOOL) controller-gen crd paths=./api/... output:crd:dir=charts/taskgate/crds
+	$(TOOL) controller-gen crd paths=./api/... output:crd:dir=charts/taskgate/files/crds
 	$(TOOL) controller-gen rbac:roleName=taskgate-manager paths=./manager/... paths=./reconciler/... output:rbac:dir=charts/taskgate/files/rbac
 
 .PHONY: fmt
@@ -46,8 +46,8 @@ fmt: ## Format the Go code.
 .PHONY: verify
 verify: ## Fail if generated files are stale, code is unformatted or vet complains.
 	@$(MAKE) --no-print-directory generate
-	@git diff --exit-code -- api charts/taskgate/crds charts/taskgate/files/rbac || { echo "generated files are stale: run 'make generate' and commit the result"; exit 1; }
-	@test -z "$$(git status --porcelain -- api charts/taskgate/crds charts/taskgate/files/rbac)" || { git status --porcelain -- api charts/taskgate/crds charts/taskgate/files/rbac; echo "generated files are untracked: run 'make generate' and commit the result"; exit 1; }
+	@git diff --exit-code -- api charts/taskgate/files/crds charts/taskgate/files/rbac || { echo "generated files are stale: run 'make generate' and commit the result"; exit 1; }
+	@test -z "$$(git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac)" || { git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac; echo "generated files are untracked: run 'make generate' and commit the result"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run 'make fmt'"; exit 1; }
 	$(GO) vet ./...
 
@@ -62,8 +62,12 @@ docker-build: ## Build the manager image as $(IMG) (needs Docker with BuildKit).
 	docker build --build-arg SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) -t $(IMG) .
 
 .PHONY: helm-lint
-helm-lint: ## Lint the Helm chart, strictly, with the pinned helm.
+helm-lint: ## Lint the Helm chart, strictly, with the pinned helm, with its defaults and each charts/taskgate/ci/*-values.yaml.
 	$(TOOL) helm lint --strict charts/taskgate
+	@for values in charts/taskgate/ci/*-values.yaml; do \
+		echo "helm lint --strict charts/taskgate --values $$values"; \
+		$(TOOL) helm lint --strict charts/taskgate --values $$values; \
+	done
 
 ##@ Test
 
