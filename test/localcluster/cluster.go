@@ -64,6 +64,8 @@ type Cluster struct {
 	// between it and the machine's.
 	network *clusterNetwork
 	proxies []*Proxy
+	// registry serves images to the real node, if Options.RealNode.
+	registry *Registry
 }
 
 // Start builds what is missing and starts a cluster. Stop it with Stop, even
@@ -109,7 +111,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		{"tekton", c.startTekton},
 	}
 	if opts.RealNode {
-		steps = append(steps, step{"the real node", c.startRealNode})
+		steps = append(steps, step{"the registry", c.startRegistry}, step{"the real node", c.startRealNode})
 	}
 	steps = append(steps, step{"kube-proxy and CoreDNS", c.startServices})
 	for _, s := range steps {
@@ -140,6 +142,7 @@ func (c *Cluster) Stop() error {
 	for _, p := range c.proxies {
 		_ = p.Close()
 	}
+	c.registry.stop()
 	// Whatever is left in the namespace (etcd or the apiserver if envtest
 	// failed to stop them, a demo's manager) is the cluster's.
 	if c.network != nil {
@@ -222,7 +225,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 	}
 	c.env = &envtest.Environment{
 		BinaryAssetsDirectory: c.Binaries.Dir(),
-		CRDDirectoryPaths:     []string{filepath.Join(opts.RepoRoot, "charts", "taskgate", "crds")},
+		CRDDirectoryPaths:     []string{filepath.Join(opts.RepoRoot, "charts", "taskgate", "files", "crds")},
 		CRDs:                  append(tekton, kwokLogs),
 		ErrorIfCRDPathMissing: true,
 		// A graceful stop with clients connected can outlast envtest's

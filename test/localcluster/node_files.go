@@ -62,6 +62,7 @@ func (n *realNode) writeFiles(c *Cluster) error {
 		// The machine's resolver is not on loopback: an accidental pull
 		// would send a DNS query off the machine. This one fails at once.
 		"resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+		"containerd/certs.d/" + RegistryHost + "/hosts.toml": registryHostsTOML(),
 	}
 	for path, value := range hostSysctls {
 		files[filepath.Join("sysctl", sysctlFile(path))] = value + "\n"
