@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/taskgate/taskgate/ociimage"
 	"github.com/taskgate/taskgate/test/nodeimage"
 )
 
@@ -207,7 +208,7 @@ func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string
 	if err != nil {
 		return err
 	}
-	specs := []nodeimage.Spec{
+	specs := []ociimage.Spec{
 		nodeimage.Pause(pauseImage, programs["pause"]),
 		nodeimage.Tekton(tektonImage("entrypoint"), c.Binaries.TektonEntrypoint, "entrypoint"),
 		nodeimage.Tekton(tektonImage("nop"), c.Binaries.TektonNop, "nop"),
@@ -219,7 +220,7 @@ func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string
 		nodeimage.Busybox(ImageShellNamedUser, "app"),
 		// The demo's migration talks to its database with psql.
 		nodeimage.Busybox(ImageDemoApp, "1000", append(demo, psql...)...),
-		nodeimage.Busybox(ImageNetcheck, "1000", nodeimage.File{Path: "/usr/local/bin/netcheck", Source: programs["netcheck"], Mode: 0o755}),
+		nodeimage.Busybox(ImageNetcheck, "1000", ociimage.File{Path: "/usr/local/bin/netcheck", Source: programs["netcheck"], Mode: 0o755}),
 		postgres,
 	}
 	archive, err := imageArchive(specs)
@@ -235,8 +236,8 @@ func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string
 // imageArchive returns an archive of the images, from the cache when an
 // earlier start wrote one of the same images: compressing PostgreSQL's
 // layer alone takes seconds. Only the newest archive is kept.
-func imageArchive(specs []nodeimage.Spec) (string, error) {
-	fp, err := nodeimage.Fingerprint(specs...)
+func imageArchive(specs []ociimage.Spec) (string, error) {
+	fp, err := ociimage.Fingerprint(specs...)
 	if err != nil {
 		return "", fmt.Errorf("fingerprinting the real node's images: %w", err)
 	}
@@ -284,8 +285,8 @@ func fetchPostgres(ctx context.Context, repoRoot string) (string, error) {
 // demoAppFiles are the files under dir, placed at the same paths in the
 // demo App's image (examples/image/usr/local/bin/bundle becomes
 // /usr/local/bin/bundle).
-func demoAppFiles(dir string) ([]nodeimage.File, error) {
-	var files []nodeimage.File
+func demoAppFiles(dir string) ([]ociimage.File, error) {
+	var files []ociimage.File
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -298,7 +299,7 @@ func demoAppFiles(dir string) ([]nodeimage.File, error) {
 		if err != nil {
 			return err
 		}
-		files = append(files, nodeimage.File{Path: "/" + filepath.ToSlash(rel), Source: path, Mode: int64(info.Mode().Perm())})
+		files = append(files, ociimage.File{Path: "/" + filepath.ToSlash(rel), Source: path, Mode: int64(info.Mode().Perm())})
 		return nil
 	})
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/taskgate/taskgate/ociimage"
 )
 
 // PostgresVersion is the Debian version of PostgreSQL 15 that
@@ -96,7 +98,7 @@ nobody:x:65534:
 // PGPORT itself. There are no time zone files (only an empty
 // /usr/share/zoneinfo), so TZ is UTC0, a zone PostgreSQL parses itself.
 // The runtime provides /dev/null, which initdb needs.
-func Postgres(ref, dir string) (Spec, error) {
+func Postgres(ref, dir string) (ociimage.Spec, error) {
 	return postgres(ref, dir, hostLibraryDirs)
 }
 
@@ -105,7 +107,7 @@ func Postgres(ref, dir string) (Spec, error) {
 // dynamic loader. They share no path with Busybox's files, so
 // Busybox(ref, user, files...) is a psql client image. psql reads PGHOST,
 // PGPORT, PGUSER and PGPASSWORD.
-func PsqlFiles(dir string) ([]File, error) {
+func PsqlFiles(dir string) ([]ociimage.File, error) {
 	return psqlFiles(dir, hostLibraryDirs)
 }
 
@@ -116,37 +118,37 @@ func hostLibraryDirs(triplet string) []string {
 	return []string{"/lib/" + triplet, "/usr/lib/" + triplet, "/lib", "/usr/lib"}
 }
 
-func postgres(ref, dir string, host func(string) []string) (Spec, error) {
+func postgres(ref, dir string, host func(string) []string) (ociimage.Spec, error) {
 	tree, err := openPostgresTree(dir, host)
 	if err != nil {
-		return Spec{}, err
+		return ociimage.Spec{}, err
 	}
-	files := []File{
+	files := []ociimage.File{
 		{Path: PostgresEntrypoint, Content: []byte(postgresEntrypointScript), Mode: 0o755},
-		{Path: "/bin/busybox", Source: BusyboxSource, Mode: 0o755, missing: "install the Debian package busybox-static"},
+		{Path: "/bin/busybox", Source: BusyboxSource, Mode: 0o755, Hint: "install the Debian package busybox-static"},
 		{Path: "/etc/passwd", Content: []byte(postgresPasswd), Mode: 0o644},
 		{Path: "/etc/group", Content: []byte(postgresGroup), Mode: 0o644},
 	}
-	var elfs []File
+	var elfs []ociimage.File
 	for _, b := range []string{"postgres", "initdb", "pg_isready"} {
-		elfs = append(elfs, File{Path: path.Join(postgresBin, b), Source: tree.source(path.Join(postgresBin, b)), Mode: 0o755})
+		elfs = append(elfs, ociimage.File{Path: path.Join(postgresBin, b), Source: tree.source(path.Join(postgresBin, b)), Mode: 0o755})
 	}
 	for _, pattern := range postgresModules {
 		matches, err := filepath.Glob(tree.source(path.Join(postgresLib, pattern)))
 		if err != nil || len(matches) == 0 {
-			return Spec{}, fmt.Errorf("building the postgres image from %s: no module %s in %s", dir, pattern, postgresLib)
+			return ociimage.Spec{}, fmt.Errorf("building the postgres image from %s: no module %s in %s", dir, pattern, postgresLib)
 		}
 		for _, m := range matches {
-			elfs = append(elfs, File{Path: path.Join(postgresLib, filepath.Base(m)), Source: m, Mode: 0o644})
+			elfs = append(elfs, ociimage.File{Path: path.Join(postgresLib, filepath.Base(m)), Source: m, Mode: 0o644})
 		}
 	}
 	libs, err := tree.libraries(elfs)
 	if err != nil {
-		return Spec{}, fmt.Errorf("building the postgres image from %s: %w", dir, err)
+		return ociimage.Spec{}, fmt.Errorf("building the postgres image from %s: %w", dir, err)
 	}
 	share, err := tree.share()
 	if err != nil {
-		return Spec{}, fmt.Errorf("building the postgres image from %s: %w", dir, err)
+		return ociimage.Spec{}, fmt.Errorf("building the postgres image from %s: %w", dir, err)
 	}
 	files = append(files, elfs...)
 	files = append(files, libs...)
@@ -156,7 +158,7 @@ func postgres(ref, dir string, host func(string) []string) (Spec, error) {
 	for _, applet := range busyboxApplets {
 		symlinks["/bin/"+applet] = "/bin/busybox"
 	}
-	return Spec{
+	return ociimage.Spec{
 		Ref:        ref,
 		Entrypoint: []string{PostgresEntrypoint},
 		Env:        []string{"PATH=" + postgresBin + ":/usr/local/bin:/usr/bin:/bin", "TZ=UTC0"},
@@ -171,24 +173,24 @@ func postgres(ref, dir string, host func(string) []string) (Spec, error) {
 			"/var/lib/postgresql":      0o755,
 			"/var/lib/postgresql/data": 0o700,
 		},
-		Owners: map[string]Owner{
+		Owners: map[string]ociimage.Owner{
 			"/var/lib/postgresql":      {UID: PostgresUID, GID: PostgresUID},
 			"/var/lib/postgresql/data": {UID: PostgresUID, GID: PostgresUID},
 		},
 	}, nil
 }
 
-func psqlFiles(dir string, host func(string) []string) ([]File, error) {
+func psqlFiles(dir string, host func(string) []string) ([]ociimage.File, error) {
 	tree, err := openPostgresTree(dir, host)
 	if err != nil {
 		return nil, err
 	}
-	psql := File{Path: "/usr/bin/psql", Source: tree.source(path.Join(postgresBin, "psql")), Mode: 0o755}
-	libs, err := tree.libraries([]File{psql})
+	psql := ociimage.File{Path: "/usr/bin/psql", Source: tree.source(path.Join(postgresBin, "psql")), Mode: 0o755}
+	libs, err := tree.libraries([]ociimage.File{psql})
 	if err != nil {
 		return nil, fmt.Errorf("adding psql from %s: %w", dir, err)
 	}
-	return append([]File{psql}, libs...), nil
+	return append([]ociimage.File{psql}, libs...), nil
 }
 
 // postgresTree is a directory hack/fetch-postgres.sh filled.
@@ -242,9 +244,9 @@ func (t *postgresTree) source(imagePath string) string {
 // share is PostgreSQL's share directory without what nothing here reads:
 // man pages, contrib examples and the contrib extensions' scripts, whose
 // modules the image does not hold.
-func (t *postgresTree) share() ([]File, error) {
+func (t *postgresTree) share() ([]ociimage.File, error) {
 	root := t.source(postgresShare)
-	var files []File
+	var files []ociimage.File
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -264,7 +266,7 @@ func (t *postgresTree) share() ([]File, error) {
 		case !d.Type().IsRegular():
 			return fmt.Errorf("%s is not a regular file", p)
 		}
-		files = append(files, File{Path: path.Join(postgresShare, rel), Source: p, Mode: 0o644})
+		files = append(files, ociimage.File{Path: path.Join(postgresShare, rel), Source: p, Mode: 0o644})
 		return nil
 	})
 	if err != nil {
@@ -283,7 +285,7 @@ func (t *postgresTree) share() ([]File, error) {
 // placed in /usr/lib/<triplet>, which the loader searches by default, and
 // the loader at the path the binaries name (PT_INTERP), taken from this
 // machine, whose libc it must match.
-func (t *postgresTree) libraries(elfs []File) ([]File, error) {
+func (t *postgresTree) libraries(elfs []ociimage.File) ([]ociimage.File, error) {
 	found := map[string]string{} // soname → file
 	var interp string
 	queue := make([]string, 0, len(elfs))
@@ -326,9 +328,9 @@ func (t *postgresTree) libraries(elfs []File) ([]File, error) {
 		sonames = append(sonames, soname)
 	}
 	sort.Strings(sonames)
-	files := []File{{Path: interp, Source: interp, Mode: 0o755, missing: "install the Debian package libc6"}}
+	files := []ociimage.File{{Path: interp, Source: interp, Mode: 0o755, Hint: "install the Debian package libc6"}}
 	for _, soname := range sonames {
-		files = append(files, File{Path: path.Join("/usr/lib", t.triplet, soname), Source: found[soname], Mode: 0o644})
+		files = append(files, ociimage.File{Path: path.Join("/usr/lib", t.triplet, soname), Source: found[soname], Mode: 0o644})
 	}
 	return files, nil
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/taskgate/taskgate/ociimage"
 )
 
 // postgresDir runs hack/fetch-postgres.sh into the cache the local cluster
@@ -43,8 +45,8 @@ func postgresDir(t *testing.T) string {
 	return dir
 }
 
-func filesByPath(files []File) map[string]File {
-	m := make(map[string]File, len(files))
+func filesByPath(files []ociimage.File) map[string]ociimage.File {
+	m := make(map[string]ociimage.File, len(files))
 	for _, f := range files {
 		m[f.Path] = f
 	}
@@ -111,7 +113,7 @@ func TestPostgresSpec(t *testing.T) {
 	if got := spec.Symlinks["/bin/sh"]; got != "/bin/busybox" {
 		t.Errorf("/bin/sh links to %q, want /bin/busybox", got)
 	}
-	if got, want := spec.Owners["/var/lib/postgresql/data"], (Owner{UID: 999, GID: 999}); got != want {
+	if got, want := spec.Owners["/var/lib/postgresql/data"], (ociimage.Owner{UID: 999, GID: 999}); got != want {
 		t.Errorf("/var/lib/postgresql/data owned by %v, want %v", got, want)
 	}
 
@@ -184,7 +186,7 @@ func TestPostgresLibrariesMatchLdd(t *testing.T) {
 	for _, bin := range []string{"postgres", "initdb", "psql"} {
 		t.Run(bin, func(t *testing.T) {
 			source := tree.source("/usr/lib/postgresql/15/bin/" + bin)
-			libs, err := tree.libraries([]File{{Source: source}})
+			libs, err := tree.libraries([]ociimage.File{{Source: source}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -377,7 +379,7 @@ func TestPostgresServes(t *testing.T) {
 	t.Logf("initdb and start took %v", time.Since(ready).Round(time.Millisecond))
 
 	psqlArgs := []string{"/usr/bin/psql", "-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", fmt.Sprint(port), "-U", "postgres", "-d", "postgres", "-A", "-t"}
-	clientEnv := []string{DefaultPath, "HOME=/home/app"}
+	clientEnv := []string{ociimage.DefaultPath, "HOME=/home/app"}
 	tests := []struct {
 		name     string
 		password string

@@ -1,4 +1,4 @@
-package nodeimage
+package ociimage
 
 import (
 	"crypto/sha256"
