@@ -1,33 +1,73 @@
-{{/* The name of taskgate's objects: the release name, unless it already says taskgate. */}}
+{{/* The chart's name, for the app.kubernetes.io/name label: nameOverride,
+else taskgate. */}}
+{{- define "taskgate.name" -}}
+{{- .Values.nameOverride | default .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The name of taskgate's objects: fullnameOverride, else the release
+name, unless it already says the chart's name, followed by it. */}}
 {{- define "taskgate.fullname" -}}
-{{- if contains "taskgate" .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "taskgate.name" . -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-taskgate" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "taskgate.labels" -}}
-app.kubernetes.io/name: taskgate
+app.kubernetes.io/name: {{ include "taskgate.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
-{{/* Never admit objects in the system namespaces or taskgate's own; with
-watchNamespaces, only in those. */}}
+{{/* The namespaceSelector of a Task, App or Job webhook: never
+kube-system, kube-node-lease or the release namespace (the manager never
+acts there either); with watchNamespaces, only those; and ANDed, the
+webhook's own namespaceSelector value, if it has one. Arguments: root, and
+hook, the webhook's values. */}}
 {{- define "taskgate.namespaceSelector" -}}
+{{- $root := .root -}}
+{{- $extra := .hook.namespaceSelector | default dict -}}
 namespaceSelector:
+  {{- with $extra.matchLabels }}
+  matchLabels: {{- toYaml . | nindent 4 }}
+  {{- end }}
   matchExpressions:
-  {{- with .Values.watchNamespaces }}
+  {{- with $root.Values.watchNamespaces }}
   - key: kubernetes.io/metadata.name
     operator: In
     values: [{{ range $i, $ns := . }}{{ if $i }}, {{ end }}{{ $ns | quote }}{{ end }}]
   {{- end }}
   - key: kubernetes.io/metadata.name
     operator: NotIn
-    values: [kube-system, kube-node-lease, {{ .Release.Namespace | quote }}]
+    values: [kube-system, kube-node-lease, {{ $root.Release.Namespace | quote }}]
+  {{- with $extra.matchExpressions }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}
+
+{{/* A webhook's objectSelector: the chart's own expressions (a list, may
+be empty) and the webhook's objectSelector value, ANDed; nothing when both
+are empty. Arguments: expressions, and hook, the webhook's values. */}}
+{{- define "taskgate.objectSelector" -}}
+{{- $extra := .hook.objectSelector | default dict -}}
+{{- $expressions := concat (.expressions | default list) ($extra.matchExpressions | default list) -}}
+{{- if or $expressions $extra.matchLabels -}}
+objectSelector:
+  {{- with $extra.matchLabels }}
+  matchLabels: {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $expressions }}
+  matchExpressions: {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end -}}
 {{- end -}}
 
 {{/* Where the apiserver calls a webhook. With cert-manager the cainjector
@@ -56,13 +96,24 @@ annotations:
 {{/* The labels that select the manager's pods; never change them, a
 Deployment's selector is immutable. */}}
 {{- define "taskgate.selectorLabels" -}}
-app.kubernetes.io/name: taskgate
+app.kubernetes.io/name: {{ include "taskgate.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: manager
 {{- end -}}
 
+{{/* The manager's ServiceAccount: the chart's (serviceAccount.name, else
+the fullname), or with serviceAccount.create=false an existing one, which
+must be named. Never a namespace's default ServiceAccount: every pod there
+that names none would run with the manager's RBAC. */}}
 {{- define "taskgate.serviceAccountName" -}}
-{{- include "taskgate.fullname" . -}}
+{{- $name := .Values.serviceAccount.name -}}
+{{- if not .Values.serviceAccount.create -}}
+{{- $name = required "serviceAccount.name is required when serviceAccount.create is false: set it to an existing ServiceAccount in the release namespace for the manager, or set serviceAccount.create=true" $name -}}
+{{- end -}}
+{{- if eq $name "default" -}}
+{{- fail "serviceAccount.name is \"default\": every pod in the release namespace that names no ServiceAccount would get the manager's RBAC; name a ServiceAccount only the manager uses" -}}
+{{- end -}}
+{{- $name | default (include "taskgate.fullname" .) -}}
 {{- end -}}
 
 {{/* The image, by digest when one is given. */}}
@@ -98,18 +149,14 @@ cert-manager: base64 of PEM, checked to decode to a certificate. */}}
 {{- $b -}}
 {{- end -}}
 
-{{/* The whole seconds in a Go duration of h, m, s and ms parts ("1m30s"),
-rounding milliseconds up. values.schema.json admits only such durations. */}}
-{{- define "taskgate.seconds" -}}
+{{/* The milliseconds in a Go duration of h, m, s and ms parts ("1m30s",
+"30000ms"), exactly: values.schema.json admits only such durations. */}}
+{{- define "taskgate.milliseconds" -}}
 {{- $total := 0 -}}
 {{- range regexFindAll "[0-9]+(ms|h|m|s)" . -1 -}}
-{{- $n := regexFind "^[0-9]+" . -}}
-{{- $unit := trimPrefix $n . -}}
-{{- if eq $unit "h" -}}{{- $total = add $total (mul $n 3600) -}}
-{{- else if eq $unit "m" -}}{{- $total = add $total (mul $n 60) -}}
-{{- else if eq $unit "s" -}}{{- $total = add $total $n -}}
-{{- else -}}{{- $total = add $total 1 -}}
-{{- end -}}
+{{- $n := regexFind "^[0-9]+" . | int64 -}}
+{{- $unit := regexFind "(ms|h|m|s)$" . -}}
+{{- $total = add $total (mul $n (get (dict "h" 3600000 "m" 60000 "s" 1000 "ms" 1) $unit)) -}}
 {{- end -}}
 {{- $total -}}
 {{- end -}}
