@@ -342,7 +342,7 @@ policy:
 
 	t.Run("defaults", func(t *testing.T) {
 		objs := renderChart(t)
-		wantKinds := []string{"Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Issuer",
+		wantKinds := []string{"Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition", "Deployment", "Issuer",
 			"MutatingWebhookConfiguration", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount",
 			"ValidatingWebhookConfiguration"}
 		if got := kinds(objs); !slices.Equal(got, wantKinds) {
@@ -450,6 +450,16 @@ policy:
 		}
 		dryRun(t, rest)
 	})
+
+	// The chart's ci/ values files (test/chart renders them without a
+	// cluster): the API server takes what they render, and the pods meet
+	// restricted. watchnamespaces-values.yaml names namespaces that do not
+	// exist here; TestRBACNamespacedMode covers that mode.
+	for _, values := range []string{"custom", "existing-serviceaccount", "no-certmanager", "openshift"} {
+		t.Run("ci/"+values, func(t *testing.T) {
+			dryRun(t, renderChart(t, "--values", filepath.Join("charts", "taskgate", "ci", values+"-values.yaml")))
+		})
+	}
 }
 
 // containerEnv returns the value of the manager container's env var name.
