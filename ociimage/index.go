@@ -101,6 +101,9 @@ func writeLayout(path string, idx v1.ImageIndex, refName string, created time.Ti
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
 	tw := tar.NewWriter(tmp)
 	header := func(name string, typeflag byte, mode, size int64) error {
 		return tw.WriteHeader(&tar.Header{Name: name, Typeflag: typeflag, Mode: mode, Size: size, ModTime: created.UTC()})
