@@ -22,6 +22,16 @@ LOCALCLUSTER  := $(CURDIR)/bin/localcluster
 IMG           ?= ghcr.io/taskgate/taskgate:dev
 # Image timestamps come from the commit, for reproducible builds.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+# The release's version (SemVer); hack/release defaults it to the chart's
+# appVersion. The image's revision label is the commit.
+VERSION       ?=
+REVISION      ?= $(shell git rev-parse HEAD 2>/dev/null)
+# Where `make image` and `make release` write; gitignored.
+DIST          ?= $(CURDIR)/dist
+# A reference `make image` also pushes the image to, with docker's
+# credentials, e.g. PUSH=registry.example.com/taskgate/taskgate:v0.1.0.
+PUSH          ?=
+RELEASE_FLAGS  = -dist $(DIST) -revision '$(REVISION)' -source-date-epoch $(SOURCE_DATE_EPOCH) $(if $(VERSION),-version $(VERSION))
 
 ##@ General
 
@@ -57,6 +67,14 @@ verify: ## Fail if generated files are stale, code is unformatted or vet complai
 build: ## Build the commands in cmd/ into bin/.
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/...
 
+.PHONY: image
+image: ## Build the manager image for linux/amd64 and arm64 without Docker into $(DIST) (OCI layout tarball, digest, SBOMs); PUSH=ref also pushes it.
+	$(GO) run ./hack/release image $(RELEASE_FLAGS) $(if $(PUSH),-push $(PUSH))
+
+.PHONY: release
+release: ## Write a release into $(DIST): the image, the chart with its digest pinned, kubectl-task for linux and darwin, SHA256SUMS.
+	$(GO) run ./hack/release release $(RELEASE_FLAGS)
+
 .PHONY: docker-build
 docker-build: ## Build the manager image as $(IMG) (needs Docker with BuildKit).
 	docker build --build-arg SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) -t $(IMG) .
@@ -72,7 +90,7 @@ helm-lint: ## Lint the Helm chart, strictly, with the pinned helm, with its defa
 ##@ Test
 
 .PHONY: test
-test: verify test-unit test-fuzz test-e2e ## Run every check and test; the README's test command.
+test: verify image test-unit test-fuzz test-e2e ## Run every check and test; the README's test command.
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests (no cluster).
