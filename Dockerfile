@@ -1,4 +1,7 @@
-# The taskgate manager image: `make docker-build IMG=...`.
+# The taskgate manager image with Docker: `make docker-build IMG=...`.
+# `make image` builds the released one without Docker (release/,
+# hack/release): the same binary flags and user, on a distroless-style
+# base built in Go, for linux/amd64 and linux/arm64, with an SBOM.
 #
 # Reproducible: the binary is built with -trimpath, without VCS stamping and
 # with an empty build ID, from the module's pinned dependencies, so the same
