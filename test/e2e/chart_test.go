@@ -31,6 +31,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -1124,4 +1125,92 @@ func TestMetricsNeedAuthorization(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "\ntaskgate_policy_info{") {
 		t.Errorf("the metrics-reader: %d, %d bytes; want 200 with taskgate_policy_info", code, len(body))
 	}
+}
+
+// TestChartAdoptsCRDs follows docs/install.md's upgrade from a chart that
+// kept its CRDs in crds/: the suite's CRDs were created without Helm, as
+// those were. A release that renders them is refused until they carry its
+// ownership label and annotations; then it adopts them, and uninstalled
+// with crds.keep it leaves them, the very same objects, in place.
+func TestChartAdoptsCRDs(t *testing.T) {
+	chartNamespaceFor(t)
+	const crdRelease = "tgcrds"
+	// The chart with its CRDs alone: its webhooks, with no manager behind
+	// them, would fail closed for the other tests.
+	chart := filepath.Join(t.TempDir(), "taskgate")
+	if err := os.CopyFS(chart, os.DirFS(filepath.Join(cluster.RepoRoot, "charts", "taskgate"))); err != nil {
+		t.Fatal(err)
+	}
+	templates, err := filepath.Glob(filepath.Join(chart, "templates", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range templates {
+		if base := filepath.Base(f); base != "_helpers.tpl" && base != "crds.yaml" {
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	crdNames := []string{"apps.taskgate.dev", "tasks.taskgate.dev"}
+	uids := map[string]types.UID{}
+	for _, name := range crdNames {
+		crd, err := getCRD(t, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids[name] = crd.UID
+	}
+	helmIn := func(args ...string) (string, error) {
+		return helm(t, append([]string{"--kubeconfig", cluster.Kubeconfig, "--namespace", chartNamespace}, args...)...)
+	}
+	t.Cleanup(func() { _, _ = helmIn("uninstall", crdRelease, "--ignore-not-found") })
+
+	out, err := helmIn("install", crdRelease, chart)
+	if want := `CustomResourceDefinition "apps.taskgate.dev" in namespace "" exists and cannot be imported into the current release: invalid ownership metadata`; err == nil || !strings.Contains(out, want) {
+		t.Fatalf("helm install over CRDs Helm did not create: %v\n%s\nwant %q", err, out, want)
+	}
+	// docs/install.md, "From a chart that had crds/".
+	for _, name := range crdNames {
+		mustKubectl(t, "", "label", "crd", name, "app.kubernetes.io/managed-by=Helm", "--overwrite")
+		mustKubectl(t, "", "annotate", "crd", name, "--overwrite", "meta.helm.sh/release-name="+crdRelease, "meta.helm.sh/release-namespace="+chartNamespace)
+	}
+	if out, err := helmIn("install", crdRelease, chart); err != nil {
+		t.Fatalf("helm install after the CRDs were labelled and annotated: %v\n%s", err, out)
+	}
+	for _, name := range crdNames {
+		crd, err := getCRD(t, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if crd.Labels["helm.sh/chart"] == "" || crd.Annotations["helm.sh/resource-policy"] != "keep" {
+			t.Errorf("the adopted CRD %s has labels %v and annotations %v; want the chart's label and the keep annotation", name, crd.Labels, crd.Annotations)
+		}
+	}
+	if out, err := helmIn("uninstall", crdRelease, "--wait"); err != nil || !strings.Contains(out, "These resources were kept due to the resource policy") {
+		t.Errorf("helm uninstall: %v\n%s\nwant it to say it kept the CRDs", err, out)
+	}
+	for _, name := range crdNames {
+		crd, err := getCRD(t, name)
+		if err != nil {
+			t.Errorf("after helm uninstall with crds.keep: %v", err)
+		} else if crd.UID != uids[name] || crd.DeletionTimestamp != nil {
+			t.Errorf("after helm uninstall with crds.keep the CRD %s has UID %s (was %s) and deletionTimestamp %v; want it untouched", name, crd.UID, uids[name], crd.DeletionTimestamp)
+		}
+	}
+}
+
+// getCRD reads a CustomResourceDefinition with kubectl (the suite's client
+// does not know the type).
+func getCRD(t *testing.T, name string) (*apiextensionsv1.CustomResourceDefinition, error) {
+	t.Helper()
+	out, err := kubectl(t, "", "get", "crd", name, "-o", "json")
+	if err != nil {
+		return nil, fmt.Errorf("kubectl get crd %s: %w: %s", name, err, out)
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := json.Unmarshal([]byte(out), crd); err != nil {
+		return nil, fmt.Errorf("decoding CRD %s: %w", name, err)
+	}
+	return crd, nil
 }
