@@ -7,15 +7,22 @@ import (
 	"debug/elf"
 	"errors"
 	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/taskgate/taskgate/ociimage"
 )
@@ -157,8 +164,9 @@ func TestGoEnv(t *testing.T) {
 }
 
 // TestManagerImageIsReproducible builds the real manager for this
-// machine's platform twice: the same options give the same digest, and
-// the binary is static, stripped of VCS and build ID, with -trimpath.
+// machine's platform twice: the same options give the same digest, the
+// binary is static, stripped and without a VCS stamp, built with
+// -trimpath, and a registry on loopback serves the pushed index as is.
 func TestManagerImageIsReproducible(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the manager twice")
@@ -232,6 +240,44 @@ func TestManagerImageIsReproducible(t *testing.T) {
 	if s := f.Section(".symtab"); s != nil {
 		t.Error("the binary has a symbol table: it is not stripped")
 	}
+
+	// A registry takes the index as it is, as the harness's on 127.0.0.1
+	// does, and gives back the same digest and this platform's image.
+	reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer reg.Close()
+	ref, err := name.ParseReference(strings.TrimPrefix(reg.URL, "http://")+"/taskgate/taskgate:0.1.0", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, first.Index, remote.WithContext(ctx)); err != nil {
+		t.Fatalf("pushing the index: %v", err)
+	}
+	pulled, err := remote.Index(ref, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := digestOf(t, pulled); got != a {
+		t.Errorf("the registry serves digest %s, want %s", got, a)
+	}
+	if err := validate.Index(pulled); err != nil {
+		t.Errorf("the pulled index is not valid: %v", err)
+	}
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := imageDigest(t, img), imageDigest(t, first.Platforms[0].Image); got != want {
+		t.Errorf("the registry resolves linux/%s to %s, want %s", runtime.GOARCH, got, want)
+	}
+}
+
+func imageDigest(t *testing.T, img v1.Image) v1.Hash {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func digestOf(t *testing.T, idx v1.ImageIndex) v1.Hash {
