@@ -34,6 +34,9 @@ type Options struct {
 	// RealNode adds a real node beside kwok's: kubelet, containerd and
 	// runc, for pods in namespaces with RealNodeAnnotations. It needs root.
 	RealNode bool
+	// WithoutTaskgateCRDs leaves taskgate's CRDs out, for the chart to
+	// install: Helm refuses to adopt objects it did not create.
+	WithoutTaskgateCRDs bool
 	// Logf reports progress.
 	Logf func(format string, args ...any)
 }
@@ -223,9 +226,13 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("creating apiserver log: %w", err)
 	}
+	var crdDirs []string
+	if !opts.WithoutTaskgateCRDs {
+		crdDirs = []string{filepath.Join(opts.RepoRoot, "charts", "taskgate", "files", "crds")}
+	}
 	c.env = &envtest.Environment{
 		BinaryAssetsDirectory: c.Binaries.Dir(),
-		CRDDirectoryPaths:     []string{filepath.Join(opts.RepoRoot, "charts", "taskgate", "files", "crds")},
+		CRDDirectoryPaths:     crdDirs,
 		CRDs:                  append(tekton, kwokLogs),
 		ErrorIfCRDPathMissing: true,
 		// A graceful stop with clients connected can outlast envtest's
@@ -282,8 +289,12 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 	// ones.
 	api.Configure().Set("kubelet-preferred-address-types", "InternalIP")
 	// A namespace's annotations can then put its pods on the real node
-	// (RealNodeAnnotations).
-	api.Configure().Set("enable-admission-plugins", "PodNodeSelector,PodTolerationRestriction")
+	// (RealNodeAnnotations). envtest disables the ServiceAccount plugin,
+	// as it runs no controller to create ServiceAccounts; this cluster
+	// does, and a pod that runs as a cluster's pods do, such as the
+	// chart's manager, needs the plugin to mount its token.
+	api.Configure().Set("enable-admission-plugins", "PodNodeSelector,PodTolerationRestriction,ServiceAccount")
+	api.Configure().Set("disable-admission-plugins", "")
 	c.env.ControlPlane.APIServer = api
 	// etcd and the apiserver start from a thread inside the namespace:
 	// envtest runs them itself, so they cannot be started through nsenter.

@@ -33,10 +33,21 @@
 // Pods reach the real node only from namespaces annotated with
 // RealNodeAnnotations, through the apiserver's PodNodeSelector and
 // PodTolerationRestriction admission plugins; the node's taint keeps every
-// other pod on kwok. No image is ever pulled: the harness builds each image
-// the node runs with go-containerregistry (package nodeimage) and imports
-// it into containerd, and the namespace has no route out, so a pull that
-// slipped through would fail at once instead of leaving the machine.
+// other pod on kwok. The harness builds each image the node runs with
+// go-containerregistry (package nodeimage) and imports it into containerd,
+// and the namespace has no route out, so a pull from any registry but the
+// cluster's own would fail at once instead of leaving the machine.
+//
+// The cluster's registry (Cluster.Registry) is for images a test ships as
+// an admin would, such as the manager's for the chart: go-containerregistry's
+// in-memory pkg/registry, served by the process that owns the cluster on
+// two loopback listeners, RegistryHost (127.0.0.1:5000) inside the
+// cluster's namespace, where containerd pulls over plain HTTP as its
+// hosts.toml says, and a free port of 127.0.0.1 outside, for pushes. A pod
+// names RegistryHost/repository@digest. A pod that serves webhooks, such
+// as the chart's manager, is called by the apiserver through its Service:
+// the apiserver runs inside the namespace, so its connections to the
+// ClusterIP go through kube-proxy's rules like any node's.
 //
 // # The cluster's network
 //

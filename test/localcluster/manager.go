@@ -9,29 +9,31 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/taskgate/taskgate/release"
 )
 
 // BuildManager builds taskgate's manager binary, cmd/taskgate, to out, as
-// the Dockerfile builds the image's: static, without cgo, symbols or DWARF,
-// so the pages of the binary a measured manager touches are those of the
-// binary that ships.
+// the release builds the image's (release.GoBuild): static, without cgo,
+// symbols or DWARF, so the pages of the binary a measured manager touches
+// are those of the binary that ships, and the build cache serves both.
 func BuildManager(ctx context.Context, repoRoot, out string) error {
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/taskgate")
-	build.Dir = repoRoot
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the manager: %w: %s", err, b)
+	host := v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	if err := release.GoBuild(ctx, "", repoRoot, host, "./cmd/taskgate", out); err != nil {
+		return fmt.Errorf("building the manager: %w", err)
 	}
 	return nil
 }
