@@ -7,8 +7,11 @@ import (
 	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/component-base/logs"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	// Registers --logging-format=json, as Kubernetes' own components have.
+	_ "k8s.io/component-base/logs/json/register"
 	"k8s.io/klog/v2"
-	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/taskgate/taskgate/manager"
@@ -57,16 +60,20 @@ func run() error {
 	fs.DurationVar(&opts.AppResync, "app-resync", opts.AppResync, "how often each App's bound Secrets and VCAP_SERVICES Secret are read again (they are not watched)")
 	fs.DurationVar(&opts.ShutdownDrain, "shutdown-drain", opts.ShutdownDrain, "how long to keep serving, unready, after SIGTERM")
 	fs.DurationVar(&opts.GracefulShutdown, "graceful-shutdown-timeout", opts.GracefulShutdown, "how long runnables get to stop")
-	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
-	logConfig := textlogger.NewConfig()
-	logConfig.AddFlags(klogFlags)
-	klogFlags.VisitAll(func(f *flag.Flag) { fs.Var(f.Value, f.Name, f.Usage) })
+	// Kubernetes' own logging flags: --logging-format (text or json), -v
+	// and --vmodule, so log pipelines built for kube components parse
+	// taskgate's lines too.
+	logConfig := logsapi.NewLoggingConfiguration()
+	logsapi.AddGoFlags(logConfig, fs)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
 	opts.KubeAPIQPS = float32(qps)
-	log := textlogger.NewLogger(logConfig)
-	klog.SetLogger(log)
+	if err := logsapi.ValidateAndApply(logConfig, nil); err != nil {
+		return fmt.Errorf("configuring logging: %w", err)
+	}
+	defer logs.FlushLogs()
+	log := klog.Background()
 	ctrl.SetLogger(log)
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)

@@ -45,6 +45,7 @@ func TestBadValues(t *testing.T) {
 		{[]string{"--set", "manager.extraEnv[0].value=x"}, schemaError("- at '/manager/extraEnv/0': missing property 'name'")},
 		{[]string{"--set", "manager.extraVolumeMounts[0].name=tmp"}, schemaError("- at '/manager/extraVolumeMounts/0': missing property 'mountPath'")},
 		{[]string{"--set", "serviceAccount.create=no"}, schemaError("- at '/serviceAccount/create': got string, want boolean")},
+		{[]string{"--set", "manager.logFormat=xml"}, schemaError("- at '/manager/logFormat': value must be one of 'text', 'json'")},
 		{[]string{"--set", "manager.shutdownDrain=1.5s"}, schemaError("- at '/manager/shutdownDrain': '1.5s' does not match pattern '^(0|([0-9]+(h|ms|m|s))+)$'")},
 		{[]string{"--set", "manager.gracefulShutdownTimeout=1d"}, schemaError("- at '/manager/gracefulShutdownTimeout': '1d' does not match pattern '^(0|([0-9]+(h|ms|m|s))+)$'")},
 		{[]string{"--set", "manager.shutdownDrain=500us"}, schemaError("- at '/manager/shutdownDrain': '500us' does not match pattern '^(0|([0-9]+(h|ms|m|s))+)$'")},
