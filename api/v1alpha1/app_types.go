@@ -45,6 +45,25 @@ type AppSpec struct {
 	// +kubebuilder:validation:items:MaxLength=4096
 	Args []string `json:"args,omitempty"`
 
+	// launcher is the program in the image that runs a Task's
+	// spec.command, for example /cnb/lifecycle/launcher in a buildpack
+	// (CNB) image, which puts the buildpacks' environment (PATH to ruby
+	// and bundler, profile.d scripts) in place first. A Task's command
+	// then runs as [launcher, command], the command one argument, as
+	// Cloud Foundry and Korifi run task commands. When empty, a Task's
+	// command runs as /bin/sh -c <command>. It does not change the App's
+	// own command and args, nor a Job labelled with the App.
+	//
+	// It is a path, not an enum of image kinds, because the launcher is a
+	// file of the image and images put it in different places. It grants
+	// nothing new: it names a file in the App's own image, run as the
+	// App's user with the App's security context, which whoever may
+	// create the App could already run as spec.command.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="must be an absolute path in the image, for example /cnb/lifecycle/launcher"
+	Launcher string `json:"launcher,omitempty"`
+
 	// workingDir is the directory tasks start in. When empty, the image's
 	// WORKDIR is used.
 	// +optional
