@@ -64,12 +64,13 @@ func Equal(a, b *v1alpha1.ResolvedRun) bool {
 // means policy.Default().
 //
 // Start command. With spec.command set, the container runs
-// command ["/bin/sh", "-c", spec.command] and no args: the Task's command
-// replaces the App's start command (args), and neither the App's command
-// nor the image's ENTRYPOINT runs, as Kubernetes' command replaces
-// ENTRYPOINT. The image must therefore have /bin/sh. Without spec.command
-// the container runs the App's command and args. With neither, spec.command
-// is required.
+// command ["/bin/sh", "-c", spec.command], or [launcher, spec.command]
+// when the App sets spec.launcher (TaskCommand), and no args: the Task's
+// command replaces the App's start command (args), and neither the App's
+// command nor the image's ENTRYPOINT runs, as Kubernetes' command replaces
+// ENTRYPOINT. The image must therefore have /bin/sh, or the launcher.
+// Without spec.command the container runs the App's command and args. With
+// neither, spec.command is required.
 //
 // Env is the App's (with SERVICE_BINDING_ROOT and VCAP_SERVICES), then the
 // Task's: a Task entry replaces the App entry of its name in place, and
@@ -229,10 +230,16 @@ func (r *Result) resolveCommand(app *v1alpha1.App, task *v1alpha1.TaskSpec) {
 	run := r.Resolved
 	switch {
 	case task.Command != "":
-		run.Command = []string{shell, shellFlag, task.Command}
-		if len(app.Spec.Command) > 0 {
+		run.Command = TaskCommand(app.Spec.Launcher, task.Command)
+		switch {
+		case len(app.Spec.Command) > 0 && app.Spec.Launcher != "":
+			r.Warnings = append(r.Warnings, WarningCommandReplacesEntrypointLauncher)
+		case len(app.Spec.Command) > 0:
 			r.Warnings = append(r.Warnings, WarningCommandReplacesEntrypoint)
 		}
+		// The App's webhook checks this too; an App admitted before it
+		// did must not start Tasks with a launcher path it would refuse.
+		r.appErrors(app, ValidateLauncher(app.Spec.Launcher, specPath.Child("launcher")))
 	case len(app.Spec.Command) == 0 && len(app.Spec.Args) == 0:
 		r.Errors = append(r.Errors, field.Required(specPath.Child("command"),
 			"no start command: set spec.command on the Task or args on App "+app.Name))

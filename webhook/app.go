@@ -99,6 +99,7 @@ func ValidateApp(app *v1alpha1.App, p *policy.Policy, nsLabels map[string]string
 		errs = append(errs, field.Invalid(specPath.Child("image"), app.Spec.Image,
 			fmt.Sprintf("not a valid image reference (%v); use a form such as registry.example.com/team/app:v1 or ...@sha256:<digest>", err)))
 	}
+	errs = append(errs, inherit.ValidateLauncher(app.Spec.Launcher, specPath.Child("launcher"))...)
 	var uses []policy.PrivilegedUse
 	uses = append(uses, policy.SecurityContextUses(app.Spec.SecurityContext, specPath.Child("securityContext"))...)
 	policyErrs, warnings := p.ValidatePrivileges(uses)

@@ -71,7 +71,8 @@ type TaskSpec struct {
 	// command is the shell command the Task runs in place of the App's
 	// start command (spec.args of the App), for example
 	// "bundle exec rake db:migrate". It is run as `/bin/sh -c <command>` in
-	// the App's image. When empty, the App's start command runs.
+	// the App's image, or as `<launcher> <command>` when the App sets
+	// spec.launcher. When empty, the App's start command runs.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8192
@@ -181,7 +182,8 @@ type ResolvedRun struct {
 	Image string `json:"image"`
 
 	// command is the container entrypoint: the App's (64 items of 4096
-	// characters), or /bin/sh -c and the Task's command (8192).
+	// characters), or /bin/sh -c or the App's launcher, and the Task's
+	// command (8192).
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
