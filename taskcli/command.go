@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -38,8 +39,10 @@ type Options struct {
 	Terminal bool
 	// Clock times waits and ages.
 	Clock clock.WithTicker
-	// PollInterval is how often a wait reads the Task.
-	PollInterval time.Duration
+	// LogRetry is how long a wait that follows logs waits before asking
+	// again for logs that were not there yet, such as those of a
+	// container still starting. The Task itself is watched, not polled.
+	LogRetry time.Duration
 	// IDWait is how long `run` waits for taskgate to give the new Task
 	// its ID.
 	IDWait time.Duration
@@ -47,20 +50,28 @@ type Options struct {
 	// by itself before it is closed.
 	LogGrace time.Duration
 
+	// scheme knows taskgate's and Kubernetes' types, for the client and
+	// the printers.
+	scheme    *runtime.Scheme
 	namespace string
-	client    client.Client
+	client    client.WithWatch
 	pods      kubernetes.Interface
 }
 
 // NewOptions returns Options with kubectl's flags and the default timings.
 func NewOptions(streams genericiooptions.IOStreams) *Options {
+	scheme := runtime.NewScheme()
+	// Adding compiled-in types fails only on a programming error.
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	return &Options{
-		ConfigFlags:  genericclioptions.NewConfigFlags(true),
-		IOStreams:    streams,
-		Clock:        clock.RealClock{},
-		PollInterval: 500 * time.Millisecond,
-		IDWait:       5 * time.Second,
-		LogGrace:     2 * time.Second,
+		scheme:      scheme,
+		ConfigFlags: genericclioptions.NewConfigFlags(true),
+		IOStreams:   streams,
+		Clock:       clock.RealClock{},
+		LogRetry:    500 * time.Millisecond,
+		IDWait:      5 * time.Second,
+		LogGrace:    2 * time.Second,
 	}
 }
 
@@ -87,7 +98,7 @@ func Execute(ctx context.Context, streams genericiooptions.IOStreams, args []str
 // NewCommand returns the `kubectl task` command and its subcommands.
 func NewCommand(o *Options) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "kubectl-task",
+		Use:   "kubectl-task [APP ID]",
 		Short: "Run, list and stop taskgate Tasks: one-off runs of an App's code",
 		Long: `kubectl task runs one-off commands of an App, such as a database migration,
 the way cf run-task does: each Task inherits the App's image, environment,
@@ -97,11 +108,21 @@ runs its command and stops.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		Args:              rootArgs,
+	}
+	// kubectl task APP ID shows one Task, as cf task APP ID does.
+	getFlags := genericclioptions.NewPrintFlags("")
+	getFlags.AddFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		return o.runGet(cmd.Context(), getFlags, args)
 	}
 	cmd.SetOut(o.Out)
 	cmd.SetErr(o.ErrOut)
 	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newRunCommand(o), newListCommand(o), newLogsCommand(o), newTerminateCommand(o))
+	cmd.AddCommand(newRunCommand(o), newGetCommand(o), newListCommand(o), newLogsCommand(o), newTerminateCommand(o))
 	return cmd
 }
 
@@ -120,13 +141,7 @@ func (o *Options) complete() error {
 	// Admission warnings, such as a policy shortening a Task's TTL, are
 	// for the user, as kubectl shows them.
 	cfg.WarningHandler = rest.NewWarningWriter(o.ErrOut, rest.WarningWriterOptions{Deduplicate: true})
-	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			return fmt.Errorf("building scheme: %w", err)
-		}
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: o.scheme})
 	if err != nil {
 		return fmt.Errorf("creating client: %w", err)
 	}

@@ -12,16 +12,21 @@ import (
 )
 
 func newListCommand(o *Options) *cobra.Command {
-	var output string
+	var (
+		output        string
+		allNamespaces bool
+	)
 	cmd := &cobra.Command{
-		Use:     "list [APP] [-o wide|json|yaml]",
+		Use:     "list [APP] [-A] [-o wide|json|yaml]",
 		Aliases: []string{"ls"},
 		Short:   "List Tasks by ID, with their state and duration",
 		Long: `List the Tasks of an App, or of every App in the namespace, as cf tasks does:
-by ID, with their state, how long they ran and their age. -o wide adds the App,
-the exit code, the pod and why a Task failed.`,
+by ID, with their display name, state, start time, how long they ran, their
+age and command. -o wide adds the App, the exit code, the pod and why a Task
+failed. -A lists every namespace's Tasks.`,
 		Example: `  kubectl task list shop
-  kubectl task list -o wide`,
+  kubectl task list -o wide
+  kubectl task list -A`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch output {
@@ -36,23 +41,30 @@ the exit code, the pod and why a Task failed.`,
 			if len(args) == 1 {
 				app = args[0]
 			}
-			return o.list(cmd.Context(), app, output)
+			return o.list(cmd.Context(), app, output, allNamespaces)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, json or yaml")
+	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the Tasks of every namespace, as kubectl get -A does")
 	return cmd
 }
 
-func (o *Options) list(ctx context.Context, app, output string) error {
-	opts := []client.ListOption{client.InNamespace(o.namespace)}
+func (o *Options) list(ctx context.Context, app, output string, allNamespaces bool) error {
+	var opts []client.ListOption
+	where := "namespace " + o.namespace
+	if allNamespaces {
+		where = "any namespace"
+	} else {
+		opts = append(opts, client.InNamespace(o.namespace))
+	}
 	if app != "" {
 		opts = append(opts, client.MatchingLabels{v1alpha1.LabelApp: app})
 	}
 	var tasks v1alpha1.TaskList
 	if err := o.client.List(ctx, &tasks, opts...); err != nil {
-		return fmt.Errorf("listing Tasks in namespace %s: %w", o.namespace, apiError(err))
+		return fmt.Errorf("listing Tasks in %s: %w", where, apiError(err))
 	}
-	if len(tasks.Items) == 0 && app != "" {
+	if len(tasks.Items) == 0 && app != "" && !allNamespaces {
 		// Say whether the App has no Tasks or does not exist.
 		if _, err := o.getApp(ctx, app); err != nil {
 			return err
@@ -74,9 +86,9 @@ func (o *Options) list(ctx context.Context, app, output string) error {
 	}
 	if len(tasks.Items) == 0 {
 		if app != "" {
-			fmt.Fprintf(o.ErrOut, "App %s has no Tasks in namespace %s; run one with kubectl task run %s -c COMMAND\n", app, o.namespace, app)
+			fmt.Fprintf(o.ErrOut, "App %s has no Tasks in %s; run one with kubectl task run %s -c COMMAND\n", app, where, app)
 		} else {
-			fmt.Fprintf(o.ErrOut, "No Tasks found in namespace %s.\n", o.namespace)
+			fmt.Fprintf(o.ErrOut, "No Tasks found in %s.\n", where)
 		}
 		return nil
 	}
@@ -85,5 +97,5 @@ func (o *Options) list(ctx context.Context, app, output string) error {
 	for i := range tasks.Items {
 		rows = append(rows, NewRow(&tasks.Items[i], now))
 	}
-	return WriteTable(o.Out, rows, TableOptions{Wide: output == "wide", ShowApp: app == ""})
+	return WriteTable(o.Out, rows, TableOptions{Wide: output == "wide", ShowApp: app == "", ShowNamespace: allNamespaces})
 }

@@ -16,7 +16,10 @@ func newLogsCommand(o *Options) *cobra.Command {
 		Use:   "logs (APP ID | TASK) [-f] [--tail N]",
 		Short: "Show the logs of one Task",
 		Long: `Show the logs of one Task: the output of its command, from its pod. Name the
-Task by its App and ID, as cf does, or by its name.
+Task by its App and ID, as cf does, or by its name. With -f, the command ends
+when the Task does, and exits as run --wait does: 0 when it succeeded, its
+command's exit status when that failed, 1 when it was cancelled or failed
+without one.
 
 Tekton deletes the pod of a cancelled or timed-out Task, and its logs with it;
 keep logs with cluster logging.`,
@@ -57,8 +60,9 @@ func (o *Options) logs(ctx context.Context, ref taskRef, follow bool, tail *int6
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(o.ErrOut, outcomeLine(done))
-		return nil
+		// As run --wait does, so that a script following a Task sees how
+		// it ended.
+		return o.outcome(o.ErrOut, done)
 	}
 	pod, err := o.podOf(ctx, t)
 	if err == nil && pod == "" {
@@ -71,6 +75,10 @@ func (o *Options) logs(ctx context.Context, ref taskRef, follow bool, tail *int6
 	}
 	if err != nil {
 		return fmt.Errorf("cannot show the logs of %s: %w", describe(t), logsUnavailable(t, err))
+	}
+	if follow {
+		// A Task that had already ended: -f still exits with its result.
+		return o.outcome(o.ErrOut, t)
 	}
 	return nil
 }

@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 )
 
 // runFlags are the flags of `kubectl task run`.
 type runFlags struct {
-	command, name, displayName string
+	command, displayName       string
 	cpu, memory, disk, timeout string
 	env, annotations           []string
 	wait, follow               bool
@@ -28,46 +29,81 @@ type runFlags struct {
 
 func newRunCommand(o *Options) *cobra.Command {
 	f := &runFlags{}
+	printFlags := genericclioptions.NewPrintFlags("created")
 	cmd := &cobra.Command{
-		Use:   "run APP [-c COMMAND]",
+		Use:   "run APP [COMMAND | -c COMMAND] [--name NAME]",
 		Short: "Run a one-off Task of an App and print its name and ID",
 		Long: `Run a one-off Task of an App, as cf run-task does. The Task runs in the App's
-image with its environment, service bindings and resources; --command replaces
-the App's start command and runs as /bin/sh -c COMMAND.
+image with its environment, service bindings and resources; the command, given
+as the second argument or with --command, replaces the App's start command and
+runs as /bin/sh -c COMMAND.
+
+--name is the run's display name, as in cf and kf: it need not be unique, and
+the Task's object name is generated from the App's. -o prints the new Task
+(name, json, yaml...) on standard output, and the line that reports it goes to
+standard error.
 
 Memory and disk take Cloud Foundry sizes, where K, M, G and T (with or without
 a B, in any case) count in powers of 1024: 512M and 512MB mean 512Mi, 1G and
 1GB mean 1Gi. Kubernetes quantities such as 512Mi work too.`,
 		Example: `  # Migrate the database of App shop and wait for the outcome
-  kubectl task run shop -c "bundle exec rake db:migrate" --wait
+  kubectl task run shop "bundle exec rake db:migrate" --name migrate --wait
+
+  # Keep the new Task's name for later commands
+  task=$(kubectl task run shop -c "bin/report" -o name)
 
   # Run a bigger import, showing its logs as it runs
   kubectl task run shop -c "bin/import orders.csv" --memory 2G --follow`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 2 {
+				if f.command != "" {
+					return fmt.Errorf("give the command once: as the second argument or with -c, not both")
+				}
+				f.command = args[1]
+			}
 			task, err := buildTask(args[0], f)
 			if err != nil {
 				return err
 			}
+			var printer printers.ResourcePrinter
+			if *printFlags.OutputFormat != "" {
+				if f.follow {
+					return fmt.Errorf("-o and --follow both write to standard output: use one, or --wait with -o")
+				}
+				if printer, err = printFlags.WithTypeSetter(o.scheme).ToPrinter(); err != nil {
+					return err
+				}
+			}
 			if err := o.complete(); err != nil {
 				return err
 			}
-			return o.run(cmd.Context(), task, f.wait, f.follow)
+			return o.run(cmd.Context(), task, printer, f.wait, f.follow)
 		},
 	}
-	fl := cmd.Flags()
+	bindRunFlags(cmd.Flags(), f)
+	printFlags.AddFlags(cmd)
+	return cmd
+}
+
+// bindRunFlags binds run's flags, with cf's and Kf's names, to f.
+func bindRunFlags(fl *pflag.FlagSet, f *runFlags) {
 	fl.StringVarP(&f.command, "command", "c", "", "shell command to run in place of the App's start command")
-	fl.StringVar(&f.name, "name", "", "name of the Task object (default: the App's name and a random suffix)")
-	fl.StringVar(&f.displayName, "display-name", "", "human-readable name of the run, which need not be unique")
+	fl.StringVar(&f.displayName, "name", "", "display name of the run, as in cf and kf; it need not be unique (the Task's object name is generated)")
+	fl.StringVar(&f.displayName, "display-name", "", "the same as --name")
 	fl.StringVar(&f.cpu, "cpu", "", "CPU for this run, such as 500m or 2 (default: the App's)")
 	fl.StringVarP(&f.memory, "memory", "m", "", "memory for this run, such as 512M, 1G or 1Gi (default: the App's)")
 	fl.StringVarP(&f.disk, "disk", "k", "", "ephemeral disk for this run, such as 1G or 2Gi (default: the App's)")
+	// Kf's names for the same flags, so that kf run-task lines port as
+	// they are.
+	fl.StringVar(&f.cpu, "cpu-cores", "", "the same as --cpu (Kf's name)")
+	fl.StringVar(&f.memory, "memory-limit", "", "the same as --memory (Kf's name)")
+	fl.StringVar(&f.disk, "disk-quota", "", "the same as --disk (Kf's name)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable NAME=VALUE, added to the App's; repeatable")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "annotation KEY=VALUE for the Task, which taskgate copies to its pod; repeatable")
 	fl.StringVar(&f.timeout, "timeout", "", "limit on the run, such as 30m or 2h; 0s for none (default: cluster policy)")
 	fl.BoolVarP(&f.wait, "wait", "w", false, "wait for the Task to finish; if it fails, exit with its command's exit status, or 1 if it has none (cancelled, timed out)")
 	fl.BoolVarP(&f.follow, "follow", "f", false, "stream the Task's logs while it runs, then exit as --wait does")
-	return cmd
 }
 
 // buildTask returns the Task that `run app` with flags f creates.
@@ -80,11 +116,9 @@ func buildTask(app string, f *runFlags) (*v1alpha1.Task, error) {
 			Command:     f.command,
 		},
 	}
-	if f.name != "" {
-		t.Name = f.name
-	} else {
-		t.GenerateName = app + "-"
-	}
+	// The object name is always generated, as cf and kf name runs only
+	// for display: a ported script that reuses a --name runs again.
+	t.GenerateName = app + "-"
 	if f.cpu != "" {
 		q, err := ParseCPU(f.cpu)
 		if err != nil {
@@ -154,7 +188,7 @@ func parsePairs(flag string, values []string) ([][2]string, error) {
 
 // run creates the Task, reports its name and ID, and with wait or follow
 // waits for its outcome.
-func (o *Options) run(ctx context.Context, task *v1alpha1.Task, wait, follow bool) error {
+func (o *Options) run(ctx context.Context, task *v1alpha1.Task, printer printers.ResourcePrinter, wait, follow bool) error {
 	if _, err := o.getApp(ctx, task.Spec.AppRef.Name); err != nil {
 		return err
 	}
@@ -166,10 +200,16 @@ func (o *Options) run(ctx context.Context, task *v1alpha1.Task, wait, follow boo
 	}
 	task = o.waitForID(ctx, task)
 
-	// With --follow, standard output carries the Task's logs alone.
+	// With --follow, standard output carries the Task's logs alone; with
+	// -o, the printed Task alone.
 	report := o.Out
-	if follow {
+	if follow || printer != nil {
 		report = o.ErrOut
+	}
+	if printer != nil {
+		if err := printer.PrintObj(task, o.Out); err != nil {
+			return fmt.Errorf("printing Task %s: %w", task.Name, err)
+		}
 	}
 	if task.Status.ID == 0 {
 		fmt.Fprintf(report, "Task %s of App %s created; its ID is pending, as taskgate has not assigned it yet (see kubectl task list %s)\n", task.Name, task.Spec.AppRef.Name, task.Spec.AppRef.Name)
@@ -190,27 +230,15 @@ func (o *Options) run(ctx context.Context, task *v1alpha1.Task, wait, follow boo
 	return o.outcome(report, done)
 }
 
-// waitForID polls for the ID that taskgate gives a new Task within about a
-// second. It returns the Task as last read, with or without one.
+// waitForID watches for the ID that taskgate gives a new Task within
+// about a second. It returns the Task as last seen, with or without one.
 func (o *Options) waitForID(ctx context.Context, task *v1alpha1.Task) *v1alpha1.Task {
-	deadline := o.Clock.Now().Add(o.IDWait)
-	interval := min(o.PollInterval, 200*time.Millisecond)
-	for task.Status.ID == 0 && o.Clock.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return task
-		case <-o.Clock.After(interval):
-		}
-		latest := &v1alpha1.Task{}
-		if err := o.client.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: task.Name}, latest); err != nil {
-			if apierrors.IsNotFound(err) {
-				return task
-			}
-			continue
-		}
-		task = latest
-	}
-	return task
+	ctx, cancel := context.WithTimeout(ctx, o.IDWait)
+	defer cancel()
+	// On a timeout or a failed watch the Task is reported as it is: its ID
+	// is then pending, which list shows later.
+	latest, _ := o.untilTask(ctx, task, func(t *v1alpha1.Task) bool { return t.Status.ID != 0 })
+	return latest
 }
 
 // outcome reports how a finished Task ended: a line on w when it

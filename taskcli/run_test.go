@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,14 +31,14 @@ func TestBuildTask(t *testing.T) {
 	}, {
 		name: "every flag",
 		flags: runFlags{
-			command: "bundle exec rake db:migrate", name: "migrate", displayName: "migrate-2026-11",
+			command: "bundle exec rake db:migrate", displayName: "migrate-2026-11",
 			cpu: "500m", memory: "1G", disk: "512MB", timeout: "30m",
 			env:         []string{"RAILS_ENV=production", "EMPTY=", "URL=postgres://db?a=b", "RAILS_ENV=staging"},
 			annotations: []string{"team=payments", "localcluster.taskgate.dev/exit-code=3"},
 		},
 		want: &v1alpha1.Task{
 			TypeMeta: typeMeta,
-			ObjectMeta: metav1.ObjectMeta{Name: "migrate", Annotations: map[string]string{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "shop-", Annotations: map[string]string{
 				"team": "payments", "localcluster.taskgate.dev/exit-code": "3",
 			}},
 			Spec: v1alpha1.TaskSpec{
@@ -64,6 +65,36 @@ func TestBuildTask(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("buildTask (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRunFlags shows that cf's and Kf's spellings of run's flags fill the
+// same fields: --name is the display name in both.
+func TestRunFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want runFlags
+	}{
+		{"cf", []string{"--command", "rake db:migrate", "--name", "nightly", "-m", "1G", "-k", "2G"},
+			runFlags{command: "rake db:migrate", displayName: "nightly", memory: "1G", disk: "2G"}},
+		{"kf", []string{"-c", "rake db:migrate", "--name", "nightly", "--cpu-cores", "2", "--memory-limit", "1G", "--disk-quota", "2G"},
+			runFlags{command: "rake db:migrate", displayName: "nightly", cpu: "2", memory: "1G", disk: "2G"}},
+		{"taskgate's own", []string{"--display-name", "nightly", "--cpu", "500m", "--memory", "512Mi", "--disk", "1Gi", "-w"},
+			runFlags{displayName: "nightly", cpu: "500m", memory: "512Mi", disk: "1Gi", wait: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got runFlags
+			fl := pflag.NewFlagSet("run", pflag.ContinueOnError)
+			bindRunFlags(fl, &got)
+			if err := fl.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(runFlags{})); diff != "" {
+				t.Errorf("flags (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -63,18 +63,10 @@ func (o *Options) terminate(ctx context.Context, ref taskRef) error {
 	}
 
 	// taskgate cancels within a second or two; say when it has.
-	deadline := o.Clock.Now().Add(terminateWait)
-	for !t.Status.State.IsFinished() && o.Clock.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-o.Clock.After(min(o.PollInterval, 200*time.Millisecond)):
-		}
-		latest := &v1alpha1.Task{}
-		if err := o.client.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Name}, latest); err == nil {
-			t = latest
-		}
-	}
+	waitCtx, cancel := context.WithTimeout(ctx, terminateWait)
+	defer cancel()
+	// Whatever ends the watch, the last version seen says how far it got.
+	t, _ = o.untilTask(waitCtx, t, func(t *v1alpha1.Task) bool { return t.Status.State.IsFinished() })
 	switch t.Status.State {
 	case v1alpha1.TaskStateCancelled:
 		fmt.Fprintf(o.Out, "%s cancelled\n", describe(t))

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 )
@@ -21,19 +21,44 @@ type logTarget struct {
 	tail *int64
 }
 
-// waitTask polls the Task until it finishes and returns it as it ended,
+// waitTask watches the Task until it finishes and returns it as it ended,
 // showing progress on ErrOut. With logs, it also streams the Task's logs
 // from when its pod starts until it finishes.
 func (o *Options) waitTask(ctx context.Context, t *v1alpha1.Task, logs *logTarget) (*v1alpha1.Task, error) {
 	begin := o.Clock.Now()
 	p := &progress{w: o.ErrOut, terminal: o.Terminal}
 	defer p.done()
-	ticker := o.Clock.NewTicker(o.PollInterval)
-	defer ticker.Stop()
+
+	// The watch runs beside the logs: each version of the Task replaces
+	// an unread older one, as only the latest matters.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	updates := make(chan *v1alpha1.Task, 1)
+	watchEnd := make(chan error, 1)
+	go func() {
+		_, err := o.untilTask(watchCtx, t, func(task *v1alpha1.Task) bool {
+			select {
+			case <-updates:
+			default:
+			}
+			updates <- task
+			return task.Status.State.IsFinished()
+		})
+		watchEnd <- err
+	}()
+	// A terminal's progress line counts the seconds; elsewhere a line is
+	// written only on a change of state, so no clock is needed.
+	var redraw <-chan time.Time
+	if o.Terminal {
+		ticker := o.Clock.NewTicker(time.Second)
+		defer ticker.Stop()
+		redraw = ticker.C()
+	}
 	var (
 		stream  *logStream
 		logsErr error
 		logsEnd bool // the stream ended by itself, as when the container exits
+		retry   <-chan time.Time
 	)
 	defer func() {
 		if stream != nil {
@@ -47,13 +72,18 @@ func (o *Options) waitTask(ctx context.Context, t *v1alpha1.Task, logs *logTarge
 		if stream == nil || !o.Terminal {
 			p.task(t, o.Clock.Since(begin))
 		}
-		if logs != nil && stream == nil && !logsEnd {
+		if logs != nil && stream == nil && !logsEnd && retry == nil {
 			pod, err := o.podOf(ctx, t)
-			if err != nil {
+			switch {
+			case err != nil:
 				logsErr = err
-			} else if pod != "" {
+				retry = o.Clock.After(o.LogRetry)
+			case pod != "":
 				p.done()
 				stream = o.streamLogs(ctx, pod, true, logs)
+			case t.Status.State == v1alpha1.TaskStateRunning:
+				// Running, but its pod is not known yet: look again.
+				retry = o.Clock.After(o.LogRetry)
 			}
 		}
 		var streamDone <-chan struct{}
@@ -69,18 +99,24 @@ func (o *Options) waitTask(ctx context.Context, t *v1alpha1.Task, logs *logTarge
 			// as one asked for before the container started.
 			logsEnd, logsErr = stream.wrote.Load() || stream.err == nil, stream.err
 			stream = nil
-		case <-ticker.C():
-		}
-		latest := &v1alpha1.Task{}
-		if err := o.client.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Name}, latest); err != nil {
-			if apierrors.IsNotFound(err) {
-				return t, fmt.Errorf("%s was deleted while it was being waited for", describe(t))
+			if !logsEnd {
+				retry = o.Clock.After(o.LogRetry)
 			}
-			if ctx.Err() == nil {
-				continue // a blip; read again on the next tick
-			}
-		} else {
+		case <-retry:
+			retry = nil
+		case <-redraw:
+		case latest := <-updates:
 			t = latest
+		case err := <-watchEnd:
+			switch {
+			case errors.Is(err, errTaskDeleted):
+				return t, fmt.Errorf("%s was deleted while it was being waited for", describe(t))
+			case err != nil && ctx.Err() == nil:
+				return t, fmt.Errorf("watching %s: %w", describe(t), apiError(err))
+			case err == nil:
+				// The watch saw the end; its last version is waiting.
+				t = <-updates
+			}
 		}
 	}
 	p.done()

@@ -1,0 +1,124 @@
+package taskcli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+)
+
+// newGetCommand returns `get`, one Task's details, as cf task APP ID
+// shows them. The root command runs it too, for `kubectl task APP ID`.
+func newGetCommand(o *Options) *cobra.Command {
+	printFlags := genericclioptions.NewPrintFlags("")
+	cmd := &cobra.Command{
+		Use:   "get (APP ID | TASK) [-o json|yaml|name|jsonpath=...]",
+		Short: "Show one Task: its ID, names, state, times, command and resources",
+		Long: `Show one Task, as cf task APP ID does. kubectl task APP ID is the same command.
+-o prints the Task object instead, as kubectl get does.`,
+		Example: `  kubectl task get shop 3
+  kubectl task shop 3
+  kubectl task get shop 3 -o jsonpath='{.status.exitCode}'`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.runGet(cmd.Context(), printFlags, args)
+		},
+	}
+	printFlags.AddFlags(cmd)
+	return cmd
+}
+
+// runGet shows the Task that args name.
+func (o *Options) runGet(ctx context.Context, printFlags *genericclioptions.PrintFlags, args []string) error {
+	ref, err := parseTaskRef(args)
+	if err != nil {
+		return err
+	}
+	var printer printers.ResourcePrinter
+	if *printFlags.OutputFormat != "" {
+		if printer, err = printFlags.WithTypeSetter(o.scheme).ToPrinter(); err != nil {
+			return err
+		}
+	}
+	if err := o.complete(); err != nil {
+		return err
+	}
+	t, err := o.findTask(ctx, ref, "get")
+	if err != nil {
+		return err
+	}
+	if printer != nil {
+		return printer.PrintObj(t, o.Out)
+	}
+	return WriteDetails(o.Out, Details(t, o.Clock.Now()))
+}
+
+// Details are one Task's fields as get shows them, in order: cf task's
+// fields first, then taskgate's.
+func Details(t *v1alpha1.Task, now time.Time) [][2]string {
+	r := NewRow(t, now)
+	d := [][2]string{
+		{"id", r.ID},
+		{"name", r.DisplayName},
+		{"task", r.Name},
+		{"app", r.App},
+		{"state", r.State},
+		{"start time", r.Started},
+		{"duration", r.Duration},
+		{"command", r.Command},
+	}
+	var limits corev1.ResourceList
+	if t.Spec.Resolved != nil {
+		limits = t.Spec.Resolved.Resources.Limits
+	}
+	for _, res := range []struct {
+		label string
+		name  corev1.ResourceName
+	}{{"cpu", corev1.ResourceCPU}, {"memory", corev1.ResourceMemory}, {"disk", corev1.ResourceEphemeralStorage}} {
+		v := none
+		if q, ok := limits[res.name]; ok {
+			v = q.String()
+		}
+		d = append(d, [2]string{res.label, v})
+	}
+	return append(d,
+		[2]string{"exit code", r.ExitCode},
+		[2]string{"failure reason", r.Reason},
+		[2]string{"pod", r.Pod},
+		[2]string{"age", r.Age},
+	)
+}
+
+// WriteDetails writes fields as "key:" and the value, in aligned columns.
+func WriteDetails(w io.Writer, fields [][2]string) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	for _, f := range fields {
+		// A tab or newline in a value would break the columns.
+		_, _ = fmt.Fprintf(tw, "%s:\t%s\n", f[0], strings.NewReplacer("\t", " ", "\n", " ").Replace(f[1]))
+	}
+	return tw.Flush()
+}
+
+// rootArgs checks the root command's arguments: none (help) or APP ID,
+// so that a mistyped command is reported as one.
+func rootArgs(cmd *cobra.Command, args []string) error {
+	switch len(args) {
+	case 0:
+		return nil
+	case 2:
+		if _, err := strconv.ParseInt(args[1], 10, 64); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown command %q for %q: run kubectl task --help, or kubectl task APP ID to show one Task", args[0], "kubectl task")
+}
