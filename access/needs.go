@@ -154,8 +154,21 @@ func appSources(app *v1alpha1.App) map[source]bool {
 		}
 	}
 	for _, v := range pod.Volumes {
-		if v.Secret != nil && len(v.Secret.Items) == 0 {
-			given[source{ResourceSecrets, v.Secret.SecretName, ""}] = true
+		if v.Projected == nil {
+			continue
+		}
+		// A binding's volume projects all of its Secret, and chosen keys
+		// of the App's VCAP_SERVICES Secret.
+		for _, p := range v.Projected.Sources {
+			if p.Secret == nil {
+				continue
+			}
+			if len(p.Secret.Items) == 0 {
+				given[source{ResourceSecrets, p.Secret.Name, ""}] = true
+			}
+			for _, item := range p.Secret.Items {
+				given[source{ResourceSecrets, p.Secret.Name, item.Key}] = true
+			}
 		}
 	}
 	return given

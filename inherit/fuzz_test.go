@@ -109,8 +109,8 @@ func assertNoMorePower(t *testing.T, before, after *corev1.PodTemplateSpec) {
 		}
 	}
 	for _, v := range a.Volumes[len(b.Volumes):] {
-		if v.Secret == nil {
-			t.Errorf("injected volume %s is not a Secret: %+v", v.Name, v.VolumeSource)
+		if v.Projected == nil || len(v.Projected.Sources) != 2 || v.Projected.Sources[0].Secret == nil || v.Projected.Sources[1].Secret == nil {
+			t.Errorf("injected volume %s is not a projection of two Secrets: %+v", v.Name, v.VolumeSource)
 		}
 	}
 }

@@ -19,7 +19,7 @@ const testImage = "registry.example.com/shop/web:v1"
 // each of mods.
 func newApp(mods ...func(*v1alpha1.App)) *v1alpha1.App {
 	app := &v1alpha1.App{
-		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "team-a"},
+		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "team-a", UID: testAppUID},
 		Spec: v1alpha1.AppSpec{
 			Image: testImage,
 			Args:  []string{"bundle", "exec", "puma"},
@@ -101,4 +101,19 @@ func canonicalJSON(t testing.TB, s string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// bindingVolume is the volume of binding name of App shop: all of secret,
+// then its type and provider from shop's VCAP_SERVICES Secret.
+func bindingVolume(name, secret string) corev1.Volume {
+	return corev1.Volume{Name: "binding-" + name, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{
+			{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: secret}}},
+			{Secret: &corev1.SecretProjection{
+				LocalObjectReference: corev1.LocalObjectReference{Name: "shop-vcap-services"},
+				Items:                []corev1.KeyToPath{{Key: "type." + name, Path: "type"}, {Key: "provider." + name, Path: "provider"}},
+				Optional:             new(true),
+			}},
+		},
+	}}}
 }

@@ -26,7 +26,7 @@ import (
 // resource the container sets as a request or a limit is kept whole, so
 // an injected limit never falls below the Job's own request. The App's
 // envFrom goes before the Job's, because a later source wins. A Job's
-// volume that has a binding's name but is not that binding's Secret is
+// volume that has a binding's name but is not that binding's projection is
 // kept and not mounted as the binding. Env that the Job gets through its
 // own envFrom cannot be seen here, and the App's env wins over it.
 //
@@ -60,7 +60,7 @@ func JobInjection(app *v1alpha1.App, tmpl *corev1.PodTemplateSpec, basePath stri
 		case i < 0:
 			volumes = append(volumes, v)
 			mountable[v.Name] = true
-		case spec.Volumes[i].Secret != nil && spec.Volumes[i].Secret.SecretName == v.Secret.SecretName:
+		case sameSecrets(spec.Volumes[i].Projected, v.Projected):
 			mountable[v.Name] = true
 		}
 	}
@@ -99,6 +99,22 @@ func JobInjection(app *v1alpha1.App, tmpl *corev1.PodTemplateSpec, basePath stri
 		ops = append(ops, resourceOps(&c.Resources, &pod.Resources, path+"/resources")...)
 	}
 	return ops
+}
+
+// sameSecrets reports whether a Job's projected volume projects the
+// Secrets of the binding's, in order: it is the binding's volume, as added
+// before and then defaulted by the API server.
+func sameSecrets(have, want *corev1.ProjectedVolumeSource) bool {
+	if have == nil || want == nil || len(have.Sources) != len(want.Sources) {
+		return false
+	}
+	for i := range want.Sources {
+		h, w := have.Sources[i].Secret, want.Sources[i].Secret
+		if h == nil || w == nil || h.Name != w.Name {
+			return false
+		}
+	}
+	return true
 }
 
 // labelOps adds the labels meta lacks. Metadata that decoded to all zero

@@ -28,7 +28,9 @@ func jobApp() *v1alpha1.App {
 // Values of jobApp, as JSON, to keep the expected patches readable.
 const (
 	jLabels   = `{"taskgate.dev/app":"shop","taskgate.dev/sg-db":"true"}`
-	jVolumes  = `[{"name":"binding-db","secret":{"secretName":"db-creds"}},{"name":"binding-cache","secret":{"secretName":"redis-creds"}}]`
+	jVolDB    = `{"name":"binding-db","projected":{"sources":[{"secret":{"name":"db-creds"}},{"secret":{"name":"shop-vcap-services","items":[{"key":"type.db","path":"type"},{"key":"provider.db","path":"provider"}],"optional":true}}]}}`
+	jVolC     = `{"name":"binding-cache","projected":{"sources":[{"secret":{"name":"redis-creds"}},{"secret":{"name":"shop-vcap-services","items":[{"key":"type.cache","path":"type"},{"key":"provider.cache","path":"provider"}],"optional":true}}]}}`
+	jVolumes  = `[` + jVolDB + `,` + jVolC + `]`
 	jRailsEnv = `{"name":"RAILS_ENV","value":"production"}`
 	jRoot     = `{"name":"SERVICE_BINDING_ROOT","value":"/bindings"}`
 	jVCAP     = `{"name":"VCAP_SERVICES","valueFrom":{"secretKeyRef":{"name":"shop-vcap-services","key":"VCAP_SERVICES","optional":true}}}`
@@ -77,8 +79,8 @@ func TestJobInjection(t *testing.T) {
 		basePath: "/spec/jobTemplate/spec/template",
 		want: `[
 			{"op":"add","path":"/spec/jobTemplate/spec/template/metadata/labels/taskgate.dev~1app","value":"shop"},
-			{"op":"add","path":"/spec/jobTemplate/spec/template/spec/volumes/-","value":{"name":"binding-db","secret":{"secretName":"db-creds"}}},
-			{"op":"add","path":"/spec/jobTemplate/spec/template/spec/volumes/-","value":{"name":"binding-cache","secret":{"secretName":"redis-creds"}}},
+			{"op":"add","path":"/spec/jobTemplate/spec/template/spec/volumes/-","value":` + jVolDB + `},
+			{"op":"add","path":"/spec/jobTemplate/spec/template/spec/volumes/-","value":` + jVolC + `},
 			{"op":"add","path":"/spec/jobTemplate/spec/template/spec/containers/0/env","value":[` + jRailsEnv + `,` + jRoot + `,` + jVCAP + `]},
 			{"op":"add","path":"/spec/jobTemplate/spec/template/spec/containers/0/envFrom","value":[` + jEnvFrom + `]},
 			{"op":"add","path":"/spec/jobTemplate/spec/template/spec/containers/0/volumeMounts","value":[` + jMountDB + `,` + jMountC + `]},
@@ -105,7 +107,12 @@ func TestJobInjection(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"taskgate.dev/app": "shop", "taskgate.dev/sg-db": "true"}},
 			Spec: corev1.PodSpec{
 				Volumes: []corev1.Volume{
-					{Name: "binding-db", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "db-creds", DefaultMode: new(int32(0o444))}}},
+					// binding-db as injected before, then defaulted by the API server.
+					func() corev1.Volume {
+						v := bindingVolume("db", "db-creds")
+						v.Projected.DefaultMode = new(int32(0o644))
+						return v
+					}(),
 					{Name: "own", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				},
 				Containers: []corev1.Container{container("main", func(c *corev1.Container) {
@@ -118,7 +125,7 @@ func TestJobInjection(t *testing.T) {
 		},
 		basePath: "/spec/template",
 		want: `[
-			{"op":"add","path":"/spec/template/spec/volumes/-","value":{"name":"binding-cache","secret":{"secretName":"redis-creds"}}},
+			{"op":"add","path":"/spec/template/spec/volumes/-","value":` + jVolC + `},
 			{"op":"add","path":"/spec/template/spec/containers/0/env/-","value":` + jRoot + `},
 			{"op":"add","path":"/spec/template/spec/containers/0/env/-","value":` + jVCAP + `},
 			{"op":"add","path":"/spec/template/spec/containers/0/envFrom/0","value":` + jEnvFrom + `},
@@ -142,7 +149,7 @@ func TestJobInjection(t *testing.T) {
 		},
 		basePath: "/spec/template",
 		want: `[
-			{"op":"add","path":"/spec/template/spec/volumes/-","value":{"name":"binding-cache","secret":{"secretName":"redis-creds"}}}
+			{"op":"add","path":"/spec/template/spec/volumes/-","value":` + jVolC + `}
 		]`,
 	}, {
 		name: "two containers, one with an empty env array and requests; init containers are left alone",

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/binding"
 )
 
 // Service bindings follow the servicebinding.io convention: the keys of each
@@ -51,7 +52,8 @@ type PodConfig struct {
 	Env []corev1.EnvVar
 	// EnvFrom is the App's envFrom.
 	EnvFrom []corev1.EnvFromSource
-	// Volumes has one Secret volume per service binding.
+	// Volumes has one projected volume per service binding: its Secret's
+	// keys and its type and provider files.
 	Volumes []corev1.Volume
 	// VolumeMounts mount each binding's volume read-only at
 	// BindingRoot/<binding name>.
@@ -105,7 +107,7 @@ func AppPod(app *v1alpha1.App) PodConfig {
 		volume := BindingVolumeName(b.Name)
 		pc.Volumes = append(pc.Volumes, corev1.Volume{
 			Name:         volume,
-			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: b.SecretName}},
+			VolumeSource: corev1.VolumeSource{Projected: bindingProjection(app.Name, b)},
 		})
 		pc.VolumeMounts = append(pc.VolumeMounts, corev1.VolumeMount{
 			Name:      volume,
@@ -118,6 +120,31 @@ func AppPod(app *v1alpha1.App) PodConfig {
 		pc.Env = appendIfAbsent(pc.Env, vcapServicesEnv(app.Name))
 	}
 	return pc
+}
+
+// bindingProjection is a binding's volume: every key of its Secret, then
+// its type and provider files from the App's VCAP_SERVICES Secret, where
+// the reconciler writes them as resolved (binding.Type, binding.Provider).
+// A Secret volume shows only the Secret's own keys, so it cannot add a type
+// the Secret lacks; a projected volume joins two Secrets into one
+// directory, and a later source wins a path, so the resolved type, which
+// is the Secret's own type key when it has one, is the file. The second
+// source is optional, so a pod still starts before the reconciler has
+// written it (then without the files, as without VCAP_SERVICES), and a
+// missing provider key leaves no provider file. Only those two items are
+// projected: the pod sees no other binding's credentials.
+func bindingProjection(appName string, b v1alpha1.ServiceBinding) *corev1.ProjectedVolumeSource {
+	return &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+		{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: b.SecretName}}},
+		{Secret: &corev1.SecretProjection{
+			LocalObjectReference: corev1.LocalObjectReference{Name: VCAPSecretName(appName)},
+			Items: []corev1.KeyToPath{
+				{Key: binding.TypeKey(b.Name), Path: binding.KeyType},
+				{Key: binding.ProviderKey(b.Name), Path: binding.KeyProvider},
+			},
+			Optional: new(true),
+		}},
+	}}
 }
 
 // vcapServicesEnv refers to the per-App Secret. The API does not mark

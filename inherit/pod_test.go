@@ -35,8 +35,8 @@ func TestAppPod(t *testing.T) {
 			Env:     append(env("B", "2", "A", "1", "SERVICE_BINDING_ROOT", "/bindings"), vcapRef),
 			EnvFrom: []corev1.EnvFromSource{{Prefix: "S_", SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "shop-env"}}}},
 			Volumes: []corev1.Volume{
-				{Name: "binding-db", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "db-creds"}}},
-				{Name: "binding-cache", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "redis-creds"}}},
+				bindingVolume("db", "db-creds"),
+				bindingVolume("cache", "redis-creds"),
 			},
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "binding-db", ReadOnly: true, MountPath: "/bindings/db"},
@@ -57,7 +57,7 @@ func TestAppPod(t *testing.T) {
 		}),
 		want: PodConfig{
 			Env:          env("VCAP_SERVICES", "{}", "SERVICE_BINDING_ROOT", "/platform/bindings"),
-			Volumes:      []corev1.Volume{{Name: "binding-db", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "db-creds"}}}},
+			Volumes:      []corev1.Volume{bindingVolume("db", "db-creds")},
 			VolumeMounts: []corev1.VolumeMount{{Name: "binding-db", ReadOnly: true, MountPath: "/bindings/db"}},
 			Labels:       map[string]string{"taskgate.dev/app": "shop"},
 		},

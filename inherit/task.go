@@ -101,6 +101,7 @@ func ResolveTaskIn(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, nam
 	r.Resolved.Env = mergeEnv(pod.Env, task.Spec.Env)
 	r.resolveCommand(app, &task.Spec)
 	r.resolveResources(app, &task.Spec, p)
+	r.Resolved.Env = appendIfAbsent(r.Resolved.Env, VCAPApplicationEnv(app, task, &r.Resolved.Resources))
 	r.resolveTimeout(&task.Spec, p)
 	r.resolveSecurity(app, pod, p, namespaceLabels)
 	r.checkLabels(app)

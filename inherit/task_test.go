@@ -1,6 +1,7 @@
 package inherit
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -52,6 +53,29 @@ func wantRun(mods ...func(*v1alpha1.ResolvedRun)) *v1alpha1.ResolvedRun {
 		m(r)
 	}
 	return r
+}
+
+// testAppUID is the UID of newApp's App.
+const testAppUID = "6f1a3c2e-0b7d-4e59-9a41-2d8c5e7f9b10"
+
+// withVCAPApplication appends the VCAP_APPLICATION every resolved Task of
+// an App named app of newApp's gets, with the limits of want's resources in MiB.
+func withVCAPApplication(want *v1alpha1.ResolvedRun, app string) *v1alpha1.ResolvedRun {
+	w := want.DeepCopy()
+	if slices.ContainsFunc(w.Env, func(e corev1.EnvVar) bool { return e.Name == "VCAP_APPLICATION" }) {
+		return w
+	}
+	mib := func(name corev1.ResourceName) int64 {
+		q, ok := w.Resources.Limits[name]
+		if !ok {
+			q = w.Resources.Requests[name]
+		}
+		return (q.Value() + 1<<20 - 1) >> 20
+	}
+	w.Env = append(w.Env, corev1.EnvVar{Name: "VCAP_APPLICATION", Value: fmt.Sprintf(
+		`{"application_id":"%s","application_name":"%s","application_uris":[],"limits":{"mem":%d,"disk":%d,"fds":16384},"name":"%[2]s","space_name":"team-a","uris":[]}`,
+		testAppUID, app, mib(corev1.ResourceMemory), mib(corev1.ResourceEphemeralStorage))})
+	return w
 }
 
 func TestResolveTask(t *testing.T) {
@@ -139,8 +163,8 @@ func TestResolveTask(t *testing.T) {
 			r.Env = append(env("RAILS_ENV", "production", "SERVICE_BINDING_ROOT", "/bindings"), vcapRef, env("VERBOSE", "1")[0])
 			r.EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "shop-config"}}}}
 			r.Volumes = []corev1.Volume{
-				{Name: "binding-db", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "db-creds"}}},
-				{Name: "binding-cache", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "redis-creds"}}},
+				bindingVolume("db", "db-creds"),
+				bindingVolume("cache", "redis-creds"),
 			}
 			r.VolumeMounts = []corev1.VolumeMount{
 				{Name: "binding-db", ReadOnly: true, MountPath: "/bindings/db"},
@@ -371,6 +395,7 @@ func TestResolveTask(t *testing.T) {
 			}
 			app, task := tt.app.DeepCopy(), tt.task.DeepCopy()
 			got := ResolveTask(app, task, p)
+			tt.want = withVCAPApplication(tt.want, tt.app.Name)
 
 			if g, w := toJSON(t, got.Resolved), toJSON(t, tt.want); g != w {
 				t.Errorf("resolved:\n got %s\nwant %s", g, w)

@@ -266,7 +266,7 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
 	}, RecoverPanic: ptr.To(true)})
 	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces}))
-	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy, Access: reviewer, Namespaces: namespaces}))
+	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy, Access: reviewer, Namespaces: namespaces, Secrets: m.GetAPIReader()}))
 	register(PathValidatePolicyConfMap, admission.WithValidator(scheme, &webhook.PolicyConfigMapValidator{
 		Namespace: m.opts.Namespace, Name: m.opts.PolicyConfigMap,
 	}))

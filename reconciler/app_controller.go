@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/binding"
 	"github.com/taskgate/taskgate/inherit"
 )
 
@@ -70,12 +70,12 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if !app.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	services, missing, err := r.readBindings(ctx, app)
+	bound, missing, err := r.readBindings(ctx, app)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if len(app.Spec.ServiceBindings) > 0 {
-		err = r.writeVCAPServices(ctx, app, services)
+		err = r.writeVCAPServices(ctx, app, bound)
 	} else {
 		err = r.deleteVCAPServices(ctx, app)
 	}
@@ -88,58 +88,59 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	return ctrl.Result{RequeueAfter: r.Resync}, nil
 }
 
-// vcapService is one entry of VCAP_SERVICES, as Cloud Foundry renders a
-// user-provided service.
-type vcapService struct {
-	Name         string            `json:"name"`
-	InstanceName string            `json:"instance_name"`
-	BindingName  string            `json:"binding_name"`
-	Label        string            `json:"label"`
-	Tags         []string          `json:"tags"`
-	Credentials  map[string]string `json:"credentials"`
-}
-
-// readBindings returns VCAP_SERVICES' entries and the names of the
-// bindings whose Secret does not exist.
-func (r *AppReconciler) readBindings(ctx context.Context, app *v1alpha1.App) (map[string][]vcapService, []string, error) {
-	services := map[string][]vcapService{}
+// readBindings returns the App's bindings with their Secrets, nil for a
+// Secret that does not exist, and the names of those bindings.
+func (r *AppReconciler) readBindings(ctx context.Context, app *v1alpha1.App) ([]binding.Bound, []string, error) {
+	var bound []binding.Bound
 	var missing []string
 	for _, b := range app.Spec.ServiceBindings {
 		secret := &corev1.Secret{}
 		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: b.SecretName}, secret)
-		if apierrors.IsNotFound(err) {
+		switch {
+		case apierrors.IsNotFound(err):
 			missing = append(missing, b.Name)
-			continue
-		}
-		if err != nil {
+			secret = nil
+		case err != nil:
 			return nil, nil, fmt.Errorf("reading Secret %s of binding %s: %w", b.SecretName, b.Name, err)
 		}
-		creds := make(map[string]string, len(secret.Data))
-		for k, v := range secret.Data {
-			creds[k] = string(v)
-		}
-		label := "user-provided"
-		if t := creds["type"]; t != "" {
-			label = t
-		}
-		services[label] = append(services[label], vcapService{
-			Name: b.Name, InstanceName: b.Name, BindingName: b.Name, Label: label, Tags: []string{}, Credentials: creds,
-		})
+		bound = append(bound, binding.Bound{Binding: b, Secret: secret})
 	}
-	return services, missing, nil
+	return bound, missing, nil
 }
 
-func (r *AppReconciler) writeVCAPServices(ctx context.Context, app *v1alpha1.App, services map[string][]vcapService) error {
-	data, err := json.Marshal(services)
+// vcapSecretData is the App's VCAP_SERVICES Secret: the document, and each
+// binding's resolved type and provider, which its volume projects as the
+// type and provider files (see inherit.AppPod). A binding whose Secret is
+// missing gets only what its own fields say.
+func vcapSecretData(bound []binding.Bound) (map[string][]byte, error) {
+	doc, err := binding.VCAPServices(bound)
 	if err != nil {
-		return fmt.Errorf("rendering VCAP_SERVICES: %w", err)
+		return nil, err
+	}
+	data := map[string][]byte{inherit.VCAPServicesKey: doc}
+	for i := range bound {
+		b := &bound[i].Binding
+		if t := binding.Type(b, bound[i].Secret); t != "" {
+			data[binding.TypeKey(b.Name)] = []byte(t)
+		}
+		if p := binding.Provider(b, bound[i].Secret); p != "" {
+			data[binding.ProviderKey(b.Name)] = []byte(p)
+		}
+	}
+	return data, nil
+}
+
+func (r *AppReconciler) writeVCAPServices(ctx context.Context, app *v1alpha1.App, bound []binding.Bound) error {
+	want, err := vcapSecretData(bound)
+	if err != nil {
+		return err
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: inherit.VCAPSecretName(app.Name)}}
 	err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(secret), secret)
 	switch {
 	case apierrors.IsNotFound(err):
 		secret.Labels = map[string]string{v1alpha1.LabelApp: app.Name}
-		secret.Data = map[string][]byte{inherit.VCAPServicesKey: data}
+		secret.Data = want
 		if err := controllerutil.SetControllerReference(app, secret, r.Client.Scheme()); err != nil {
 			return fmt.Errorf("owning VCAP_SERVICES Secret: %w", err)
 		}
@@ -155,7 +156,6 @@ func (r *AppReconciler) writeVCAPServices(ctx context.Context, app *v1alpha1.App
 	}
 	// The whole Secret is taskgate's: a key or label changed by hand is
 	// put back at the next resync.
-	want := map[string][]byte{inherit.VCAPServicesKey: data}
 	if equality.Semantic.DeepEqual(secret.Data, want) && secret.Labels[v1alpha1.LabelApp] == app.Name {
 		return nil
 	}

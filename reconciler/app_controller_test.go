@@ -4,7 +4,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/binding"
 )
 
 func TestReadyCondition(t *testing.T) {
@@ -33,5 +37,33 @@ func TestReadyCondition(t *testing.T) {
 				t.Errorf("readyCondition() (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestVCAPSecretData(t *testing.T) {
+	bound := []binding.Bound{
+		{Binding: v1alpha1.ServiceBinding{Name: "db", SecretName: "db-creds", Provider: "ours"},
+			Secret: &corev1.Secret{Data: map[string][]byte{"type": []byte("postgresql"), "provider": []byte("bitnami"), "port": []byte("5432")}}},
+		{Binding: v1alpha1.ServiceBinding{Name: "cache", SecretName: "gone", Type: "redis", Provider: "aws"}},
+		{Binding: v1alpha1.ServiceBinding{Name: "mq", SecretName: "mq-creds"}, Secret: &corev1.Secret{Type: "servicebinding.io/rabbitmq"}},
+	}
+	got, err := vcapSecretData(bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"VCAP_SERVICES": `{"postgresql":[{"name":"db","instance_name":"db","binding_name":"db","label":"postgresql","plan":"","provider":"bitnami","tags":[],"credentials":{"port":5432},"syslog_drain_url":null,"volume_mounts":[]}],` +
+			`"rabbitmq":[{"name":"mq","instance_name":"mq","binding_name":"mq","label":"rabbitmq","plan":"","provider":null,"tags":[],"credentials":{},"syslog_drain_url":null,"volume_mounts":[]}]}`,
+		"type.db": "postgresql", "provider.db": "bitnami",
+		// A binding whose Secret is missing still gets its own fields' files.
+		"type.cache": "redis", "provider.cache": "aws",
+		"type.mq": "rabbitmq",
+	}
+	gotStrings := map[string]string{}
+	for k, v := range got {
+		gotStrings[k] = string(v)
+	}
+	if diff := cmp.Diff(want, gotStrings); diff != "" {
+		t.Errorf("vcapSecretData() (-want +got):\n%s", diff)
 	}
 }

@@ -5,13 +5,17 @@ import (
 	"fmt"
 
 	"github.com/distribution/reference"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/taskgate/taskgate/access"
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/binding"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
 )
@@ -26,6 +30,9 @@ type AppValidator struct {
 	// Namespaces gives the App's namespace labels, which policy matches
 	// security-group bindings against; nil matches none by label.
 	Namespaces NamespaceLabels
+	// Secrets reads a bound Secret, uncached, to find a binding's type
+	// when the binding does not set one; nil skips that check.
+	Secrets client.Reader
 }
 
 var _ admission.Validator[*v1alpha1.App] = &AppValidator{}
@@ -65,11 +72,49 @@ func (v *AppValidator) validate(ctx context.Context, app *v1alpha1.App, review b
 			return warnings, err
 		}
 		errs = append(errs, forbidden...)
+		// Only a sender who may read every bound Secret learns, from the
+		// answer, what a Secret holds.
+		if len(forbidden) == 0 {
+			typeErrs, err := v.bindingTypes(ctx, app)
+			if err != nil {
+				return warnings, err
+			}
+			errs = append(errs, typeErrs...)
+		}
 	}
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(v1alpha1.GroupVersion.WithKind("App").GroupKind(), app.Name, errs)
 	}
 	return warnings, nil
+}
+
+// bindingTypes refuses a binding that gets no servicebinding.io type from
+// its Secret nor its own type field. A binding whose Secret does not exist
+// yet is not refused: the App may come first, and the App's Ready
+// condition says the Secret is missing.
+func (v *AppValidator) bindingTypes(ctx context.Context, app *v1alpha1.App) (field.ErrorList, error) {
+	if v.Secrets == nil {
+		return nil, nil
+	}
+	var errs field.ErrorList
+	for i := range app.Spec.ServiceBindings {
+		b := &app.Spec.ServiceBindings[i]
+		if b.Type != "" {
+			continue
+		}
+		secret := &corev1.Secret{}
+		err := v.Secrets.Get(ctx, types.NamespacedName{Namespace: app.Namespace, Name: b.SecretName}, secret)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading Secret %s of binding %s: %w", b.SecretName, b.Name, err)
+		}
+		if ferr := binding.ValidateType(b, secret, specPath.Child("serviceBindings").Index(i)); ferr != nil {
+			errs = append(errs, ferr)
+		}
+	}
+	return errs, nil
 }
 
 // senderLacks returns, as field errors, the needs the admission request's

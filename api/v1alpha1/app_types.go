@@ -160,6 +160,51 @@ type ServiceBinding struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	SecretName string `json:"secretName"`
+
+	// Service metadata (issue 26): what servicebinding.io clients read from
+	// the type and provider files, and what Cloud Foundry puts in each
+	// VCAP_SERVICES entry from the service offering. None of it grants
+	// anything: it is text in the App's own pods, which the App's creator
+	// could put there as env. The Secret's own type and provider keys win,
+	// so that a provisioner's Secret describes itself.
+
+	// type is the servicebinding.io type of the service, such as
+	// postgresql, written to $SERVICE_BINDING_ROOT/<name>/type. It is used
+	// only when the Secret has no type key and is not of Secret type
+	// servicebinding.io/<type>; a binding must get a type from one of the
+	// three.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	Type string `json:"type,omitempty"`
+
+	// provider is the servicebinding.io provider of the service, such as
+	// bitnami, written to $SERVICE_BINDING_ROOT/<name>/provider and to
+	// VCAP_SERVICES. It is used only when the Secret has no provider key.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	Provider string `json:"provider,omitempty"`
+
+	// label is the service's label in VCAP_SERVICES, which keys the
+	// document and which cfenv libraries match on. When empty, the type.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	Label string `json:"label,omitempty"`
+
+	// plan is the service plan shown in VCAP_SERVICES. When empty, "".
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Plan string `json:"plan,omitempty"`
+
+	// tags are the service's tags in VCAP_SERVICES, which java-cfenv and
+	// Spring Cloud Bindings match on, such as [postgres, relational].
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=63
+	Tags []string `json:"tags,omitempty"`
 }
 
 // AppStatus is the observed state of an App.

@@ -203,10 +203,11 @@ type ResolvedRun struct {
 	WorkingDir string `json:"workingDir,omitempty"`
 
 	// env is the App's environment merged with the Task's: the App's 256
-	// entries, SERVICE_BINDING_ROOT and VCAP_SERVICES, and the Task's 128.
+	// entries, SERVICE_BINDING_ROOT, VCAP_SERVICES and VCAP_APPLICATION,
+	// and the Task's 128.
 	// +optional
 	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=386
+	// +kubebuilder:validation:MaxItems=387
 	// +kubebuilder:validation:XValidation:rule="self.all(e, !has(e.value) || e.value.size() <= 32768)",message="each env value must have at most 32768 characters"
 	Env []corev1.EnvVar `json:"env,omitempty"`
 

@@ -185,7 +185,7 @@ func TestAppNeedsCreatePodsAndGetOnBoundSecrets(t *testing.T) {
 				ServiceBindings: bindings},
 		}
 	}
-	db := v1alpha1.ServiceBinding{Name: "db", SecretName: "db-creds"}
+	db := v1alpha1.ServiceBinding{Name: "db", SecretName: "db-creds", Type: "postgresql"}
 
 	requireAccessDenied(t, bob.Create(ctx, app()), "spec: "+forbiddenPods("bob", ns))
 
@@ -229,16 +229,18 @@ func TestVCAPServicesSecretFollowsBindings(t *testing.T) {
 	ns := newNamespace(t, c)
 	createSecret(t, c, ns, "db-creds", map[string]string{"password": "s3cret"})
 	app := newApp(t, c, ns, "shop", func(app *v1alpha1.App) {
-		app.Spec.ServiceBindings = []v1alpha1.ServiceBinding{{Name: "db", SecretName: "db-creds"}}
+		app.Spec.ServiceBindings = []v1alpha1.ServiceBinding{{Name: "db", SecretName: "db-creds", Type: "postgresql"}}
 	})
 	key := client.ObjectKey{Namespace: ns, Name: inherit.VCAPSecretName(app.Name)}
-	want := `{"user-provided":[{"name":"db","instance_name":"db","binding_name":"db","label":"user-provided","tags":[],"credentials":{"password":"s3cret"}}]}`
+	want := `{"postgresql":[{"name":"db","instance_name":"db","binding_name":"db","label":"postgresql","plan":"","provider":null,"tags":[],` +
+		`"credentials":{"password":"s3cret"},"syslog_drain_url":null,"volume_mounts":[]}]}`
 	vcap := &corev1.Secret{}
 	holdsBindings := func() (bool, error) {
 		if err := c.Get(ctx, key, vcap); err != nil {
 			return false, err
 		}
-		ok := len(vcap.Data) == 1 && string(vcap.Data[inherit.VCAPServicesKey]) == want && vcap.Labels[v1alpha1.LabelApp] == app.Name
+		ok := len(vcap.Data) == 2 && string(vcap.Data[inherit.VCAPServicesKey]) == want && string(vcap.Data["type.db"]) == "postgresql" &&
+			vcap.Labels[v1alpha1.LabelApp] == app.Name
 		return ok, fmt.Errorf("labels %v, data %q", vcap.Labels, vcap.Data)
 	}
 	eventually(t, 30*time.Second, "the VCAP_SERVICES Secret", holdsBindings)

@@ -82,7 +82,8 @@ spec:
 			t.Fatalf("env %s = %q, want %q (all: %v)", k, env[k], v, env)
 		}
 	}
-	if len(r.Volumes) != 1 || r.Volumes[0].Secret == nil || r.Volumes[0].Secret.SecretName != "shop-db" ||
+	if len(r.Volumes) != 1 || r.Volumes[0].Projected == nil || len(r.Volumes[0].Projected.Sources) != 2 ||
+		r.Volumes[0].Projected.Sources[0].Secret == nil || r.Volumes[0].Projected.Sources[0].Secret.Name != "shop-db" ||
 		len(r.VolumeMounts) != 1 || r.VolumeMounts[0].MountPath != "/bindings/db" || !r.VolumeMounts[0].ReadOnly {
 		t.Fatalf("binding not projected: volumes %+v mounts %+v", r.Volumes, r.VolumeMounts)
 	}

@@ -327,7 +327,7 @@ func TestJobLabelledWithAppRunsWithItsEnvOnTheRealNode(t *testing.T) {
 		t.Fatalf("creating Secret: %v", err)
 	}
 	realApp(t, c, ns, localcluster.ImageShellUID, func(app *v1alpha1.App) {
-		app.Spec.ServiceBindings = []v1alpha1.ServiceBinding{{Name: "db", SecretName: "shop-db"}}
+		app.Spec.ServiceBindings = []v1alpha1.ServiceBinding{{Name: "db", SecretName: "shop-db", Type: "postgresql"}}
 	})
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "report", Labels: map[string]string{v1alpha1.LabelApp: "shop"}},

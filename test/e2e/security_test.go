@@ -83,15 +83,23 @@ func TestTaskCannotReachAnotherNamespace(t *testing.T) {
 		if err := c.Get(context.Background(), client.ObjectKey{Namespace: nsB, Name: task.Status.PodName}, pod); err != nil {
 			t.Fatalf("reading the Task's pod: %v", err)
 		}
-		// A pod's Secret volumes name Secrets of its own namespace.
+		// A pod's volumes name Secrets of its own namespace: the binding's
+		// projects its Secret and the App's VCAP_SERVICES Secret.
 		var secrets []string
 		for _, v := range pod.Spec.Volumes {
 			if v.Secret != nil {
 				secrets = append(secrets, v.Secret.SecretName)
 			}
+			if v.Projected != nil {
+				for _, p := range v.Projected.Sources {
+					if p.Secret != nil {
+						secrets = append(secrets, p.Secret.Name)
+					}
+				}
+			}
 		}
 		slices.Sort(secrets)
-		if want := []string{"shop-db"}; pod.Namespace != nsB || !slices.Equal(secrets, want) {
+		if want := []string{"shop-db", inherit.VCAPSecretName("shop")}; pod.Namespace != nsB || !slices.Equal(secrets, want) {
 			t.Fatalf("pod %s/%s mounts Secrets %v, want %v of %s", pod.Namespace, pod.Name, secrets, want, nsB)
 		}
 	})
