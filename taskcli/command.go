@@ -122,7 +122,8 @@ runs its command and stops.`,
 	cmd.SetOut(o.Out)
 	cmd.SetErr(o.ErrOut)
 	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newRunCommand(o), newGetCommand(o), newListCommand(o), newLogsCommand(o), newTerminateCommand(o))
+	cmd.AddCommand(newRunCommand(o), newGetCommand(o), newListCommand(o), newLogsCommand(o), newWaitCommand(o),
+		newTerminateCommand(o), newVersionCommand(o))
 	return cmd
 }
 

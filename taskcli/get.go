@@ -29,7 +29,8 @@ func newGetCommand(o *Options) *cobra.Command {
 		Example: `  kubectl task get shop 3
   kubectl task shop 3
   kubectl task get shop 3 -o jsonpath='{.status.exitCode}'`,
-		Args: cobra.RangeArgs(1, 2),
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: completeAppThenID(o, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.runGet(cmd.Context(), printFlags, args)
 		},

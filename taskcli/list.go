@@ -3,8 +3,10 @@ package taskcli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -13,26 +15,36 @@ import (
 
 func newListCommand(o *Options) *cobra.Command {
 	var (
-		output        string
-		allNamespaces bool
+		allNamespaces, noHeaders bool
+		printFlags               = genericclioptions.NewPrintFlags("")
 	)
 	cmd := &cobra.Command{
-		Use:     "list [APP] [-A] [-o wide|json|yaml]",
+		Use:     "list [APP] [-A] [-o wide|json|yaml|name|jsonpath=...] [--no-headers]",
 		Aliases: []string{"ls"},
 		Short:   "List Tasks by ID, with their state and duration",
 		Long: `List the Tasks of an App, or of every App in the namespace, as cf tasks does:
 by ID, with their display name, state, start time, how long they ran, their
 age and command. -o wide adds the App, the exit code, the pod and why a Task
-failed. -A lists every namespace's Tasks.`,
+failed. -A lists every namespace's Tasks. -o json, yaml, name, jsonpath and
+go-template print the TaskList through kubectl's printers.`,
 		Example: `  kubectl task list shop
   kubectl task list -o wide
-  kubectl task list -A`,
-		Args: cobra.MaximumNArgs(1),
+  kubectl task list -A
+  kubectl task list shop -o jsonpath='{range .items[*]}{.status.id} {.status.state}{"\n"}{end}'`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeAppThenID(o, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch output {
-			case "", "wide", "json", "yaml":
-			default:
-				return fmt.Errorf("unsupported output format %q: use -o wide, -o json or -o yaml", output)
+			output := *printFlags.OutputFormat
+			var printer printers.ResourcePrinter
+			if output != "" && output != "wide" {
+				p, err := printFlags.WithTypeSetter(o.scheme).ToPrinter()
+				if err != nil {
+					if genericclioptions.IsNoCompatiblePrinterError(err) {
+						return fmt.Errorf("unsupported output format %q: use -o wide, or one of %s", output, strings.Join(printFlags.AllowedFormats(), ", "))
+					}
+					return err
+				}
+				printer = p
 			}
 			if err := o.complete(); err != nil {
 				return err
@@ -41,17 +53,20 @@ failed. -A lists every namespace's Tasks.`,
 			if len(args) == 1 {
 				app = args[0]
 			}
-			return o.list(cmd.Context(), app, output, allNamespaces)
+			return o.list(cmd.Context(), app, printer, TableOptions{Wide: output == "wide", ShowApp: app == "", ShowNamespace: allNamespaces, NoHeaders: noHeaders})
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, json or yaml")
+	printFlags.AddFlags(cmd)
+	cmd.Flags().Lookup("output").Usage = "output format: wide, or one of " + strings.Join(printFlags.AllowedFormats(), ", ")
+	cmd.Flags().BoolVar(&noHeaders, "no-headers", false, "print the table without its header line")
 	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the Tasks of every namespace, as kubectl get -A does")
 	return cmd
 }
 
-func (o *Options) list(ctx context.Context, app, output string, allNamespaces bool) error {
+func (o *Options) list(ctx context.Context, app string, printer printers.ResourcePrinter, table TableOptions) error {
 	var opts []client.ListOption
 	where := "namespace " + o.namespace
+	allNamespaces := table.ShowNamespace
 	if allNamespaces {
 		where = "any namespace"
 	} else {
@@ -72,17 +87,13 @@ func (o *Options) list(ctx context.Context, app, output string, allNamespaces bo
 	}
 	SortTasks(tasks.Items)
 
-	switch output {
-	case "json", "yaml":
-		tasks.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("TaskList"))
+	if printer != nil {
+		// The type setter names the list; its items need their kind for
+		// -o name and for a list that can be applied again.
 		for i := range tasks.Items {
 			tasks.Items[i].SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("Task"))
 		}
-		var p printers.ResourcePrinter = &printers.JSONPrinter{}
-		if output == "yaml" {
-			p = &printers.YAMLPrinter{}
-		}
-		return p.PrintObj(&tasks, o.Out)
+		return printer.PrintObj(&tasks, o.Out)
 	}
 	if len(tasks.Items) == 0 {
 		if app != "" {
@@ -97,5 +108,5 @@ func (o *Options) list(ctx context.Context, app, output string, allNamespaces bo
 	for i := range tasks.Items {
 		rows = append(rows, NewRow(&tasks.Items[i], now))
 	}
-	return WriteTable(o.Out, rows, TableOptions{Wide: output == "wide", ShowApp: app == "", ShowNamespace: allNamespaces})
+	return WriteTable(o.Out, rows, table)
 }

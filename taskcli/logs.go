@@ -3,17 +3,20 @@ package taskcli
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
 func newLogsCommand(o *Options) *cobra.Command {
 	var (
-		follow bool
-		tail   int64
+		follow     bool
+		tail       int64
+		since      time.Duration
+		timestamps bool
 	)
 	cmd := &cobra.Command{
-		Use:   "logs (APP ID | TASK) [-f] [--tail N]",
+		Use:   "logs (APP ID | TASK) [-f] [--tail N] [--since 5m] [--timestamps]",
 		Short: "Show the logs of one Task",
 		Long: `Show the logs of one Task: the output of its command, from its pod. Name the
 Task by its App and ID, as cf does, or by its name. With -f, the command ends
@@ -28,7 +31,8 @@ keep logs with cluster logging.`,
 
   # Follow a running Task's logs until it ends
   kubectl task logs shop-8h2kd -f`,
-		Args: cobra.RangeArgs(1, 2),
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: completeAppThenID(o, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := parseTaskRef(args)
 			if err != nil {
@@ -37,24 +41,33 @@ keep logs with cluster logging.`,
 			if err := o.complete(); err != nil {
 				return err
 			}
-			var lines *int64
+			to := &logTarget{out: o.Out, timestamps: timestamps}
 			if tail >= 0 {
-				lines = &tail
+				to.tail = &tail
 			}
-			return o.logs(cmd.Context(), ref, follow, lines)
+			if since < 0 {
+				return fmt.Errorf("--since %s: want a duration such as 5m or 1h", since)
+			}
+			if since > 0 {
+				// The kubelet counts in whole seconds; round up so that
+				// nothing asked for is left out.
+				to.sinceSeconds = new(int64((since + time.Second - 1) / time.Second))
+			}
+			return o.logs(cmd.Context(), ref, follow, to)
 		},
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream the logs until the Task ends, waiting for it to start if needed")
 	cmd.Flags().Int64Var(&tail, "tail", -1, "show only the last N lines; -1 shows all")
+	cmd.Flags().DurationVar(&since, "since", 0, "show only lines newer than this, such as 5m or 1h, as kubectl logs --since does")
+	cmd.Flags().BoolVar(&timestamps, "timestamps", false, "begin each line with the time it was written (RFC 3339), as kubectl logs --timestamps does")
 	return cmd
 }
 
-func (o *Options) logs(ctx context.Context, ref taskRef, follow bool, tail *int64) error {
+func (o *Options) logs(ctx context.Context, ref taskRef, follow bool, to *logTarget) error {
 	t, err := o.findTask(ctx, ref, "logs")
 	if err != nil {
 		return err
 	}
-	to := &logTarget{out: o.Out, tail: tail}
 	if follow && !t.Status.State.IsFinished() {
 		done, err := o.waitTask(ctx, t, to)
 		if err != nil {

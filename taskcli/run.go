@@ -54,7 +54,8 @@ a B, in any case) count in powers of 1024: 512M and 512MB mean 512Mi, 1G and
 
   # Run a bigger import, showing its logs as it runs
   kubectl task run shop -c "bin/import orders.csv" --memory 2G --follow`,
-		Args: cobra.RangeArgs(1, 2),
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: completeAppThenID(o, false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 2 {
 				if f.command != "" {

@@ -105,6 +105,8 @@ type TableOptions struct {
 	// ShowNamespace adds the namespace column first, for a list of every
 	// namespace's Tasks.
 	ShowNamespace bool
+	// NoHeaders leaves out the header line, for scripts.
+	NoHeaders bool
 }
 
 // WriteTable writes rows as kubectl prints tables: a header, then one line
@@ -143,7 +145,9 @@ func WriteTable(w io.Writer, rows []Row, opts TableOptions) error {
 	for i, c := range cols {
 		cells[i] = c.header
 	}
-	_, _ = io.WriteString(tw, strings.Join(cells, "\t")+"\n")
+	if !opts.NoHeaders {
+		_, _ = io.WriteString(tw, strings.Join(cells, "\t")+"\n")
+	}
 	for _, r := range rows {
 		for i, c := range cols {
 			// A tab or newline in a value would break the columns.

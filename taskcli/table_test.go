@@ -127,6 +127,13 @@ func TestWriteTable(t *testing.T) {
 			"team-a      shop   12   shop-8h2kd   -              Failed      -                      4s         90s   false\n" +
 			"team-b      shop   -    shop-x b     -              Unknown     -                      -          1s    echo a echo b\n",
 	}, {
+		name: "no headers",
+		opts: TableOptions{NoHeaders: true},
+		want: "" +
+			"1    migrate      nightly   Succeeded   2026-11-23T09:00:00Z   1m35s   3h    rake db:migrate\n" +
+			"12   shop-8h2kd   -         Failed      -                      4s      90s   false\n" +
+			"-    shop-x b     -         Unknown     -                      -       1s    echo a echo b\n",
+	}, {
 		name: "wide",
 		opts: TableOptions{Wide: true},
 		want: "" +

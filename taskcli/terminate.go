@@ -25,8 +25,9 @@ func newTerminateCommand(o *Options) *cobra.Command {
 		Long: `Cancel a Task that has not finished, as cf terminate-task does. A cancel cannot
 be withdrawn, and a finished Task cannot be cancelled. Tekton deletes the
 pod of a cancelled Task, and its logs with it.`,
-		Example: `  kubectl task terminate shop 3`,
-		Args:    cobra.RangeArgs(1, 2),
+		Example:           `  kubectl task terminate shop 3`,
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: completeAppThenID(o, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ref, err := parseTaskRef(args)
 			if err != nil {

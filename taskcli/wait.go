@@ -19,6 +19,11 @@ type logTarget struct {
 	out io.Writer
 	// tail limits the first read to the last lines; nil reads them all.
 	tail *int64
+	// sinceSeconds limits the first read to the lines this recent; nil
+	// reads them all.
+	sinceSeconds *int64
+	// timestamps begins each line with the time it was written.
+	timestamps bool
 }
 
 // waitTask watches the Task until it finishes and returns it as it ended,
@@ -179,9 +184,11 @@ func (o *Options) streamLogs(ctx context.Context, pod string, follow bool, to *l
 		defer close(s.finished)
 		defer cancel()
 		req := o.pods.CoreV1().Pods(o.namespace).GetLogs(pod, &corev1.PodLogOptions{
-			Container: StepContainer,
-			Follow:    follow,
-			TailLines: to.tail,
+			Container:    StepContainer,
+			Follow:       follow,
+			TailLines:    to.tail,
+			SinceSeconds: to.sinceSeconds,
+			Timestamps:   to.timestamps,
 		})
 		rc, err := req.Stream(ctx)
 		if err != nil {

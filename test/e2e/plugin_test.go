@@ -255,10 +255,15 @@ func TestPluginRun(t *testing.T) {
 		t.Errorf("resolved memory limit = %s, want 512Mi", mem.String())
 	}
 
-	// A chosen name; the App's own start command; the next ID.
+	// --name is the display name, as in cf and kf; the App's own start
+	// command; the next ID.
 	res = mustKubectlTask(t, ns, "run", "shop", "--name", "worker")
-	if name, id := created(t, res.stdout); name != "worker" || id != "2" {
-		t.Fatalf("run --name worker created %s with ID %s; want worker and ID 2", name, id)
+	name, id = created(t, res.stdout)
+	if !strings.HasPrefix(name, "shop-") || id != "2" {
+		t.Fatalf("run --name worker created %s with ID %s; want shop-<suffix> and ID 2", name, id)
+	}
+	if task := getTask(t, c, ns, name); task.Spec.DisplayName != "worker" || task.Spec.Command != "" {
+		t.Fatalf("run --name worker: displayName %q, command %q; want worker and none", task.Spec.DisplayName, task.Spec.Command)
 	}
 }
 
@@ -345,7 +350,7 @@ func TestPluginList(t *testing.T) {
 	waitForState(t, c, tasks[0], v1alpha1.TaskStateSucceeded, time.Minute)
 	waitForState(t, c, tasks[1], v1alpha1.TaskStateFailed, time.Minute)
 	waitForState(t, c, tasks[2], v1alpha1.TaskStateSucceeded, time.Minute)
-	mustKubectlTask(t, ns, "run", "web", "--name", "web-job")
+	webJob, _ := created(t, mustKubectlTask(t, ns, "run", "web", "--name", "web-job").stdout)
 
 	table := func(out string) [][]string {
 		var rows [][]string
@@ -355,28 +360,33 @@ func TestPluginList(t *testing.T) {
 		return rows
 	}
 	rows := table(mustKubectlTask(t, ns, "list", "shop").stdout)
-	if got := strings.Join(rows[0], "|"); got != "ID|NAME|STATE|DURATION|AGE" {
+	if got := strings.Join(rows[0], "|"); got != "ID|NAME|DISPLAY NAME|STATE|STARTED|DURATION|AGE|COMMAND" {
 		t.Fatalf("list header = %q", got)
 	}
 	var order []string
 	for _, r := range rows[1:] {
-		order = append(order, r[0]+" "+r[1]+" "+r[2])
+		order = append(order, r[0]+" "+r[1]+" "+r[3]+" "+r[7])
 	}
-	if got, want := strings.Join(order, ", "), "1 zeta Succeeded, 2 alpha Failed, 3 mid Succeeded"; got != want {
+	if got, want := strings.Join(order, ", "), "1 zeta Succeeded bundle exec rake db:migrate, 2 alpha Failed bundle exec rake db:migrate, 3 mid Succeeded bundle exec rake db:migrate"; got != want {
 		t.Fatalf("list shop rows = %q, want %q", got, want)
+	}
+	// The start time as taskgate recorded it, in UTC.
+	if got, want := rows[1][4], getTask(t, c, ns, "zeta").Status.StartTime.UTC().Format(time.RFC3339); got != want {
+		t.Fatalf("list STARTED of zeta = %q, want %q", got, want)
 	}
 
 	rows = table(mustKubectlTask(t, ns, "list", "shop", "-o", "wide").stdout)
-	if got := strings.Join(rows[0], "|"); got != "APP|ID|NAME|STATE|DURATION|AGE|EXIT CODE|POD|REASON" {
+	if got := strings.Join(rows[0], "|"); got != "APP|ID|NAME|DISPLAY NAME|STATE|STARTED|DURATION|AGE|EXIT CODE|POD|REASON|COMMAND" {
 		t.Fatalf("list -o wide header = %q", got)
 	}
-	if got := rows[2]; got[0] != "shop" || got[6] != "2" || got[7] != getTask(t, c, ns, "alpha").Status.PodName || got[8] != "Exited with status 2" {
+	if got := rows[2]; got[0] != "shop" || got[8] != "2" || got[9] != getTask(t, c, ns, "alpha").Status.PodName || got[10] != "Exited with status 2" {
 		t.Fatalf("list -o wide row of the failed task = %q", got)
 	}
 
 	// Every App's Tasks, with the App column.
 	rows = table(mustKubectlTask(t, ns, "list").stdout)
-	if len(rows) != 5 || strings.Join(rows[0], "|") != "APP|ID|NAME|STATE|DURATION|AGE" || rows[4][0] != "web" || rows[4][2] != "web-job" {
+	if len(rows) != 5 || strings.Join(rows[0], "|") != "APP|ID|NAME|DISPLAY NAME|STATE|STARTED|DURATION|AGE|COMMAND" ||
+		rows[4][0] != "web" || rows[4][2] != webJob || rows[4][3] != "web-job" || rows[4][8] != "bundle exec rake jobs:work" {
 		t.Fatalf("list of every App = %q", rows)
 	}
 
@@ -401,7 +411,7 @@ func TestPluginList(t *testing.T) {
 		}
 	}
 
-	wantFailure(t, kubectlTask(t, ns, "list", "-o", "table"), `error: unsupported output format "table": use -o wide, -o json or -o yaml`)
+	wantFailure(t, kubectlTask(t, ns, "list", "-o", "table"), `error: unsupported output format "table": use -o wide, or one of json, yaml, kyaml, name, go-template,`)
 	res := mustKubectlTask(t, newNamespace(t, c), "list")
 	if res.stdout != "" || !strings.HasPrefix(res.stderr, "No Tasks found in namespace ") {
 		t.Fatalf("list in an empty namespace: %s", res)
@@ -431,7 +441,7 @@ func TestPluginLogs(t *testing.T) {
 
 	// -f waits for a task to start and follows it to its end.
 	path, third := logsFile(t, "task three: starting")
-	mustKubectlTask(t, ns, "run", "shop", "-c", "three", "--name", "three", "--annotation", third, "--annotation", localcluster.AnnotationRunTime+"=5s")
+	three, _ := created(t, mustKubectlTask(t, ns, "run", "shop", "-c", "three", "--annotation", third, "--annotation", localcluster.AnnotationRunTime+"=5s").stdout)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := pluginCommand(t, ctx, ns, "logs", "shop", "3", "-f")
@@ -445,7 +455,7 @@ func TestPluginLogs(t *testing.T) {
 	waitLine(t, lines, "task three: done")
 	for range lines {
 	}
-	if err := cmd.Wait(); err != nil || !strings.Contains(stderr.String(), "Task three (ID 3) succeeded") {
+	if err := cmd.Wait(); err != nil || !strings.Contains(stderr.String(), "Task "+three+" (ID 3) succeeded") {
 		t.Fatalf("logs -f: %v\nstderr:\n%s", err, stderr.String())
 	}
 }
