@@ -10,7 +10,7 @@
 //     resources, identity and security contexts), and the names it uses
 //     (VCAPSecretName, binding volume names).
 //   - ResolveTask and ResolveTaskIn: Task.spec.resolved, that is AppPod
-//     plus the Task's overrides and cluster policy, with the field errors,
+//     plus the Task's overrides, VCAP_APPLICATION and cluster policy, with the field errors,
 //     warnings and policy decisions the Task webhook reports; with the
 //     namespace's labels, RunPod (the pod Tekton will run) must meet the
 //     stricter Pod Security level of the namespace and the policy.

@@ -172,7 +172,8 @@ type AppReference struct {
 // webhook resolves from an admitted App and Task fits: the environment,
 // command and args may total the App's 65536 characters and the Task's
 // 65536, plus 1024 for what taskgate adds (SERVICE_BINDING_ROOT,
-// VCAP_SERVICES, /bin/sh -c).
+// VCAP_SERVICES, VCAP_APPLICATION of at most about 450 characters for a
+// 63-character App name, /bin/sh -c).
 // +kubebuilder:validation:XValidation:rule="(has(self.env) ? self.env.map(e, e.name.size() + (has(e.value) ? e.value.size() : 0)).sum() : 0) + (has(self.command) ? self.command.map(c, c.size()).sum() : 0) + (has(self.args) ? self.args.map(a, a.size()).sum() : 0) <= 132096",message="env names and values, command and args must total at most 132096 characters, the App's and the Task's limits together"
 type ResolvedRun struct {
 	// image is the App's image.
