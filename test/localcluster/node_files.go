@@ -32,6 +32,9 @@ const (
 	// ImageNetcheck is test/cmd/netcheck: a webhook server and an
 	// in-cluster API client, for tests of the cluster's network.
 	ImageNetcheck = "example.invalid/localcluster/netcheck:1"
+	// ImageBuildpack is shaped like a buildpack (CNB) image: see
+	// nodeimage.Buildpack.
+	ImageBuildpack = "example.invalid/localcluster/buildpack:1"
 
 	pauseImage = "example.invalid/localcluster/pause:1"
 )
@@ -183,7 +186,7 @@ func cniConfig(ipamDir string) string {
 // containerd's Kubernetes namespace.
 func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string) error {
 	programs := map[string]string{}
-	for _, name := range []string{"pause", "netcheck"} {
+	for _, name := range []string{"pause", "netcheck", "launcher"} {
 		programs[name] = filepath.Join(n.dir, name)
 		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", programs[name], "./test/cmd/"+name)
 		build.Dir = repoRoot
@@ -221,6 +224,7 @@ func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string
 		// The demo's migration talks to its database with psql.
 		nodeimage.Busybox(ImageDemoApp, "1000", append(demo, psql...)...),
 		nodeimage.Busybox(ImageNetcheck, "1000", ociimage.File{Path: "/usr/local/bin/netcheck", Source: programs["netcheck"], Mode: 0o755}),
+		nodeimage.Buildpack(ImageBuildpack, programs["launcher"]),
 		postgres,
 	}
 	archive, err := imageArchive(specs)
