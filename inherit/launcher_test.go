@@ -1,9 +1,12 @@
 package inherit
 
 import (
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
@@ -107,5 +110,28 @@ func TestValidateLauncher(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("ValidateLauncher(%q) = %q, want %q", tc.launcher, got, tc.want)
 		}
+	}
+}
+
+// A Job labelled with the App keeps its own command: the launcher is for a
+// Task's spec.command only, so an App's launcher changes no patch.
+func TestJobInjectionIgnoresLauncher(t *testing.T) {
+	tmpl := &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
+		Name: "main", Image: testImage, Command: []string{"bundle", "exec", "rake", "db:migrate"},
+	}}}}
+	without := JobInjection(jobApp(), tmpl.DeepCopy(), "/spec/template")
+	app := jobApp()
+	app.Spec.Launcher = cnbLauncher
+	with := JobInjection(app, tmpl.DeepCopy(), "/spec/template")
+	if !reflect.DeepEqual(with, without) {
+		t.Errorf("patch with a launcher:\n%v\nwithout:\n%v", with, without)
+	}
+	for _, op := range with {
+		if strings.HasSuffix(op.Path, "/command") || strings.HasSuffix(op.Path, "/args") {
+			t.Errorf("patch %s %s touches the Job's command", op.Operation, op.Path)
+		}
+	}
+	if len(with) == 0 {
+		t.Error("no patch at all; want the App's configuration injected")
 	}
 }
