@@ -1,19 +1,24 @@
 package localcluster
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // CheckRealPod returns an error unless pod really ran on the real node: it
 // is bound to RealNodeName, every container with a status has a
-// containerd container ID, and only kubelet has written its status. kwok
-// never sets container IDs, and a status written by anything but kubelet
-// would be simulated, so a test asserting on this pod cannot pass on a
-// simulated one by accident.
+// containerd container ID, and kubelet wrote its status, with no other
+// writer but kube-scheduler's PodScheduled condition (set False while the
+// pod waited for room on the node). kwok never sets container IDs, and a
+// status written by anything else would be simulated, so a test asserting
+// on this pod cannot pass on a simulated one by accident.
 func CheckRealPod(pod *corev1.Pod) error {
 	var errs []error
 	if pod.Spec.NodeName != RealNodeName {
@@ -28,20 +33,69 @@ func CheckRealPod(pod *corev1.Pod) error {
 			errs = append(errs, fmt.Errorf("container %s of pod %s/%s has container ID %q, not one from containerd", s.Name, pod.Namespace, pod.Name, s.ContainerID))
 		}
 	}
-	writers := statusWriters(pod)
-	if len(writers) != 1 || writers[0] != "kubelet" {
-		errs = append(errs, fmt.Errorf("the status of pod %s/%s was written by %v, want kubelet alone", pod.Namespace, pod.Name, writers))
+	if err := checkStatusWriters(pod); err != nil {
+		errs = append(errs, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err))
 	}
 	return errors.Join(errs...)
 }
 
-// statusWriters are the field managers of the pod's status subresource.
-func statusWriters(pod *corev1.Pod) []string {
-	var managers []string
+// schedulerStatusFields are the only status fields kube-scheduler may own
+// on a real pod: the PodScheduled condition it sets False when the pod does
+// not fit yet, and the node it nominates for a preemption.
+var schedulerStatusFields = map[string]bool{
+	`f:conditions/.`: true, `f:conditions/k:{"type":"PodScheduled"}`: true, `f:nominatedNodeName`: true,
+}
+
+// checkStatusWriters checks the field managers of the pod's status
+// subresource: kubelet, and kube-scheduler only for schedulerStatusFields.
+func checkStatusWriters(pod *corev1.Pod) error {
+	var writers []string
+	kubelet := false
 	for _, f := range pod.ManagedFields {
-		if f.Subresource == "status" {
-			managers = append(managers, f.Manager)
+		if f.Subresource != "status" {
+			continue
+		}
+		writers = append(writers, f.Manager)
+		switch f.Manager {
+		case "kubelet":
+			kubelet = true
+			continue
+		case "kube-scheduler":
+			fields, err := statusFields(f.FieldsV1)
+			if err == nil && !slices.ContainsFunc(fields, func(p string) bool { return !schedulerStatusFields[p] }) {
+				continue
+			}
+			return fmt.Errorf("kube-scheduler owns status fields %v (%v), want only %v", fields, err, slices.Sorted(maps.Keys(schedulerStatusFields)))
+		}
+		return fmt.Errorf("the status was written by %v, want kubelet alone (and kube-scheduler's PodScheduled condition)", writers)
+	}
+	if !kubelet {
+		return fmt.Errorf("the status was written by %v, want kubelet", writers)
+	}
+	return nil
+}
+
+// statusFields lists a managed-fields entry's paths under status, two
+// levels deep ("f:conditions/k:{...}"), sorted.
+func statusFields(fields *metav1.FieldsV1) ([]string, error) {
+	if fields == nil {
+		return nil, nil
+	}
+	var tree struct {
+		Status map[string]map[string]any `json:"f:status"`
+	}
+	if err := json.Unmarshal(fields.Raw, &tree); err != nil {
+		return nil, fmt.Errorf("decoding managed fields: %w", err)
+	}
+	var paths []string
+	for field, children := range tree.Status {
+		if len(children) == 0 {
+			paths = append(paths, field)
+		}
+		for child := range children {
+			paths = append(paths, field+"/"+child)
 		}
 	}
-	return managers
+	slices.Sort(paths)
+	return paths, nil
 }
