@@ -1,16 +1,14 @@
 package chart
 
 import (
-	"bytes"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/taskgate/taskgate/test/chartrender"
 )
 
 const (
@@ -35,46 +33,11 @@ func chartDir(t *testing.T) string {
 	return filepath.Join(repoRoot(t), "charts", "taskgate")
 }
 
-// helmBinary is the pinned helm's path in the build cache, which `go tool
-// -n` prints (building it if need be): found once, as each `go tool` call
-// costs most of a second.
-var helmBinary = sync.OnceValues(func() (string, error) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command("go", "tool", "-modfile="+filepath.Join(root, "tools", "go.mod"), "-n", "helm")
-	cmd.Dir = root
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("finding the pinned helm: %w", err)
-	}
-	bin := strings.TrimSpace(string(out))
-	if _, err := os.Stat(bin); err != nil {
-		// -n names the binary without building it; running it builds it.
-		build := exec.Command("go", "tool", "-modfile="+filepath.Join(root, "tools", "go.mod"), "helm", "version")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("building the pinned helm: %w: %s", err, out)
-		}
-	}
-	return bin, nil
-})
-
 // helm runs the pinned helm in the repository root and returns its output,
 // stdout then stderr.
 func helm(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	bin, err := helmBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = repoRoot(t)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	return stdout.String() + stderr.String(), err
+	return chartrender.Helm(repoRoot(t), args...)
 }
 
 // render renders chart as release tgchart in tgchart-system, with extra
@@ -110,18 +73,12 @@ func renderError(t *testing.T, args ...string) string {
 	return strings.TrimSpace(msg)
 }
 
-// decode splits a YAML stream into objects, skipping empty documents.
+// decode splits a YAML stream into objects.
 func decode(t *testing.T, stream string) []map[string]any {
 	t.Helper()
-	var objs []map[string]any
-	for _, doc := range strings.Split(stream, "\n---") {
-		obj := map[string]any{}
-		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
-			t.Fatalf("decoding rendered chart: %v\n%s", err, doc)
-		}
-		if len(obj) > 0 {
-			objs = append(objs, obj)
-		}
+	objs, err := chartrender.Decode(stream)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return objs
 }
@@ -140,13 +97,11 @@ func decodeFile(t *testing.T, path string) []map[string]any {
 // find returns the object of a kind and name; name "" matches any.
 func find(t *testing.T, objs []map[string]any, kind, name string) map[string]any {
 	t.Helper()
-	for _, obj := range objs {
-		if obj["kind"] == kind && (name == "" || field[string](obj, "metadata", "name") == name) {
-			return obj
-		}
+	obj := chartrender.Find(objs, kind, name)
+	if obj == nil {
+		t.Fatalf("no %s %q rendered", kind, name)
 	}
-	t.Fatalf("no %s %q rendered", kind, name)
-	return nil
+	return obj
 }
 
 // all returns the objects of a kind.
@@ -160,30 +115,8 @@ func all(objs []map[string]any, kind string) []map[string]any {
 	return out
 }
 
-// field walks nested maps, and lists by index, to a value of type T; the
-// zero value if the path is missing.
-func field[T any](obj any, path ...any) T {
-	var zero T
-	cur := obj
-	for _, p := range path {
-		switch key := p.(type) {
-		case string:
-			m, ok := cur.(map[string]any)
-			if !ok {
-				return zero
-			}
-			cur = m[key]
-		case int:
-			l, ok := cur.([]any)
-			if !ok || key >= len(l) {
-				return zero
-			}
-			cur = l[key]
-		}
-	}
-	v, _ := cur.(T)
-	return v
-}
+// field is chartrender.Field, short for the many uses here.
+func field[T any](obj any, path ...any) T { return chartrender.Field[T](obj, path...) }
 
 // podSpec is the manager Deployment's pod spec.
 func podSpec(t *testing.T, objs []map[string]any, name string) map[string]any {

@@ -21,7 +21,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -410,13 +409,9 @@ func names(t *testing.T, c client.Client, gvk schema.GroupVersionKind, ns string
 // node's kubelet.
 func logs(t *testing.T, ns, pod, container string) string {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(cluster.Config)
+	out, err := cluster.ContainerLogs(context.Background(), ns, pod, container)
 	if err != nil {
-		t.Fatalf("creating clientset: %v", err)
+		t.Fatal(err)
 	}
-	b, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).DoRaw(context.Background())
-	if err != nil {
-		t.Fatalf("reading logs of %s/%s: %v", pod, container, err)
-	}
-	return string(b)
+	return out
 }

@@ -1,11 +1,9 @@
 package chartinstall
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
@@ -27,6 +25,7 @@ import (
 
 	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/release"
+	"github.com/taskgate/taskgate/test/chartrender"
 	"github.com/taskgate/taskgate/test/localcluster"
 )
 
@@ -150,14 +149,11 @@ func imageValues() []string {
 // helm runs the pinned helm against the cluster from the repository root.
 func helm(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("go", append([]string{"tool", "-modfile=tools/go.mod", "helm", "--kubeconfig", cluster.Kubeconfig}, args...)...)
-	cmd.Dir = cluster.RepoRoot
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	out, err := chartrender.Helm(cluster.RepoRoot, append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
+	if err != nil {
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return out.String()
+	return out
 }
 
 // newClient returns an admin client that reads straight from the apiserver.

@@ -18,7 +18,6 @@ import (
 	"math/big"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -42,6 +41,7 @@ import (
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/manager"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/test/chartrender"
 	"github.com/taskgate/taskgate/test/localcluster"
 )
 
@@ -60,15 +60,7 @@ const (
 // helm runs the pinned helm from the repository root.
 func helm(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command("go", append([]string{"tool", "-modfile=tools/go.mod", "helm"}, args...)...)
-	cmd.Dir = cluster.RepoRoot
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if err != nil {
-		return stdout.String() + stderr.String(), err
-	}
-	return stdout.String(), nil
+	return chartrender.Helm(cluster.RepoRoot, args...)
 }
 
 // renderChart renders the chart as release tgchart in tgchart-system, with
@@ -79,15 +71,9 @@ func renderChart(t *testing.T, args ...string) []map[string]any {
 	if err != nil {
 		t.Fatalf("helm template %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	var objs []map[string]any
-	for _, doc := range strings.Split(out, "\n---") {
-		obj := map[string]any{}
-		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
-			t.Fatalf("decoding rendered chart: %v\n%s", err, doc)
-		}
-		if len(obj) > 0 {
-			objs = append(objs, obj)
-		}
+	objs, err := chartrender.Decode(out)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return objs
 }
@@ -109,13 +95,11 @@ func manifest(t *testing.T, objs []map[string]any) string {
 // find returns the rendered object of a kind and name; name "" matches any.
 func find(t *testing.T, objs []map[string]any, kind, name string) map[string]any {
 	t.Helper()
-	for _, obj := range objs {
-		if obj["kind"] == kind && (name == "" || field[string](obj, "metadata", "name") == name) {
-			return obj
-		}
+	obj := chartrender.Find(objs, kind, name)
+	if obj == nil {
+		t.Fatalf("the chart renders no %s %q", kind, name)
 	}
-	t.Fatalf("the chart renders no %s %q", kind, name)
-	return nil
+	return obj
 }
 
 func kinds(objs []map[string]any) []string {
@@ -127,30 +111,8 @@ func kinds(objs []map[string]any) []string {
 	return slices.Compact(ks)
 }
 
-// field walks nested maps, and lists by index, to a value of type T; the
-// zero value if the path is missing.
-func field[T any](obj any, path ...any) T {
-	var zero T
-	cur := obj
-	for _, p := range path {
-		switch key := p.(type) {
-		case string:
-			m, ok := cur.(map[string]any)
-			if !ok {
-				return zero
-			}
-			cur = m[key]
-		case int:
-			l, ok := cur.([]any)
-			if !ok || key >= len(l) {
-				return zero
-			}
-			cur = l[key]
-		}
-	}
-	v, _ := cur.(T)
-	return v
-}
+// field is chartrender.Field, short for the many uses here.
+func field[T any](obj any, path ...any) T { return chartrender.Field[T](obj, path...) }
 
 // chartNamespaceFor creates tgchart-system for one test, enforcing the
 // restricted Pod Security Standard, and deletes it afterwards.

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -57,15 +56,11 @@ func realPod(t *testing.T, c client.Client, ns, name string) *corev1.Pod {
 // asks the real node's kubelet.
 func containerLogs(t *testing.T, ns, pod, container string) string {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(cluster.Config)
+	out, err := cluster.ContainerLogs(context.Background(), ns, pod, container)
 	if err != nil {
-		t.Fatalf("creating clientset: %v", err)
+		t.Fatal(err)
 	}
-	b, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).DoRaw(context.Background())
-	if err != nil {
-		t.Fatalf("reading logs of %s/%s: %v", pod, container, err)
-	}
-	return string(b)
+	return out
 }
 
 // processRunning reports whether a process with exactly these arguments

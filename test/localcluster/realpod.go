@@ -1,6 +1,7 @@
 package localcluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // CheckRealPod returns an error unless pod really ran on the real node: it
@@ -98,4 +100,18 @@ func statusFields(fields *metav1.FieldsV1) ([]string, error) {
 	}
 	slices.Sort(paths)
 	return paths, nil
+}
+
+// ContainerLogs reads a container's logs through the apiserver, which asks
+// the node's kubelet (or kwok, for its pods).
+func (c *Cluster) ContainerLogs(ctx context.Context, ns, pod, container string) (string, error) {
+	cs, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return "", fmt.Errorf("creating clientset: %w", err)
+	}
+	b, err := cs.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{Container: container}).DoRaw(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reading logs of %s/%s container %s: %w", ns, pod, container, err)
+	}
+	return string(b), nil
 }
