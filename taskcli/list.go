@@ -3,9 +3,12 @@ package taskcli
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -52,6 +55,11 @@ go-template print the TaskList through kubectl's printers.`,
 			app := ""
 			if len(args) == 1 {
 				app = args[0]
+			}
+			if output == "name" {
+				// The name printer takes one object at a time, as
+				// kubectl get -o name feeds it.
+				printer = eachItem{printer}
 			}
 			return o.list(cmd.Context(), app, printer, TableOptions{Wide: output == "wide", ShowApp: app == "", ShowNamespace: allNamespaces, NoHeaders: noHeaders})
 		},
@@ -109,4 +117,21 @@ func (o *Options) list(ctx context.Context, app string, printer printers.Resourc
 		rows = append(rows, NewRow(&tasks.Items[i], now))
 	}
 	return WriteTable(o.Out, rows, table)
+}
+
+// eachItem prints a list's items one by one with a printer that takes no
+// lists.
+type eachItem struct{ printers.ResourcePrinter }
+
+func (p eachItem) PrintObj(obj runtime.Object, w io.Writer) error {
+	items, err := meta.ExtractList(obj)
+	if err != nil {
+		return p.ResourcePrinter.PrintObj(obj, w)
+	}
+	for _, item := range items {
+		if err := p.ResourcePrinter.PrintObj(item, w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
