@@ -96,8 +96,9 @@ type AppSpec struct {
 
 	// serviceBindings bind backing services to the App. Each names a Secret
 	// in the App's namespace; tasks see its keys as files under
-	// $SERVICE_BINDING_ROOT/<name> (the servicebinding.io convention), and
-	// Cloud Foundry apps also get VCAP_SERVICES.
+	// $SERVICE_BINDING_ROOT/<name> (the servicebinding.io convention), with
+	// the binding's type and provider files, and Cloud Foundry apps also
+	// get VCAP_SERVICES.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
