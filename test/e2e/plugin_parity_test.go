@@ -146,7 +146,7 @@ func TestPluginParity(t *testing.T) {
 	}
 
 	// wait: the outcome, and the exit status of a failed command.
-	if res := mustKubectlTask(t, ns, "wait", "shop", "1"); !regexp.MustCompile(`^Task `+names[0]+` \(ID 1\) succeeded in \d+s\n$`).MatchString(res.stdout) {
+	if res := mustKubectlTask(t, ns, "wait", "shop", "1"); !regexp.MustCompile(`^Task ` + names[0] + ` \(ID 1\) succeeded in \d+s\n$`).MatchString(res.stdout) {
 		t.Fatalf("wait shop 1: %s", res)
 	}
 	wantExit(t, kubectlTask(t, ns, "wait", failing), 4, "error: Task "+failing+" (ID 6) failed: Exited with status 4")
