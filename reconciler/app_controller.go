@@ -82,7 +82,7 @@ func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.updateStatus(ctx, app, missing); err != nil {
+	if err := r.updateStatus(ctx, app, missing, untyped(bound)); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: r.Resync}, nil
@@ -209,11 +209,25 @@ func (r *AppReconciler) deleteVCAPServices(ctx context.Context, app *v1alpha1.Ap
 	return nil
 }
 
+// untyped returns the bindings whose Secret exists but that get no
+// servicebinding.io type: the App webhook refuses them, but a Secret can
+// lose its type key afterwards.
+func untyped(bound []binding.Bound) []string {
+	var names []string
+	for i := range bound {
+		if b := &bound[i]; b.Secret != nil && binding.Type(&b.Binding, b.Secret) == "" {
+			names = append(names, b.Binding.Name)
+		}
+	}
+	return names
+}
+
 // readyCondition is the App's Ready condition given the bindings whose
-// Secret is missing. It names bindings, which the App's readers can see in
-// its spec anyway, and never Secrets: the App's status must not tell its
-// readers which Secrets exist in the namespace.
-func readyCondition(generation int64, missingBindings []string) metav1.Condition {
+// Secret is missing, then those that get no type. It names bindings, which
+// the App's readers can see in its spec anyway, and never Secrets: the
+// App's status must not tell its readers which Secrets exist in the
+// namespace.
+func readyCondition(generation int64, missingBindings, untypedBindings []string) metav1.Condition {
 	cond := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: "BindingsResolved",
 		Message: "Every binding's Secret exists", ObservedGeneration: generation}
 	if len(missingBindings) > 0 {
@@ -226,13 +240,25 @@ func readyCondition(generation int64, missingBindings []string) metav1.Condition
 			cond.Message = fmt.Sprintf("The Secrets of bindings %s were not found; create them, or Tasks start without those credentials",
 				strings.Join(missing, ", "))
 		}
+		return cond
+	}
+	if len(untypedBindings) > 0 {
+		names := slices.Clone(untypedBindings)
+		slices.Sort(names)
+		cond.Status, cond.Reason = metav1.ConditionFalse, "BindingTypeMissing"
+		cond.Message = fmt.Sprintf("Binding %s gets no servicebinding.io type, so Tasks see no type file; set type on the binding or add a type key to its Secret",
+			names[0])
+		if len(names) > 1 {
+			cond.Message = fmt.Sprintf("Bindings %s get no servicebinding.io type, so Tasks see no type file; set type on each binding or add a type key to its Secret",
+				strings.Join(names, ", "))
+		}
 	}
 	return cond
 }
 
-func (r *AppReconciler) updateStatus(ctx context.Context, app *v1alpha1.App, missing []string) error {
+func (r *AppReconciler) updateStatus(ctx context.Context, app *v1alpha1.App, missing, untyped []string) error {
 	before := app.DeepCopy()
-	meta.SetStatusCondition(&app.Status.Conditions, readyCondition(app.Generation, missing))
+	meta.SetStatusCondition(&app.Status.Conditions, readyCondition(app.Generation, missing, untyped))
 	app.Status.ObservedGeneration = app.Generation
 	if equality.Semantic.DeepEqual(before.Status, app.Status) {
 		return nil

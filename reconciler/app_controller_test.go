@@ -13,9 +13,9 @@ import (
 
 func TestReadyCondition(t *testing.T) {
 	tests := []struct {
-		name    string
-		missing []string
-		want    metav1.Condition
+		name             string
+		missing, untyped []string
+		want             metav1.Condition
 	}{{
 		name: "every binding resolves",
 		want: metav1.Condition{Type: "Ready", Status: metav1.ConditionTrue, Reason: "BindingsResolved",
@@ -30,10 +30,25 @@ func TestReadyCondition(t *testing.T) {
 		missing: []string{"mq", "db"},
 		want: metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "SecretNotFound",
 			Message: "The Secrets of bindings db, mq were not found; create them, or Tasks start without those credentials", ObservedGeneration: 3},
+	}, {
+		name:    "a missing Secret is said first",
+		missing: []string{"db"}, untyped: []string{"mq"},
+		want: metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "SecretNotFound",
+			Message: "The Secret of binding db was not found; create it, or Tasks start without those credentials", ObservedGeneration: 3},
+	}, {
+		name:    "a binding without a type",
+		untyped: []string{"cache"},
+		want: metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "BindingTypeMissing",
+			Message: "Binding cache gets no servicebinding.io type, so Tasks see no type file; set type on the binding or add a type key to its Secret", ObservedGeneration: 3},
+	}, {
+		name:    "bindings without a type, in name order",
+		untyped: []string{"mq", "cache"},
+		want: metav1.Condition{Type: "Ready", Status: metav1.ConditionFalse, Reason: "BindingTypeMissing",
+			Message: "Bindings cache, mq get no servicebinding.io type, so Tasks see no type file; set type on each binding or add a type key to its Secret", ObservedGeneration: 3},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, readyCondition(3, tt.missing)); diff != "" {
+			if diff := cmp.Diff(tt.want, readyCondition(3, tt.missing, tt.untyped)); diff != "" {
 				t.Errorf("readyCondition() (-want +got):\n%s", diff)
 			}
 		})
@@ -65,5 +80,17 @@ func TestVCAPSecretData(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, gotStrings); diff != "" {
 		t.Errorf("vcapSecretData() (-want +got):\n%s", diff)
+	}
+}
+
+func TestUntyped(t *testing.T) {
+	bound := []binding.Bound{
+		{Binding: v1alpha1.ServiceBinding{Name: "typed-by-key"}, Secret: &corev1.Secret{Data: map[string][]byte{"type": []byte("mysql")}}},
+		{Binding: v1alpha1.ServiceBinding{Name: "typed-by-field", Type: "redis"}, Secret: &corev1.Secret{}},
+		{Binding: v1alpha1.ServiceBinding{Name: "secret-missing"}},
+		{Binding: v1alpha1.ServiceBinding{Name: "bare"}, Secret: &corev1.Secret{Data: map[string][]byte{"host": []byte("h")}}},
+	}
+	if diff := cmp.Diff([]string{"bare"}, untyped(bound)); diff != "" {
+		t.Errorf("untyped() (-want +got):\n%s", diff)
 	}
 }
