@@ -117,7 +117,7 @@ func (o *Options) waitTask(ctx context.Context, t *v1alpha1.Task, logs *logTarge
 			case errors.Is(err, errTaskDeleted):
 				return t, fmt.Errorf("%s was deleted while it was being waited for", describe(t))
 			case err != nil && ctx.Err() == nil:
-				return t, fmt.Errorf("watching %s: %w", describe(t), apiError(err))
+				return t, apiError(err)
 			case err == nil:
 				// The watch saw the end; its last version is waiting.
 				t = <-updates

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -42,7 +43,33 @@ func (o *Options) taskListWatch(namespace, name string) *cache.ListWatch {
 // away; and ctx's error when ctx ends first.
 func (o *Options) untilTask(ctx context.Context, t *v1alpha1.Task, done func(*v1alpha1.Task) bool) (*v1alpha1.Task, error) {
 	last := t
-	_, err := watchtools.UntilWithSync(ctx, o.taskListWatch(t.Namespace, t.Name), &v1alpha1.Task{}, nil,
+	// A reflector retries a refused list or watch for ever; a user who
+	// may not watch Tasks should hear so at once instead.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	refused := make(chan error, 1)
+	refuse := func(err error) {
+		if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
+			select {
+			case refused <- err:
+			default:
+			}
+			cancel()
+		}
+	}
+	lw := o.taskListWatch(t.Namespace, t.Name)
+	list, watchFunc := lw.ListWithContextFunc, lw.WatchFuncWithContext
+	lw.ListWithContextFunc = func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		obj, err := list(ctx, opts)
+		refuse(err)
+		return obj, err
+	}
+	lw.WatchFuncWithContext = func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+		w, err := watchFunc(ctx, opts)
+		refuse(err)
+		return w, err
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &v1alpha1.Task{}, nil,
 		func(ev watch.Event) (bool, error) {
 			switch ev.Type {
 			case watch.Deleted:
@@ -57,6 +84,11 @@ func (o *Options) untilTask(ctx context.Context, t *v1alpha1.Task, done func(*v1
 			}
 			return false, nil
 		})
+	select {
+	case err := <-refused:
+		return last, fmt.Errorf("watching Task %s, which waiting needs: %w", t.Name, err)
+	default:
+	}
 	if err != nil && ctx.Err() != nil {
 		// UntilWithSync reports a timeout in words of its own.
 		return last, ctx.Err()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/test/localcluster"
@@ -168,5 +169,32 @@ func TestPluginParity(t *testing.T) {
 	}
 	if strings.Join(ids, " ") != "1 2 3 4 5 6" {
 		t.Fatalf("completing a Task ID: %s", res)
+	}
+}
+
+// TestPluginWaitNeedsWatch shows what the plugin's waits ask of the user,
+// who acts as themself (--as here): watch on Tasks besides get, list and
+// create. Without it, run --wait says so at once instead of hanging on a
+// reflector that retries for ever.
+func TestPluginWaitNeedsWatch(t *testing.T) {
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	newApp(t, c, ns, "shop")
+	grant(t, c, ns, "dev", "runner",
+		rbacv1.PolicyRule{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"tasks"}, Verbs: []string{"create", "get", "list"}},
+		rbacv1.PolicyRule{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"apps"}, Verbs: []string{"get", "list"}})
+
+	res := kubectlTask(t, ns, "--as", "dev", "run", "shop", "-c", "true", "--wait")
+	name, _ := created(t, res.stdout)
+	wantFailure(t, res, `error: watching Task `+name+`, which waiting needs: tasks.taskgate.dev `)
+	if want := ` is forbidden: User "dev" cannot watch resource "tasks" in API group "taskgate.dev" in the namespace "` + ns + `"`; !strings.Contains(res.stderr, want) {
+		t.Fatalf("run --wait without watch: want %q in stderr; got %s", want, res)
+	}
+
+	grant(t, c, ns, "dev", "watcher",
+		rbacv1.PolicyRule{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"tasks"}, Verbs: []string{"watch"}})
+	res = mustKubectlTask(t, ns, "--as", "dev", "wait", name)
+	if want := "Task " + name + " (ID 1) succeeded in "; !strings.HasPrefix(res.stdout, want) {
+		t.Fatalf("wait with watch granted: want %q; got %s", want, res)
 	}
 }
