@@ -53,6 +53,22 @@ func TestAppBindingWithoutTypeIsRefused(t *testing.T) {
 	if err := c.Create(ctx, app); err != nil {
 		t.Fatalf("creating the App with the binding's type: %v", err)
 	}
+
+	// An App may come before its Secret; a Secret that then has no type
+	// is reported on the App, naming the binding, not the Secret.
+	early := newApp(t, c, ns, "early", func(app *v1alpha1.App) {
+		app.Spec.ServiceBindings = []v1alpha1.ServiceBinding{{Name: "cache", SecretName: "later"}}
+	})
+	createSecret(t, c, ns, "later", map[string]string{"host": "cache.shop.svc"})
+	eventually(t, 30*time.Second, "Ready to say the binding has no type", func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(early), early); err != nil {
+			return false, err
+		}
+		cond := meta.FindStatusCondition(early.Status.Conditions, "Ready")
+		return cond != nil && cond.Status == metav1.ConditionFalse && cond.Reason == "BindingTypeMissing" &&
+				cond.Message == "Binding cache gets no servicebinding.io type, so Tasks see no type file; set type on the binding or add a type key to its Secret",
+			fmt.Errorf("Ready %+v", cond)
+	})
 }
 
 // TestRealTaskReadsBindingsAsLibrariesDo: a Task's process on the real node
