@@ -1,10 +1,8 @@
-package ociimage
+package ociimage_test
 
 import (
 	"archive/tar"
 	"bytes"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,20 +13,23 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/taskgate/taskgate/ociimage"
+	"github.com/taskgate/taskgate/ociimage/ociimagetest"
 )
 
-func ociSpec(arch string) Spec {
-	return Spec{
+func ociSpec(arch string) ociimage.Spec {
+	return ociimage.Spec{
 		Platform:   v1.Platform{OS: "linux", Architecture: arch},
 		MediaType:  types.OCIManifestSchema1,
 		Entrypoint: []string{"/app"},
-		Files:      []File{{Path: "/app", Content: []byte("app for " + arch), Mode: 0o755}},
+		Files:      []ociimage.File{{Path: "/app", Content: []byte("app for " + arch), Mode: 0o755}},
 	}
 }
 
 func TestIndex(t *testing.T) {
-	amd, arm := mustBuild(t, ociSpec("amd64")), mustBuild(t, ociSpec("arm64"))
-	idx, err := Index(amd, arm)
+	amd, arm := ociimagetest.MustBuild(t, ociSpec("amd64")), ociimagetest.MustBuild(t, ociSpec("arm64"))
+	idx, err := ociimage.Index(amd, arm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,17 +50,17 @@ func TestIndex(t *testing.T) {
 		got = append(got, listed{d.Digest, d.MediaType, *d.Platform})
 	}
 	want := []listed{
-		{digest(t, amd), types.OCIManifestSchema1, v1.Platform{OS: "linux", Architecture: "amd64"}},
-		{digest(t, arm), types.OCIManifestSchema1, v1.Platform{OS: "linux", Architecture: "arm64"}},
+		{ociimagetest.Digest(t, amd), types.OCIManifestSchema1, v1.Platform{OS: "linux", Architecture: "amd64"}},
+		{ociimagetest.Digest(t, arm), types.OCIManifestSchema1, v1.Platform{OS: "linux", Architecture: "arm64"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("manifests (-want +got):\n%s", diff)
 	}
-	again, err := Index(mustBuild(t, ociSpec("amd64")), mustBuild(t, ociSpec("arm64")))
+	again, err := ociimage.Index(ociimagetest.MustBuild(t, ociSpec("amd64")), ociimagetest.MustBuild(t, ociSpec("arm64")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, b := digest(t, idx), digest(t, again); a != b {
+	if a, b := ociimagetest.Digest(t, idx), ociimagetest.Digest(t, again); a != b {
 		t.Errorf("the same images gave indexes %s and %s", a, b)
 	}
 }
@@ -76,16 +77,16 @@ func TestIndexErrors(t *testing.T) {
 		want: "building an image index: no images",
 	}, {
 		name:   "a platform twice",
-		images: []v1.Image{mustBuild(t, ociSpec("amd64")), mustBuild(t, ociSpec("amd64"))},
+		images: []v1.Image{ociimagetest.MustBuild(t, ociSpec("amd64")), ociimagetest.MustBuild(t, ociSpec("amd64"))},
 		want:   "building an image index: two images for linux/amd64",
 	}, {
 		name:   "a Docker image",
-		images: []v1.Image{mustBuild(t, docker)},
+		images: []v1.Image{ociimagetest.MustBuild(t, docker)},
 		want:   "building an image index: image 0 for linux/amd64 has media type application/vnd.docker.distribution.manifest.v2+json, want application/vnd.oci.image.manifest.v1+json",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Index(tt.images...)
+			_, err := ociimage.Index(tt.images...)
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("error %v, want %q", err, tt.want)
 			}
@@ -94,7 +95,7 @@ func TestIndexErrors(t *testing.T) {
 }
 
 func TestWriteLayout(t *testing.T) {
-	idx, err := Index(mustBuild(t, ociSpec("amd64")), mustBuild(t, ociSpec("arm64")))
+	idx, err := ociimage.Index(ociimagetest.MustBuild(t, ociSpec("amd64")), ociimagetest.MustBuild(t, ociSpec("arm64")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestWriteLayout(t *testing.T) {
 	first, second := filepath.Join(dir, "first.tar"), filepath.Join(dir, "second.tar")
 	created := time.Unix(1765000000, 0)
 	for _, p := range []string{first, second} {
-		if err := WriteLayout(p, idx, "0.1.0", created); err != nil {
+		if err := ociimage.WriteLayout(p, idx, "0.1.0", created); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -120,32 +121,17 @@ func TestWriteLayout(t *testing.T) {
 
 	// Extract it as a user would for crane, checking every entry's time.
 	root := t.TempDir()
-	tr := tar.NewReader(bytes.NewReader(a))
 	var names []string
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, hdr.Name)
-		if !hdr.ModTime.Equal(created) {
-			t.Errorf("%s: mtime %v, want %v", hdr.Name, hdr.ModTime, created)
-		}
-		p := filepath.Join(root, hdr.Name)
-		if hdr.Typeflag == tar.TypeDir {
+	for _, e := range ociimagetest.ReadTar(t, bytes.NewReader(a), created) {
+		names = append(names, e.Name)
+		p := filepath.Join(root, e.Name)
+		if e.Type == tar.TypeDir {
 			if err := os.MkdirAll(p, 0o755); err != nil {
 				t.Fatal(err)
 			}
 			continue
 		}
-		content, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, content, 0o644); err != nil {
+		if err := os.WriteFile(p, []byte(e.Content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,14 +153,14 @@ func TestWriteLayout(t *testing.T) {
 	}
 	wantTop := []v1.Descriptor{{
 		MediaType:   types.OCIImageIndex,
-		Digest:      digest(t, idx),
+		Digest:      ociimagetest.Digest(t, idx),
 		Size:        mustSize(t, idx),
-		Annotations: map[string]string{RefNameAnnotation: "0.1.0"},
+		Annotations: map[string]string{ociimage.RefNameAnnotation: "0.1.0"},
 	}}
 	if diff := cmp.Diff(wantTop, top.Manifests); diff != "" {
 		t.Errorf("index.json (-want +got):\n%s", diff)
 	}
-	back, err := l.ImageIndex(digest(t, idx))
+	back, err := l.ImageIndex(ociimagetest.Digest(t, idx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,8 +177,8 @@ func TestWriteLayout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		entries := layerEntries(t, img, epoch)
-		want := []tarEntry{{Name: "app", Type: tar.TypeReg, Mode: 0o755, Content: "app for " + d.Platform.Architecture}}
+		entries := ociimagetest.LayerEntries(t, img, ociimagetest.Epoch)
+		want := []ociimagetest.Entry{{Name: "app", Type: tar.TypeReg, Mode: 0o755, Content: "app for " + d.Platform.Architecture}}
 		if diff := cmp.Diff(want, entries); diff != "" {
 			t.Errorf("%s layer (-want +got):\n%s", d.Platform, diff)
 		}

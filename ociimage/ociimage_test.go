@@ -1,109 +1,29 @@
-package ociimage
+package ociimage_test
 
 import (
 	"archive/tar"
 	"errors"
-	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/taskgate/taskgate/ociimage"
+	"github.com/taskgate/taskgate/ociimage/ociimagetest"
 )
-
-func writeFile(t *testing.T, name, content string, mode os.FileMode) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func mustBuild(t *testing.T, s Spec) v1.Image {
-	t.Helper()
-	img, err := Build(s)
-	if err != nil {
-		t.Fatalf("Build(%s): %v", s.name(), err)
-	}
-	return img
-}
-
-func digest(t *testing.T, img interface{ Digest() (v1.Hash, error) }) v1.Hash {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-// tarEntry is what the tests compare of a layer's tar header.
-type tarEntry struct {
-	Name     string
-	Type     byte
-	Mode     int64
-	UID, GID int
-	Linkname string
-	Content  string
-}
-
-// layerEntries reads img's single layer, failing on any entry not dated at
-// mtime.
-func layerEntries(t *testing.T, img v1.Image, mtime time.Time) []tarEntry {
-	t.Helper()
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(layers) != 1 {
-		t.Fatalf("got %d layers, want 1", len(layers))
-	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	var entries []tarEntry
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !hdr.ModTime.Equal(mtime) {
-			t.Errorf("%s: mtime %v, want %v", hdr.Name, hdr.ModTime, mtime)
-		}
-		content, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries = append(entries, tarEntry{
-			Name: hdr.Name, Type: hdr.Typeflag, Mode: hdr.Mode, UID: hdr.Uid, GID: hdr.Gid,
-			Linkname: hdr.Linkname, Content: string(content),
-		})
-	}
-	return entries
-}
-
-var epoch = time.Unix(0, 0)
 
 func TestBuildConfig(t *testing.T) {
 	created := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name      string
-		spec      Spec
+		spec      ociimage.Spec
 		want      v1.Config
 		platform  v1.Platform
 		created   time.Time
@@ -111,34 +31,34 @@ func TestBuildConfig(t *testing.T) {
 		layerType types.MediaType
 	}{{
 		name:      "defaults: host platform, epoch, Docker",
-		spec:      Spec{Entrypoint: []string{"/bin/sh"}, User: "1000"},
-		want:      v1.Config{Entrypoint: []string{"/bin/sh"}, Env: []string{DefaultPath}, User: "1000"},
+		spec:      ociimage.Spec{Entrypoint: []string{"/bin/sh"}, User: "1000"},
+		want:      v1.Config{Entrypoint: []string{"/bin/sh"}, Env: []string{ociimage.DefaultPath}, User: "1000"},
 		platform:  v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
-		created:   epoch,
+		created:   ociimagetest.Epoch,
 		mediaType: types.DockerManifestSchema2,
 		layerType: types.DockerLayer,
 	}, {
 		name: "env without PATH gets the default first",
-		spec: Spec{
+		spec: ociimage.Spec{
 			Ref: "example.invalid/app:v1", Cmd: []string{"serve", "--port=8080"},
 			Env: []string{"MODE=test"}, WorkingDir: "/srv",
 		},
-		want:      v1.Config{Cmd: []string{"serve", "--port=8080"}, Env: []string{DefaultPath, "MODE=test"}, WorkingDir: "/srv"},
+		want:      v1.Config{Cmd: []string{"serve", "--port=8080"}, Env: []string{ociimage.DefaultPath, "MODE=test"}, WorkingDir: "/srv"},
 		platform:  v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
-		created:   epoch,
+		created:   ociimagetest.Epoch,
 		mediaType: types.DockerManifestSchema2,
 		layerType: types.DockerLayer,
 	}, {
 		name:      "env with PATH is kept",
-		spec:      Spec{Ref: "example.invalid/app:v2", Env: []string{"A=1", "PATH=/opt/bin"}},
+		spec:      ociimage.Spec{Ref: "example.invalid/app:v2", Env: []string{"A=1", "PATH=/opt/bin"}},
 		want:      v1.Config{Env: []string{"A=1", "PATH=/opt/bin"}},
 		platform:  v1.Platform{OS: "linux", Architecture: runtime.GOARCH},
-		created:   epoch,
+		created:   ociimagetest.Epoch,
 		mediaType: types.DockerManifestSchema2,
 		layerType: types.DockerLayer,
 	}, {
 		name: "platform, time, labels and OCI",
-		spec: Spec{
+		spec: ociimage.Spec{
 			Platform:   v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"},
 			Created:    created,
 			MediaType:  types.OCIManifestSchema1,
@@ -147,7 +67,7 @@ func TestBuildConfig(t *testing.T) {
 			User:       "65532:65532",
 		},
 		want: v1.Config{
-			Entrypoint: []string{"/taskgate"}, Env: []string{DefaultPath}, User: "65532:65532",
+			Entrypoint: []string{"/taskgate"}, Env: []string{ociimage.DefaultPath}, User: "65532:65532",
 			Labels: map[string]string{"org.opencontainers.image.version": "0.1.0"},
 		},
 		platform:  v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"},
@@ -157,7 +77,7 @@ func TestBuildConfig(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			img := mustBuild(t, tt.spec)
+			img := ociimagetest.MustBuild(t, tt.spec)
 			cfg, err := img.ConfigFile()
 			if err != nil {
 				t.Fatal(err)
@@ -192,31 +112,27 @@ func TestBuildConfig(t *testing.T) {
 			if m.Config.MediaType != wantConfig {
 				t.Errorf("config media type %s, want %s", m.Config.MediaType, wantConfig)
 			}
-			layerEntries(t, img, tt.created)
+			ociimagetest.LayerEntries(t, img, tt.created)
 		})
 	}
 }
 
 func TestLayerEntries(t *testing.T) {
-	bin := writeFile(t, "bin", "pause binary", 0o700)
-	tests := []struct {
-		name string
-		spec Spec
-		want []tarEntry
-	}{{
-		name: "parents, modes, symlinks and owners",
-		spec: Spec{
+	bin := ociimagetest.WriteFile(t, "bin", "pause binary", 0o700)
+	ociimagetest.RunLayerCases(t, ociimagetest.Epoch, []ociimagetest.LayerCase{{
+		Name: "parents, modes, symlinks and owners",
+		Spec: ociimage.Spec{
 			Ref: "example.invalid/layer:v1",
-			Files: []File{
+			Files: []ociimage.File{
 				{Path: "/usr/local/bin/run", Content: []byte("#!/bin/sh\n"), Mode: 0o755},
 				{Path: "/etc/motd", Content: []byte("hi\n")},
 				{Path: "/etc/empty"},
 			},
 			Symlinks: map[string]string{"/bin/run": "/usr/local/bin/run"},
 			Dirs:     map[string]int64{"/tmp": 0o1777, "/usr/local": 0o750, "/data": 0o700},
-			Owners:   map[string]Owner{"/data": {UID: 7, GID: 8}, "/etc/motd": {UID: 9, GID: 9}},
+			Owners:   map[string]ociimage.Owner{"/data": {UID: 7, GID: 8}, "/etc/motd": {UID: 9, GID: 9}},
 		},
-		want: []tarEntry{
+		Want: []ociimagetest.Entry{
 			{Name: "bin/", Type: tar.TypeDir, Mode: 0o755},
 			{Name: "bin/run", Type: tar.TypeSymlink, Mode: 0o777, Linkname: "/usr/local/bin/run"},
 			{Name: "data/", Type: tar.TypeDir, Mode: 0o700, UID: 7, GID: 8},
@@ -230,24 +146,16 @@ func TestLayerEntries(t *testing.T) {
 			{Name: "usr/local/bin/run", Type: tar.TypeReg, Mode: 0o755, Content: "#!/bin/sh\n"},
 		},
 	}, {
-		name: "mode zero takes the source's",
-		spec: Spec{Ref: "example.invalid/layer:v2", Files: []File{{Path: "/x", Source: bin}}},
-		want: []tarEntry{{Name: "x", Type: tar.TypeReg, Mode: 0o700, Content: "pause binary"}},
-	}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := layerEntries(t, mustBuild(t, tt.spec), epoch)
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("layer (-want +got):\n%s", diff)
-			}
-		})
-	}
+		Name: "mode zero takes the source's",
+		Spec: ociimage.Spec{Ref: "example.invalid/layer:v2", Files: []ociimage.File{{Path: "/x", Source: bin}}},
+		Want: []ociimagetest.Entry{{Name: "x", Type: tar.TypeReg, Mode: 0o700, Content: "pause binary"}},
+	}})
 }
 
 func TestBuildIsDeterministic(t *testing.T) {
-	a := Spec{
+	a := ociimage.Spec{
 		Ref: "example.invalid/det:v1",
-		Files: []File{
+		Files: []ociimage.File{
 			{Path: "/a/one", Content: []byte("1")},
 			{Path: "/b/two", Content: []byte("2"), Mode: 0o600},
 		},
@@ -255,7 +163,7 @@ func TestBuildIsDeterministic(t *testing.T) {
 		Dirs:     map[string]int64{"/d1": 0o700, "/d2": 0o711, "/d3": 0o1777},
 	}
 	reordered := a
-	reordered.Files = []File{a.Files[1], a.Files[0]}
+	reordered.Files = []ociimage.File{a.Files[1], a.Files[0]}
 	otherUser := a
 	otherUser.User = "1000"
 	later := a
@@ -270,7 +178,7 @@ func TestBuildIsDeterministic(t *testing.T) {
 
 	tests := []struct {
 		name string
-		x, y Spec
+		x, y ociimage.Spec
 		same bool
 	}{
 		{name: "same spec", x: a, y: a, same: true},
@@ -282,7 +190,7 @@ func TestBuildIsDeterministic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			x, y := digest(t, mustBuild(t, tt.x)), digest(t, mustBuild(t, tt.y))
+			x, y := ociimagetest.Digest(t, ociimagetest.MustBuild(t, tt.x)), ociimagetest.Digest(t, ociimagetest.MustBuild(t, tt.y))
 			if (x == y) != tt.same {
 				t.Errorf("digests %s and %s, want same=%v", x, y, tt.same)
 			}
@@ -291,120 +199,98 @@ func TestBuildIsDeterministic(t *testing.T) {
 }
 
 func TestWriteArchive(t *testing.T) {
-	bin := writeFile(t, "bin", "binary", 0o755)
-	one := func(ref, user string) Spec {
-		return Spec{Ref: ref, User: user, Files: []File{{Path: "/bin/app", Source: bin}}}
+	bin := ociimagetest.WriteFile(t, "bin", "binary", 0o755)
+	one := func(ref, user string) ociimage.Spec {
+		return ociimage.Spec{Ref: ref, User: user, Files: []ociimage.File{{Path: "/bin/app", Source: bin}}}
 	}
-	specs := []Spec{
+	specs := []ociimage.Spec{
 		one("example.invalid/app:root", ""),
 		one("example.invalid/app:uid-1000", "1000"),
 		// The same image as app:root under a second name.
 		one("example.invalid/other/app:v1", ""),
 	}
 	archive := filepath.Join(t.TempDir(), "images.tar")
-	if err := WriteArchive(archive, specs...); err != nil {
+	if err := ociimage.WriteArchive(archive, specs...); err != nil {
 		t.Fatal(err)
 	}
-	opener := func() (io.ReadCloser, error) { return os.Open(archive) }
-
+	want := ociimagetest.Archive{
+		Digests: map[string]v1.Hash{},
+		Tags: [][]string{
+			{"example.invalid/app:root", "example.invalid/other/app:v1"},
+			{"example.invalid/app:uid-1000"},
+		},
+	}
 	for _, s := range specs {
-		tag, err := name.NewTag(s.Ref)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := tarball.Image(opener, &tag)
-		if err != nil {
-			t.Fatalf("reading %s back: %v", s.Ref, err)
-		}
-		if got, want := digest(t, img), digest(t, mustBuild(t, s)); got != want {
-			t.Errorf("%s: digest %s in the archive, want %s", s.Ref, got, want)
-		}
+		want.Digests[s.Ref] = ociimagetest.Digest(t, ociimagetest.MustBuild(t, s))
 	}
-
-	manifest, err := tarball.LoadManifest(opener)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The archive's order follows a map's; compare it sorted.
-	var tags [][]string
-	for _, d := range manifest {
-		repoTags := append([]string(nil), d.RepoTags...)
-		sort.Strings(repoTags)
-		tags = append(tags, repoTags)
-	}
-	sort.Slice(tags, func(i, j int) bool { return tags[i][0] < tags[j][0] })
-	want := [][]string{
-		{"example.invalid/app:root", "example.invalid/other/app:v1"},
-		{"example.invalid/app:uid-1000"},
-	}
-	if diff := cmp.Diff(want, tags); diff != "" {
-		t.Errorf("archive's tags (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, ociimagetest.ReadArchive(t, archive)); diff != "" {
+		t.Errorf("archive (-want +got):\n%s", diff)
 	}
 }
 
 func TestErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "missing")
-	file := writeFile(t, "file", "x", 0o644)
+	file := ociimagetest.WriteFile(t, "file", "x", 0o644)
 
 	tests := []struct {
 		name  string
-		specs []Spec
+		specs []ociimage.Spec
 		want  string
 	}{{
 		name:  "missing source with a hint",
-		specs: []Spec{{Ref: "example.invalid/x:1", Files: []File{{Path: "/bin/busybox", Source: missing, Hint: "install busybox-static"}}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", Files: []ociimage.File{{Path: "/bin/busybox", Source: missing, Hint: "install busybox-static"}}}},
 		want:  "building image example.invalid/x:1: reading " + missing + " for /bin/busybox (install busybox-static): open " + missing + ": no such file or directory",
 	}, {
 		name:  "missing source",
-		specs: []Spec{{Ref: "example.invalid/pause:1", Files: []File{{Path: "/pause", Source: missing}}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/pause:1", Files: []ociimage.File{{Path: "/pause", Source: missing}}}},
 		want:  "building image example.invalid/pause:1: reading " + missing + " for /pause: open " + missing + ": no such file or directory",
 	}, {
 		name:  "source and content",
-		specs: []Spec{{Ref: "example.invalid/x:1", Files: []File{{Path: "/f", Source: file, Content: []byte("x")}}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", Files: []ociimage.File{{Path: "/f", Source: file, Content: []byte("x")}}}},
 		want:  "building image example.invalid/x:1: /f has both a source and content",
 	}, {
 		name:  "relative path",
-		specs: []Spec{{Ref: "example.invalid/x:1", Files: []File{{Path: "etc/f"}}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", Files: []ociimage.File{{Path: "etc/f"}}}},
 		want:  `building image example.invalid/x:1: path "etc/f" is not a clean absolute path below /`,
 	}, {
 		name:  "unclean path",
-		specs: []Spec{{Ref: "example.invalid/x:1", Dirs: map[string]int64{"/tmp/": 0o777}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", Dirs: map[string]int64{"/tmp/": 0o777}}},
 		want:  `building image example.invalid/x:1: path "/tmp/" is not a clean absolute path below /`,
 	}, {
 		name:  "path given twice",
-		specs: []Spec{{Ref: "example.invalid/x:1", Files: []File{{Path: "/f"}}, Symlinks: map[string]string{"/f": "/g"}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", Files: []ociimage.File{{Path: "/f"}}, Symlinks: map[string]string{"/f": "/g"}}},
 		want:  "building image example.invalid/x:1: /f is given twice",
 	}, {
 		name:  "file under a file",
-		specs: []Spec{{Ref: "example.invalid/x:1", Files: []File{{Path: "/f"}, {Path: "/f/g"}}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", Files: []ociimage.File{{Path: "/f"}, {Path: "/f/g"}}}},
 		want:  "building image example.invalid/x:1: /f/g needs /f to be a directory",
 	}, {
 		name:  "mode with a file type",
-		specs: []Spec{{Ref: "example.invalid/x:1", Dirs: map[string]int64{"/d": 0o40755}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", Dirs: map[string]int64{"/d": 0o40755}}},
 		want:  "building image example.invalid/x:1: /d: mode 0o40755 has bits other than permissions",
 	}, {
 		name:  "owner of nothing",
-		specs: []Spec{{Ref: "example.invalid/x:1", Owners: map[string]Owner{"/home/app": {UID: 1}}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", Owners: map[string]ociimage.Owner{"/home/app": {UID: 1}}}},
 		want:  "building image example.invalid/x:1: owner given for /home/app, which is not in the image",
 	}, {
 		name:  "architecture without an OS",
-		specs: []Spec{{Ref: "example.invalid/x:1", Platform: v1.Platform{Architecture: "arm64"}}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", Platform: v1.Platform{Architecture: "arm64"}}},
 		want:  `building image example.invalid/x:1: platform with OS "" and architecture "arm64": both are needed`,
 	}, {
 		name:  "unknown media type",
-		specs: []Spec{{Ref: "example.invalid/x:1", MediaType: types.DockerManifestList}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1", MediaType: types.DockerManifestList}},
 		want:  `building image example.invalid/x:1: media type "application/vnd.docker.distribution.manifest.list.v2+json" is neither application/vnd.docker.distribution.manifest.v2+json nor application/vnd.oci.image.manifest.v1+json`,
 	}, {
 		name:  "no tag",
-		specs: []Spec{{Ref: "example.invalid/x"}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x"}},
 		want:  `image reference "example.invalid/x": `,
 	}, {
 		name:  "no registry",
-		specs: []Spec{{Ref: "busybox:1"}},
+		specs: []ociimage.Spec{{Ref: "busybox:1"}},
 		want:  `image reference "busybox:1": `,
 	}, {
 		name:  "reference given twice",
-		specs: []Spec{{Ref: "example.invalid/x:1"}, {Ref: "example.invalid/x:1"}},
+		specs: []ociimage.Spec{{Ref: "example.invalid/x:1"}, {Ref: "example.invalid/x:1"}},
 		want:  "image reference example.invalid/x:1 given twice",
 	}, {
 		name: "no images",
@@ -413,11 +299,14 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			archive := filepath.Join(t.TempDir(), "images.tar")
-			err := WriteArchive(archive, tt.specs...)
+			err := ociimage.WriteArchive(archive, tt.specs...)
 			if err == nil {
-				t.Fatal("WriteArchive succeeded")
+				t.Fatal("ociimage.WriteArchive succeeded")
 			}
 			// Errors from the name package end in its own wording.
+			if _, statErr := os.Stat(archive); !errors.Is(statErr, fs.ErrNotExist) {
+				t.Errorf("the archive exists after an error: %v", statErr)
+			}
 			if strings.HasSuffix(tt.want, ": ") {
 				if !strings.HasPrefix(err.Error(), tt.want) {
 					t.Errorf("error %q, want it to start with %q", err, tt.want)
@@ -428,7 +317,7 @@ func TestErrors(t *testing.T) {
 				t.Errorf("error %q, want %q", err, tt.want)
 			}
 			if len(tt.specs) == 1 {
-				if _, err := Build(tt.specs[0]); err == nil || err.Error() != tt.want {
+				if _, err := ociimage.Build(tt.specs[0]); err == nil || err.Error() != tt.want {
 					t.Errorf("Build: %v, want %q", err, tt.want)
 				}
 			}
@@ -437,7 +326,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestBuildErrorNamesPlatform(t *testing.T) {
-	_, err := Build(Spec{Platform: v1.Platform{OS: "linux", Architecture: "arm64"}, Files: []File{{Path: "x"}}})
+	_, err := ociimage.Build(ociimage.Spec{Platform: v1.Platform{OS: "linux", Architecture: "arm64"}, Files: []ociimage.File{{Path: "x"}}})
 	want := `building image for linux/arm64: path "x" is not a clean absolute path below /`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)
@@ -452,15 +341,15 @@ func TestFingerprint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fingerprint := func(s Spec) string {
-		fp, err := Fingerprint(s)
+	fingerprint := func(s ociimage.Spec) string {
+		fp, err := ociimage.Fingerprint(s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return fp
 	}
 	write("one")
-	spec := Spec{Ref: "example.invalid/a:1", Files: []File{{Path: "/prog", Source: src}}}
+	spec := ociimage.Spec{Ref: "example.invalid/a:1", Files: []ociimage.File{{Path: "/prog", Source: src}}}
 	first := fingerprint(spec)
 	if again := fingerprint(spec); again != first {
 		t.Fatalf("the same spec and files gave %s, then %s", first, again)
@@ -489,7 +378,7 @@ func TestFingerprint(t *testing.T) {
 		t.Fatalf("a new creation time kept fingerprint %s", first)
 	}
 	spec.Files[0].Source = filepath.Join(dir, "missing")
-	if _, err := Fingerprint(spec); err == nil || !strings.Contains(err.Error(), "missing: no such file") {
+	if _, err := ociimage.Fingerprint(spec); err == nil || !strings.Contains(err.Error(), "missing: no such file") {
 		t.Fatalf("a missing source: %v, want an error naming it", err)
 	}
 }

@@ -1,12 +1,9 @@
 package release
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/taskgate/taskgate/ociimage/ociimagetest"
 )
 
 const testDigest = "sha256:4f265c802c3d9aff409471ba9f9eee41a9bd15e7da1da3960fbb7c0635105b4e"
@@ -75,7 +74,8 @@ func TestSetImageDigest(t *testing.T) {
 
 // TestPackageChart packages the real chart with the pinned helm, twice:
 // the archive's values pin the digest, its Chart.yaml has the version,
-// the chart in the tree is unchanged, and the archive is reproducible.
+// the chart in the tree is unchanged, and the archive is reproducible,
+// every entry dated at Created.
 func TestPackageChart(t *testing.T) {
 	digest, err := v1.NewHash(testDigest)
 	if err != nil {
@@ -85,6 +85,7 @@ func TestPackageChart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	created := time.Unix(1765000000, 0)
 	var archives [][]byte
 	for range 2 {
 		dist := t.TempDir()
@@ -95,7 +96,7 @@ func TestPackageChart(t *testing.T) {
 			Digest:    digest,
 			Helm:      []string{"go", "tool", "-modfile=tools/go.mod", "helm"},
 			ModuleDir: "..",
-			Created:   time.Unix(1765000000, 0),
+			Created:   created,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +121,7 @@ func TestPackageChart(t *testing.T) {
 		t.Error("packaging changed the chart's values.yaml in the tree")
 	}
 
-	files := untgz(t, archives[0])
+	files := untgz(t, archives[0], created)
 	var values struct {
 		Image struct {
 			Repository string `json:"repository"`
@@ -149,27 +150,17 @@ func TestPackageChart(t *testing.T) {
 	}
 }
 
-// untgz reads a chart archive's files by name.
-func untgz(t *testing.T, b []byte) map[string][]byte {
+// untgz reads a chart archive's files by name, failing on any entry not
+// dated at mtime.
+func untgz(t *testing.T, b []byte, mtime time.Time) map[string][]byte {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{}
-	tr := tar.NewReader(zr)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return files
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		content, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[hdr.Name] = content
+	for _, e := range ociimagetest.ReadTar(t, zr, mtime) {
+		files[e.Name] = []byte(e.Content)
 	}
+	return files
 }

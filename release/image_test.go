@@ -5,12 +5,9 @@ import (
 	"context"
 	"debug/buildinfo"
 	"debug/elf"
-	"errors"
 	"io"
 	"log"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -25,66 +22,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/taskgate/taskgate/ociimage"
+	"github.com/taskgate/taskgate/ociimage/ociimagetest"
 )
 
-// tarEntry is what the tests compare of a layer's tar header.
-type tarEntry struct {
-	Name     string
-	Type     byte
-	Mode     int64
-	UID, GID int
-	Content  string
-	ModTime  time.Time
-}
-
-func layerEntries(t *testing.T, img v1.Image) []tarEntry {
-	t.Helper()
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(layers) != 1 {
-		t.Fatalf("got %d layers, want 1", len(layers))
-	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	var entries []tarEntry
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return entries
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		content, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries = append(entries, tarEntry{
-			Name: hdr.Name, Type: hdr.Typeflag, Mode: hdr.Mode, UID: hdr.Uid, GID: hdr.Gid,
-			Content: string(content), ModTime: hdr.ModTime.UTC(),
-		})
-	}
-}
-
 func TestManagerSpec(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "taskgate")
-	if err := os.WriteFile(bin, []byte("manager"), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	bin := ociimagetest.WriteFile(t, "taskgate", "manager", 0o700)
 	created := time.Unix(1765000000, 0).UTC()
 	p := v1.Platform{OS: "linux", Architecture: "arm64"}
-	img, err := ociimage.Build(ManagerSpec(p, bin, ManagerImageOptions{
-		Version: "0.1.0", Revision: "0123abc", Created: created,
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := ManagerSpec(p, bin, ManagerImageOptions{Version: "0.1.0", Revision: "0123abc", Created: created})
+	img := ociimagetest.MustBuild(t, spec)
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -110,13 +56,13 @@ func TestManagerSpec(t *testing.T) {
 	if mt, err := img.MediaType(); err != nil || mt != types.OCIManifestSchema1 {
 		t.Errorf("media type %s (%v), want %s", mt, err, types.OCIManifestSchema1)
 	}
-	dir := func(name string, mode int64, owner int) tarEntry {
-		return tarEntry{Name: name, Type: tar.TypeDir, Mode: mode, UID: owner, GID: owner, ModTime: created}
+	dir := func(name string, mode int64, owner int) ociimagetest.Entry {
+		return ociimagetest.Entry{Name: name, Type: tar.TypeDir, Mode: mode, UID: owner, GID: owner}
 	}
-	file := func(name string, mode int64, content string) tarEntry {
-		return tarEntry{Name: name, Type: tar.TypeReg, Mode: mode, Content: content, ModTime: created}
+	file := func(name string, mode int64, content string) ociimagetest.Entry {
+		return ociimagetest.Entry{Name: name, Type: tar.TypeReg, Mode: mode, Content: content}
 	}
-	want := []tarEntry{
+	want := []ociimagetest.Entry{
 		dir("etc/", 0o755, 0),
 		file("etc/group", 0o644, "root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n"),
 		file("etc/nsswitch.conf", 0o644, "hosts: files dns\n"),
@@ -127,9 +73,7 @@ func TestManagerSpec(t *testing.T) {
 		file("taskgate", 0o755, "manager"),
 		dir("tmp/", 0o1777, 0),
 	}
-	if diff := cmp.Diff(want, layerEntries(t, img)); diff != "" {
-		t.Errorf("layer (-want +got):\n%s", diff)
-	}
+	ociimagetest.CheckLayer(t, spec, created, want)
 }
 
 func TestGoEnv(t *testing.T) {
@@ -190,7 +134,7 @@ func TestManagerImageIsReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := digestOf(t, first.Index), digestOf(t, second)
+	a, b := ociimagetest.Digest(t, first.Index), ociimagetest.Digest(t, second)
 	if a != b {
 		t.Errorf("two builds of the same commit: %s and %s", a, b)
 	}
@@ -199,7 +143,7 @@ func TestManagerImageIsReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := digestOf(t, other); c == a {
+	if c := ociimagetest.Digest(t, other); c == a {
 		t.Errorf("another revision kept digest %s", a)
 	}
 
@@ -256,7 +200,7 @@ func TestManagerImageIsReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := digestOf(t, pulled); got != a {
+	if got := ociimagetest.Digest(t, pulled); got != a {
 		t.Errorf("the registry serves digest %s, want %s", got, a)
 	}
 	if err := validate.Index(pulled); err != nil {
@@ -266,25 +210,7 @@ func TestManagerImageIsReproducible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := imageDigest(t, img), imageDigest(t, first.Platforms[0].Image); got != want {
+	if got, want := ociimagetest.Digest(t, img), ociimagetest.Digest(t, first.Platforms[0].Image); got != want {
 		t.Errorf("the registry resolves linux/%s to %s, want %s", runtime.GOARCH, got, want)
 	}
-}
-
-func imageDigest(t *testing.T, img v1.Image) v1.Hash {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func digestOf(t *testing.T, idx v1.ImageIndex) v1.Hash {
-	t.Helper()
-	d, err := idx.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }

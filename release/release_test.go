@@ -25,13 +25,14 @@ func TestRun(t *testing.T) {
 		t.Skip("builds the manager and the plugin")
 	}
 	dist := filepath.Join(t.TempDir(), "dist")
+	created := time.Unix(1765000000, 0)
 	host := []v1.Platform{{OS: "linux", Architecture: runtime.GOARCH}}
 	files, err := Run(context.Background(), Options{
 		ModuleDir:       "..",
 		Dist:            dist,
 		Version:         "0.3.0",
 		Revision:        "0123abc",
-		Created:         time.Unix(1765000000, 0),
+		Created:         created,
 		Platforms:       host,
 		PluginPlatforms: host,
 		Helm:            []string{"go", "tool", "-modfile=tools/go.mod", "helm"},
@@ -100,7 +101,7 @@ func TestRun(t *testing.T) {
 			Digest string `json:"digest"`
 		} `json:"image"`
 	}
-	if err := yaml.Unmarshal(untgz(t, chart)["taskgate/values.yaml"], &values); err != nil {
+	if err := yaml.Unmarshal(untgz(t, chart, created)["taskgate/values.yaml"], &values); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := values.Image.Digest, strings.TrimSpace(string(digest)); got != want || !strings.HasPrefix(want, "sha256:") {

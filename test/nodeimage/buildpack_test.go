@@ -9,10 +9,11 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/taskgate/taskgate/ociimage"
+	"github.com/taskgate/taskgate/ociimage/ociimagetest"
 )
 
 func TestBuildpack(t *testing.T) {
-	img := mustBuild(t, fakeBusybox(t, Buildpack("example.invalid/buildpack:1", writeFile(t, "launcher", "#!launcher\n", 0o700))))
+	img := ociimagetest.MustBuild(t, fakeBusybox(t, Buildpack("example.invalid/buildpack:1", ociimagetest.WriteFile(t, "launcher", "#!launcher\n", 0o700))))
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -21,11 +22,11 @@ func TestBuildpack(t *testing.T) {
 	if diff := cmp.Diff(want, cfg.Config); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
-	byName := map[string]tarEntry{}
-	for _, e := range layerEntries(t, img) {
+	byName := map[string]ociimagetest.Entry{}
+	for _, e := range ociimagetest.LayerEntries(t, img, ociimagetest.Epoch) {
 		byName[e.Name] = e
 	}
-	for _, w := range []tarEntry{
+	for _, w := range []ociimagetest.Entry{
 		{Name: "cnb/lifecycle/launcher", Type: tar.TypeReg, Mode: 0o755, Content: "#!launcher\n"},
 		{Name: "layers/paketo-buildpacks_bundler/bundler/bin/bundle", Type: tar.TypeReg, Mode: 0o755, Content: BuildpackBundleScript},
 		{Name: "bin/sh", Type: tar.TypeSymlink, Mode: 0o777, Linkname: "/bin/busybox"},

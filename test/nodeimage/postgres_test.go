@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/taskgate/taskgate/ociimage"
+	"github.com/taskgate/taskgate/ociimage/ociimagetest"
 )
 
 // postgresDir runs hack/fetch-postgres.sh into the cache the local cluster
@@ -117,7 +117,7 @@ func TestPostgresSpec(t *testing.T) {
 		t.Errorf("/var/lib/postgresql/data owned by %v, want %v", got, want)
 	}
 
-	t.Logf("%d files, compressed layer %.1f MiB", len(spec.Files), layerMiB(t, mustBuild(t, spec)))
+	t.Logf("%d files, compressed layer %.1f MiB", len(spec.Files), layerMiB(t, ociimagetest.MustBuild(t, spec)))
 }
 
 func layerMiB(t *testing.T, img v1.Image) float64 {
@@ -161,7 +161,7 @@ func TestPostgresPsqlFiles(t *testing.T) {
 		t.Error("psql's files lack libreadline.so.8")
 	}
 	// Busybox's files and psql's must not collide in one layer.
-	img := mustBuild(t, Busybox("example.invalid/psql:15", "app", psql...))
+	img := ociimagetest.MustBuild(t, Busybox("example.invalid/psql:15", "app", psql...))
 	t.Logf("%d files, busybox image with psql: compressed layer %.1f MiB", len(psql), layerMiB(t, img))
 }
 
@@ -298,7 +298,7 @@ func TestPostgresWithoutHostLibraries(t *testing.T) {
 	if os.Geteuid() != 0 {
 		return
 	}
-	root := extractImage(t, mustBuild(t, spec))
+	root := extractImage(t, ociimagetest.MustBuild(t, spec))
 	out, err := inRoot(root, 0, nil, "/usr/lib/postgresql/15/bin/postgres", "--version").CombinedOutput()
 	if got, want := string(out), "postgres (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n"; err != nil || got != want {
 		t.Errorf("postgres --version: %v, %q, want %q", err, got, want)
@@ -323,9 +323,9 @@ func TestPostgresServes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverImg := mustBuild(t, server)
+	serverImg := ociimagetest.MustBuild(t, server)
 	serverRoot := extractImage(t, serverImg)
-	clientRoot := extractImage(t, mustBuild(t, Busybox("example.invalid/psql:15", "app", psql...)))
+	clientRoot := extractImage(t, ociimagetest.MustBuild(t, Busybox("example.invalid/psql:15", "app", psql...)))
 	t.Logf("built and extracted both images in %v", time.Since(start).Round(time.Millisecond))
 
 	// Straight to the binaries, with no shell in between.
@@ -512,49 +512,33 @@ func extractImage(t *testing.T, img v1.Image) string {
 	if err := os.Mkdir(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := layers[0].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(root, hdr.Name)
-		switch hdr.Typeflag {
+	for _, e := range ociimagetest.LayerEntries(t, img, ociimagetest.Epoch) {
+		p := filepath.Join(root, e.Name)
+		var err error
+		switch e.Type {
 		case tar.TypeDir:
 			err = os.Mkdir(p, 0o700)
 		case tar.TypeReg:
 			var f *os.File
 			if f, err = os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
-				_, err = io.Copy(f, tr)
+				_, err = f.WriteString(e.Content)
 				if cerr := f.Close(); err == nil {
 					err = cerr
 				}
 			}
 		case tar.TypeSymlink:
-			err = os.Symlink(hdr.Linkname, p)
+			err = os.Symlink(e.Linkname, p)
 		default:
-			t.Fatalf("%s: unexpected type %c", hdr.Name, hdr.Typeflag)
+			t.Fatalf("%s: unexpected type %c", e.Name, e.Type)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Lchown(p, hdr.Uid, hdr.Gid); err != nil {
+		if err := os.Lchown(p, e.UID, e.GID); err != nil {
 			t.Fatal(err)
 		}
-		if hdr.Typeflag != tar.TypeSymlink {
-			if err := os.Chmod(p, hdr.FileInfo().Mode()); err != nil {
+		if e.Type != tar.TypeSymlink {
+			if err := os.Chmod(p, e.FileMode()); err != nil {
 				t.Fatal(err)
 			}
 		}
