@@ -23,9 +23,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/test/chartrender"
 	"github.com/taskgate/taskgate/test/localcluster"
 )
 
@@ -266,24 +266,8 @@ func upgradeWithCRDChange(t *testing.T, c client.Client, values string) {
 	if err := os.CopyFS(chart, os.DirFS(filepath.Join(cluster.RepoRoot, "charts", "taskgate"))); err != nil {
 		t.Fatalf("copying the chart: %v", err)
 	}
-	crdFile := filepath.Join(chart, "files", "crds", "taskgate.dev_tasks.yaml")
-	b, err := os.ReadFile(crdFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Edited as a map, so that the file stays controller-gen's but for
-	// the one column.
-	crd := map[string]any{}
-	if err := yaml.Unmarshal(b, &crd); err != nil {
-		t.Fatalf("decoding %s: %v", crdFile, err)
-	}
-	version := crd["spec"].(map[string]any)["versions"].([]any)[0].(map[string]any)
 	column := apiextensionsv1.CustomResourceColumnDefinition{Name: "Upgraded", Type: "string", JSONPath: ".metadata.labels.upgraded"}
-	version["additionalPrinterColumns"] = append(version["additionalPrinterColumns"].([]any), map[string]any{"name": column.Name, "type": column.Type, "jsonPath": column.JSONPath})
-	if b, err = yaml.Marshal(crd); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(crdFile, b, 0o644); err != nil {
+	if err := chartrender.AddPrinterColumn(filepath.Join(chart, "files", "crds", "taskgate.dev_tasks.yaml"), column.Name, column.JSONPath); err != nil {
 		t.Fatal(err)
 	}
 

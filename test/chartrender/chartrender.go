@@ -105,3 +105,28 @@ func Field[T any](obj any, path ...any) T {
 	v, _ := cur.(T)
 	return v
 }
+
+// AddPrinterColumn adds a printer column to the first version of the CRD
+// in file, a chart's files/crds/*.yaml, as a newer release's CRD would
+// differ. The file is edited as a map, so it stays controller-gen's but for
+// the column.
+func AddPrinterColumn(file, name, jsonPath string) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	crd := map[string]any{}
+	if err := yaml.Unmarshal(b, &crd); err != nil {
+		return fmt.Errorf("decoding %s: %w", file, err)
+	}
+	version := Field[map[string]any](crd, "spec", "versions", 0)
+	if version == nil {
+		return fmt.Errorf("%s has no spec.versions[0]", file)
+	}
+	columns, _ := version["additionalPrinterColumns"].([]any)
+	version["additionalPrinterColumns"] = append(columns, map[string]any{"name": name, "type": "string", "jsonPath": jsonPath})
+	if b, err = yaml.Marshal(crd); err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
+}

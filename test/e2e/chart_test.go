@@ -1114,6 +1114,13 @@ func TestChartAdoptsCRDs(t *testing.T) {
 			}
 		}
 	}
+	// A newer release's CRD differs from the one in the cluster, which
+	// another field manager (here envtest's, the suite's binary) applied:
+	// Helm's server-side apply then conflicts on the fields that differ.
+	column := apiextensionsv1.CustomResourceColumnDefinition{Name: "Adopted", Type: "string", JSONPath: ".metadata.labels.adopted"}
+	if err := chartrender.AddPrinterColumn(filepath.Join(chart, "files", "crds", "taskgate.dev_tasks.yaml"), column.Name, column.JSONPath); err != nil {
+		t.Fatal(err)
+	}
 	crdNames := []string{"apps.taskgate.dev", "tasks.taskgate.dev"}
 	uids := map[string]types.UID{}
 	for _, name := range crdNames {
@@ -1137,8 +1144,12 @@ func TestChartAdoptsCRDs(t *testing.T) {
 		mustKubectl(t, "", "label", "crd", name, "app.kubernetes.io/managed-by=Helm", "--overwrite")
 		mustKubectl(t, "", "annotate", "crd", name, "--overwrite", "meta.helm.sh/release-name="+crdRelease, "meta.helm.sh/release-namespace="+chartNamespace)
 	}
-	if out, err := helmIn("install", crdRelease, chart); err != nil {
-		t.Fatalf("helm install after the CRDs were labelled and annotated: %v\n%s", err, out)
+	out, err = helmIn("install", crdRelease, chart)
+	if want := `conflict occurred while applying object /tasks.taskgate.dev apiextensions.k8s.io/v1, Kind=CustomResourceDefinition: Apply failed with 1 conflict: conflict with "e2e.test"`; err == nil || !strings.Contains(out, want) {
+		t.Fatalf("helm install of a changed CRD over one another manager applied: %v\n%s\nwant %q", err, out, want)
+	}
+	if out, err := helmIn("upgrade", "--install", crdRelease, chart, "--force-conflicts"); err != nil {
+		t.Fatalf("helm upgrade --install --force-conflicts after the CRDs were labelled and annotated: %v\n%s", err, out)
 	}
 	for _, name := range crdNames {
 		crd, err := getCRD(t, name)
@@ -1147,6 +1158,9 @@ func TestChartAdoptsCRDs(t *testing.T) {
 		}
 		if crd.Labels["helm.sh/chart"] == "" || crd.Annotations["helm.sh/resource-policy"] != "keep" {
 			t.Errorf("the adopted CRD %s has labels %v and annotations %v; want the chart's label and the keep annotation", name, crd.Labels, crd.Annotations)
+		}
+		if name == "tasks.taskgate.dev" && !slices.Contains(crd.Spec.Versions[0].AdditionalPrinterColumns, column) {
+			t.Errorf("the adopted CRD %s has printer columns %+v; want the chart's, with %+v", name, crd.Spec.Versions[0].AdditionalPrinterColumns, column)
 		}
 	}
 	if out, err := helmIn("uninstall", crdRelease, "--wait"); err != nil || !strings.Contains(out, "These resources were kept due to the resource policy") {
