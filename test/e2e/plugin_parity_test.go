@@ -185,7 +185,13 @@ func TestPluginWaitNeedsWatch(t *testing.T) {
 		rbacv1.PolicyRule{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"apps"}, Verbs: []string{"get", "list"}})
 
 	res := kubectlTask(t, ns, "--as", "dev", "run", "shop", "-c", "true", "--wait")
-	name, _ := created(t, res.stdout)
+	// Not even the ID can be waited for: the Task is created, and said to
+	// be so.
+	m := regexp.MustCompile(`(?m)^Task (shop-[a-z0-9]{5}) of App shop created; its ID is pending, as taskgate has not assigned it yet \(see kubectl task list shop\)$`).FindStringSubmatch(res.stdout)
+	if m == nil {
+		t.Fatalf("run --wait without watch: %s", res)
+	}
+	name := m[1]
 	wantFailure(t, res, `error: watching Task `+name+`, which waiting needs: tasks.taskgate.dev `)
 	if want := ` is forbidden: User "dev" cannot watch resource "tasks" in API group "taskgate.dev" in the namespace "` + ns + `"`; !strings.Contains(res.stderr, want) {
 		t.Fatalf("run --wait without watch: want %q in stderr; got %s", want, res)
