@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/component-base/logs"
@@ -12,9 +15,12 @@ import (
 	// Registers --logging-format=json, as Kubernetes' own components have.
 	_ "k8s.io/component-base/logs/json/register"
 	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/taskgate/taskgate/manager"
+	"github.com/taskgate/taskgate/uninstall"
 )
 
 func main() {
@@ -25,6 +31,9 @@ func main() {
 }
 
 func run() error {
+	if len(os.Args) > 1 && os.Args[1] == "uninstall" {
+		return runUninstall(os.Args[2:])
+	}
 	opts := manager.DefaultOptions()
 	fs := flag.NewFlagSet("taskgate", flag.ContinueOnError)
 	var qps float64
@@ -89,6 +98,38 @@ func run() error {
 	}
 	log.Info("Starting taskgate", "namespace", opts.Namespace, "policyConfigMap", opts.PolicyConfigMap, "watchNamespaces", opts.WatchNamespaces)
 	return mgr.Run(ctrl.SetupSignalHandler())
+}
+
+// runUninstall is `taskgate uninstall`, the chart's post-delete hook: it
+// removes what the release leaves behind (package uninstall).
+func runUninstall(args []string) error {
+	var l uninstall.Leftovers
+	fs := flag.NewFlagSet("taskgate uninstall", flag.ContinueOnError)
+	fs.StringVar(&l.Namespace, "namespace", envOr("POD_NAMESPACE", ""), "the release namespace")
+	list := func(dst *[]string) func(string) error {
+		return func(v string) error { *dst = append(*dst, v); return nil }
+	}
+	fs.Func("lease", "a leader-election Lease to delete (repeatable)", list(&l.Leases))
+	fs.Func("certificate", "a cert-manager Certificate whose Secret, the --secret at the same position, is deleted if cert-manager issued it (repeatable)", list(&l.Certificates))
+	fs.Func("secret", "a Secret cert-manager issued for the --certificate at the same position (repeatable)", list(&l.Secrets))
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if l.Namespace == "" {
+		return errors.New("uninstall: --namespace (or POD_NAMESPACE) is required")
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return fmt.Errorf("creating client: %w", err)
+	}
+	log := textlogger.NewLogger(textlogger.NewConfig())
+	ctx, cancel := context.WithTimeout(ctrl.SetupSignalHandler(), time.Minute)
+	defer cancel()
+	return uninstall.Remove(ctx, c, l, log)
 }
 
 func envOr(key, fallback string) string {

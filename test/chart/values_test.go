@@ -231,7 +231,9 @@ func TestServiceAccount(t *testing.T) {
 		{[]string{"--set", "serviceAccount.name=taskgate-manager"}, "taskgate-manager", true},
 		{[]string{"--values", "charts/taskgate/ci/existing-serviceaccount-values.yaml", "--set", "watchNamespaces={team-a}"}, "taskgate-manager", false},
 	} {
-		objs := render(t, tc.args...)
+		// The uninstall hook's ServiceAccount and binding are its own
+		// (TestUninstallHook).
+		objs := render(t, append(tc.args, "--set", "cleanupOnUninstall=false")...)
 		sas := all(objs, "ServiceAccount")
 		switch {
 		case tc.create && (len(sas) != 1 || field[string](sas[0], "metadata", "name") != tc.name):
@@ -418,5 +420,77 @@ func TestNotesLinks(t *testing.T) {
 	}
 	if !strings.Contains(notes, "The Job webhook fails closed (webhook.mutateJobs.failurePolicy=Fail)") {
 		t.Errorf("NOTES do not warn that the Job webhook fails closed:\n%s", notes)
+	}
+}
+
+// TestUninstallHook checks the post-delete hook that deletes what helm
+// uninstall leaves: its own ServiceAccount, a Role that may get and delete
+// only the leader Lease and the chart's certificate Secrets, and a Job of
+// the manager's image naming exactly those; without cert-manager, only the
+// Lease (the admin's Secret is theirs); with cleanupOnUninstall=false,
+// nothing.
+func TestUninstallHook(t *testing.T) {
+	hook := fullname + "-uninstall"
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		secrets   []any
+		jobArgs   []any
+		noObjects bool
+	}{
+		{"defaults", nil, []any{fullname + "-ca", fullname + "-webhook-tls"}, []any{
+			"uninstall", "--namespace=" + namespace, "--lease=" + fullname + "-manager",
+			"--certificate=" + fullname + "-ca", "--secret=" + fullname + "-ca",
+			"--certificate=" + fullname + "-webhook", "--secret=" + fullname + "-webhook-tls",
+		}, false},
+		{"without cert-manager", []string{"--values", "charts/taskgate/ci/no-certmanager-values.yaml"}, nil, []any{
+			"uninstall", "--namespace=" + namespace, "--lease=" + fullname + "-manager",
+		}, false},
+		{"off", []string{"--set", "cleanupOnUninstall=false"}, nil, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			objs := render(t, tc.args...)
+			var hooks []string
+			for _, obj := range objs {
+				if h := field[string](obj, "metadata", "annotations", "helm.sh/hook"); h != "" {
+					hooks = append(hooks, fmt.Sprintf("%s %s %s", obj["kind"], field[string](obj, "metadata", "name"), h))
+				}
+			}
+			var want []string
+			if !tc.noObjects {
+				want = []string{"Job " + hook + " post-delete", "Role " + hook + " post-delete", "RoleBinding " + hook + " post-delete", "ServiceAccount " + hook + " post-delete"}
+			}
+			sort.Strings(hooks)
+			if !slices.Equal(hooks, want) {
+				t.Fatalf("hooks %v, want %v", hooks, want)
+			}
+			if tc.noObjects {
+				return
+			}
+			rules := []any{map[string]any{"apiGroups": []any{"coordination.k8s.io"}, "resources": []any{"leases"}, "resourceNames": []any{fullname + "-manager"}, "verbs": []any{"get", "delete"}}}
+			if tc.secrets != nil {
+				rules = append(rules, map[string]any{"apiGroups": []any{""}, "resources": []any{"secrets"}, "resourceNames": tc.secrets, "verbs": []any{"get", "delete"}})
+			}
+			if got := find(t, objs, "Role", hook)["rules"]; !reflect.DeepEqual(got, rules) {
+				t.Errorf("the hook's Role has rules %v, want %v", got, rules)
+			}
+			subjects := []any{map[string]any{"kind": "ServiceAccount", "name": hook, "namespace": namespace}}
+			if got := find(t, objs, "RoleBinding", hook)["subjects"]; !reflect.DeepEqual(got, subjects) {
+				t.Errorf("the hook's RoleBinding binds %v, want %v", got, subjects)
+			}
+			job := find(t, objs, "Job", hook)
+			pod := field[map[string]any](job, "spec", "template", "spec")
+			if got := field[string](pod, "serviceAccountName"); got != hook {
+				t.Errorf("the hook's Job runs as %q, want %s", got, hook)
+			}
+			container := field[map[string]any](pod, "containers", 0)
+			if got := container["args"]; !reflect.DeepEqual(got, tc.jobArgs) {
+				t.Errorf("the hook's Job runs %v, want %v", got, tc.jobArgs)
+			}
+			manager := field[map[string]any](podSpec(t, objs, fullname), "containers", 0)
+			if container["image"] != manager["image"] || !reflect.DeepEqual(container["securityContext"], manager["securityContext"]) {
+				t.Errorf("the hook's container has image %v and securityContext %v, want the manager's %v and %v", container["image"], container["securityContext"], manager["image"], manager["securityContext"])
+			}
+		})
 	}
 }

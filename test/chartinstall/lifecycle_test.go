@@ -309,7 +309,8 @@ func upgradeWithCRDChange(t *testing.T, c client.Client, values string) {
 
 // uninstall uninstalls the release and checks that only what
 // docs/install.md says stays is left: the CRDs (crds.keep), with the App
-// and its Tasks; cert-manager's two Secrets; the manager's leader Lease.
+// and its Tasks. The post-delete hook deleted the manager's leader Lease and
+// cert-manager's two Secrets, and then itself.
 func uninstall(t *testing.T, c client.Client) {
 	t.Helper()
 	start := time.Now()
@@ -318,7 +319,7 @@ func uninstall(t *testing.T, c client.Client) {
 
 	namespaced := map[schema.GroupVersionKind][]string{
 		{Version: "v1", Kind: "ConfigMap"}:                                       {"kube-root-ca.crt"},
-		{Version: "v1", Kind: "Secret"}:                                          {releaseName + "-ca", releaseName + "-webhook-tls"},
+		{Version: "v1", Kind: "Secret"}:                                          nil,
 		{Version: "v1", Kind: "ServiceAccount"}:                                  {"default"},
 		{Version: "v1", Kind: "Service"}:                                         nil,
 		{Version: "v1", Kind: "Pod"}:                                             nil,
@@ -327,7 +328,8 @@ func uninstall(t *testing.T, c client.Client) {
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role"}:        nil,
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding"}: nil,
 		{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget"}:            nil,
-		{Group: "coordination.k8s.io", Version: "v1", Kind: "Lease"}:             {releaseName + "-manager"},
+		{Group: "coordination.k8s.io", Version: "v1", Kind: "Lease"}:             nil,
+		{Group: "batch", Version: "v1", Kind: "Job"}:                             nil,
 		{Group: "cert-manager.io", Version: "v1", Kind: "Certificate"}:           nil,
 		{Group: "cert-manager.io", Version: "v1", Kind: "CertificateRequest"}:    nil,
 		{Group: "cert-manager.io", Version: "v1", Kind: "Issuer"}:                nil,

@@ -305,7 +305,8 @@ policy:
 
 	t.Run("defaults", func(t *testing.T) {
 		objs := renderChart(t)
-		wantKinds := []string{"Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition", "Deployment", "Issuer",
+		// Job: the uninstall hook (test/chart's TestUninstallHook).
+		wantKinds := []string{"Certificate", "ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition", "Deployment", "Issuer", "Job",
 			"MutatingWebhookConfiguration", "PodDisruptionBudget", "Role", "RoleBinding", "Service", "ServiceAccount",
 			"ValidatingWebhookConfiguration"}
 		if got := kinds(objs); !slices.Equal(got, wantKinds) {
