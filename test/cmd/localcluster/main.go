@@ -38,6 +38,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -232,6 +233,15 @@ func realNodeNamespace(dir string, names []string) error {
 			return nil
 		}); err != nil {
 			return fmt.Errorf("putting namespace %s on the real node: %w", name, err)
+		}
+		// The apiserver's ServiceAccount admission refuses pods, and Tekton
+		// fails TaskRuns, until the controller-manager has made the
+		// namespace's default ServiceAccount.
+		key := client.ObjectKey{Namespace: name, Name: "default"}
+		if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			return cl.Get(ctx, key, &corev1.ServiceAccount{}) == nil, nil
+		}); err != nil {
+			return fmt.Errorf("waiting for the default ServiceAccount of namespace %s: %w", name, err)
 		}
 	}
 	return nil
