@@ -112,8 +112,13 @@ func TestBoundedInput(t *testing.T) {
 	if got.Spec.Resolved == nil {
 		t.Fatal("the largest Task has no resolved run")
 	}
-	if n, want := len(got.Spec.Resolved.Env), len(app.Spec.Env)+len(task.Spec.Env); n != want {
-		t.Fatalf("the largest Task's resolved run has %d env entries, want the App's and the Task's, %d", n, want)
+	// The App's, the Task's and VCAP_APPLICATION, which every Task gets.
+	env := got.Spec.Resolved.Env
+	if n, want := len(env), len(app.Spec.Env)+len(task.Spec.Env)+1; n != want {
+		t.Fatalf("the largest Task's resolved run has %d env entries, want the App's, the Task's and VCAP_APPLICATION, %d", n, want)
+	}
+	if !slices.ContainsFunc(env, func(e corev1.EnvVar) bool { return e.Name == "VCAP_APPLICATION" && e.Value != "" }) {
+		t.Fatalf("the largest Task's resolved run has no VCAP_APPLICATION")
 	}
 
 	for _, tc := range []struct {
