@@ -100,9 +100,11 @@ func (o *Options) waitTask(ctx context.Context, t *v1alpha1.Task, logs *logTarge
 			p.done()
 			return t, fmt.Errorf("stopped waiting; %s keeps running (stop it with kubectl task terminate %s)", describe(t), t.Name)
 		case <-streamDone:
-			// Retry a stream that failed before it showed anything, such
-			// as one asked for before the container started.
-			logsEnd, logsErr = stream.wrote.Load() || stream.err == nil, stream.err
+			// Retry a stream that ended before it showed anything: one
+			// asked for before the container started fails, and one
+			// opened as the container starts can end empty without an
+			// error. If the Task ends first, its logs are read whole below.
+			logsEnd, logsErr = stream.wrote.Load(), stream.err
 			stream = nil
 			if !logsEnd {
 				retry = o.Clock.After(o.LogRetry)

@@ -810,7 +810,9 @@ func TestRBACNamespacedMode(t *testing.T) {
 		t.Errorf("watchNamespaces with the release namespace: %v\n%s", err, out)
 	}
 
-	objs := renderChart(t, "--set", "watchNamespaces={"+watched+"}")
+	// The uninstall hook's Role is its own, scoped by resource names
+	// (test/chart's TestUninstallHook).
+	objs := renderChart(t, "--set", "watchNamespaces={"+watched+"}", "--set", "cleanupOnUninstall=false")
 	wantCluster, wantNamespaced, wantOwn := splitGeneratedRules(t)
 	var roles []string
 	for _, obj := range objs {
