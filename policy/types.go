@@ -152,6 +152,22 @@ type TaskPolicy struct {
 	// securityGroups bind security groups to namespaces: an App may use a
 	// group only where a binding names it. None are bound by default.
 	SecurityGroups []SecurityGroupBinding `json:"securityGroups,omitempty"`
+	// launcherDetection lists the registries whose image labels the
+	// manager may read to find a buildpack (CNB) image's launcher. Empty,
+	// the default, reads none.
+	LauncherDetection LauncherDetectionPolicy `json:"launcherDetection"`
+}
+
+// LauncherDetectionPolicy lets the manager read the config of images in
+// the registries it lists, to run a Task's command through the launcher
+// of a buildpack (CNB) image whose App names none. Reading one is an HTTP
+// request from the manager to the registry an App's image names, which
+// any App author chooses, so only registries an admin lists are read.
+type LauncherDetectionPolicy struct {
+	// registries are registry hosts, as an image reference names them:
+	// host or host:port, exactly (ghcr.io, registry.example.com:5000);
+	// docker.io stands for Docker Hub.
+	Registries []string `json:"registries,omitempty"`
 }
 
 // PodMetadataPolicy is the allowlist of Task metadata copied to its pod.

@@ -122,6 +122,7 @@ func validateTasks(t *TaskPolicy, fldPath *field.Path) field.ErrorList {
 	errs = append(errs, validateTimeout(&t.Timeout, fldPath.Child("timeout"))...)
 	errs = append(errs, validatePodMetadata(&t.PodMetadata, fldPath.Child("podMetadata"))...)
 	errs = append(errs, validateSecurityGroupBindings(t.SecurityGroups, fldPath.Child("securityGroups"))...)
+	errs = append(errs, validateLauncherDetection(&t.LauncherDetection, fldPath.Child("launcherDetection"))...)
 	if d := t.PendingDeadline; d != nil && d.Duration < 0 {
 		errs = append(errs, field.Invalid(fldPath.Child("pendingDeadline"), d.Duration.String(), "must not be negative; 0s never fails pending Tasks"))
 	}
