@@ -5,11 +5,47 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
 )
 
 // WarningCommandReplacesEntrypointLauncher is WarningCommandReplacesEntrypoint
 // for an App with spec.launcher; the path is left out to keep it short.
 const WarningCommandReplacesEntrypointLauncher = "spec.command runs through the App's spec.launcher; the App's command (entrypoint) and args are not used"
+
+// Warnings of a Task whose launcher was looked for in its App's image
+// labels (policy tasks.launcherDetection).
+const (
+	// WarningLauncherDetected: the labels show a buildpack (CNB) image,
+	// whose launcher is /cnb/lifecycle/launcher.
+	WarningLauncherDetected = "spec.command runs through /cnb/lifecycle/launcher, as the image's labels show a buildpack (CNB) image"
+	// WarningLauncherRegistryNotListed: detection is on, but not for the
+	// registry of the App's image.
+	WarningLauncherRegistryNotListed = "/bin/sh -c runs spec.command: the image's registry is not in policy tasks.launcherDetection; or set App spec.launcher"
+	// WarningLauncherInvalidImage: the App's image cannot be looked up.
+	WarningLauncherInvalidImage = "/bin/sh -c runs spec.command: App spec.image is not a valid image reference, so its labels were not read"
+)
+
+// WarningLauncherNotRead is the warning of a Task whose App's image labels
+// could not be read, for reason, a few words (imageinspect.Reason).
+func WarningLauncherNotRead(reason string) string {
+	return truncate("/bin/sh -c runs spec.command: image labels unread: " + reason + "; a CNB image needs App spec.launcher")
+}
+
+// DetectsLauncher reports whether a Task's command runs through a launcher
+// found in its App's image labels, when policy lets them be read: the Task
+// has a command and the App names no launcher, which would always win.
+func DetectsLauncher(app *v1alpha1.App, task *v1alpha1.Task) bool {
+	return task.Spec.Command != "" && app.Spec.Launcher == ""
+}
+
+// WithLauncher returns a copy of app whose spec.launcher is launcher, the
+// one its image's labels name, for ResolveTask to run a Task through.
+func WithLauncher(app *v1alpha1.App, launcher string) *v1alpha1.App {
+	out := app.DeepCopy()
+	out.Spec.Launcher = launcher
+	return out
+}
 
 // TaskCommand is the container command that runs a Task's command: the
 // App's launcher with the command as its one argument, as Cloud Foundry

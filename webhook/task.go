@@ -33,6 +33,9 @@ type TaskDefaulter struct {
 	Apps       AppGetter
 	Namespaces NamespaceLabels
 	Decided    func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
+	// Images reads image labels to find a Task's launcher where policy
+	// tasks.launcherDetection allows; nil reads none.
+	Images ImageLaunchers
 }
 
 // Handle answers one AdmissionReview for a Task.
@@ -78,7 +81,15 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 	if err != nil {
 		return nil, err
 	}
-	res := inherit.ResolveTaskIn(app, task, p, nsLabels)
+	launcher, launcherWarning := h.taskLauncher(ctx, p, app, task)
+	resolveApp := app
+	if launcher != "" {
+		resolveApp = inherit.WithLauncher(app, launcher)
+	}
+	res := inherit.ResolveTaskIn(resolveApp, task, p, nsLabels)
+	if launcherWarning != "" {
+		res.Warnings = append(res.Warnings, launcherWarning)
+	}
 	res.CheckSecurityGroups(app, nsLabels, p)
 	h.decided(policy.KindTask, res.Resources.Rule, res.Resources.Outcome)
 	h.decided(policy.KindTask, res.Timeout.Rule, res.Timeout.Outcome)
@@ -160,11 +171,12 @@ func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task)
 			return nil, err
 		}
 	}
-	res := inherit.ResolveTaskIn(app, task, v.Policy.Current(), nsLabels)
+	p := v.Policy.Current()
+	res := inherit.ResolveTaskIn(app, task, p, nsLabels)
 	if len(res.Errors) > 0 {
 		return nil, invalidTask(task, res.Errors)
 	}
-	if !inherit.Equal(task.Spec.Resolved, res.Resolved) {
+	if !inherit.Equal(task.Spec.Resolved, res.Resolved) && !resolvedWithDetectedLauncher(app, task, p, nsLabels) {
 		return nil, invalidTask(task, field.ErrorList{field.Forbidden(specPath.Child("resolved"), fmt.Sprintf(
 			"must be the configuration taskgate resolves from App %s; leave it unset (if App %s or the policy just changed, create the Task again)",
 			app.Name, app.Name))})

@@ -1,0 +1,177 @@
+package imageinspect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/lru"
+)
+
+const (
+	// LabelLifecycleMetadata is the label the CNB lifecycle's exporter
+	// writes on every image it builds (the platform spec's
+	// io.buildpacks.lifecycle.metadata).
+	LabelLifecycleMetadata = "io.buildpacks.lifecycle.metadata"
+	// CNBLauncher is where a CNB image has its launcher, which sets up the
+	// buildpacks' environment and then runs a command.
+	CNBLauncher = "/cnb/lifecycle/launcher"
+)
+
+// Launcher returns the launcher an image with these config labels runs a
+// command through: CNBLauncher for a buildpack image, "" for any other.
+func Launcher(labels map[string]string) string {
+	if _, ok := labels[LabelLifecycleMetadata]; ok {
+		return CNBLauncher
+	}
+	return ""
+}
+
+// Defaults of Options.
+const (
+	// DefaultTimeout bounds one image's reading. It runs inside the Task
+	// mutating webhook, whose own timeout is 10 s.
+	DefaultTimeout = 3 * time.Second
+	// DefaultTagTTL is how long what a tag named is kept: a tag may move.
+	DefaultTagTTL = time.Minute
+	// DefaultErrorTTL is how long a failure is kept, so that a burst of
+	// Tasks of an App whose registry is down waits DefaultTimeout once.
+	DefaultErrorTTL = 10 * time.Second
+	// DefaultCacheSize bounds the images kept, whatever the Apps name.
+	DefaultCacheSize = 1024
+)
+
+// Options configure an Inspector; zero values take the defaults.
+type Options struct {
+	// Transport makes the registry requests; nil is remote.DefaultTransport.
+	Transport http.RoundTripper
+	Timeout   time.Duration
+	TagTTL    time.Duration
+	ErrorTTL  time.Duration
+	CacheSize int
+	Clock     clock.PassiveClock
+}
+
+// Inspector reads images' config labels, through a cache. It is safe for
+// concurrent use.
+type Inspector struct {
+	opts  Options
+	cache *lru.Cache
+}
+
+// entry is one cached answer; a zero expires never expires.
+type entry struct {
+	labels  map[string]string
+	err     error
+	expires time.Time
+}
+
+// New returns an Inspector with opts, defaults filled in.
+func New(opts Options) *Inspector {
+	if opts.Transport == nil {
+		opts.Transport = remote.DefaultTransport
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.TagTTL <= 0 {
+		opts.TagTTL = DefaultTagTTL
+	}
+	if opts.ErrorTTL <= 0 {
+		opts.ErrorTTL = DefaultErrorTTL
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = DefaultCacheSize
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	return &Inspector{opts: opts, cache: lru.New(opts.CacheSize)}
+}
+
+// Launcher returns the launcher of the image ref names (Launcher of its
+// labels), reading them through the cache.
+func (i *Inspector) Launcher(ctx context.Context, ref name.Reference) (string, error) {
+	labels, err := i.Labels(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	return Launcher(labels), nil
+}
+
+// Labels returns the config labels of the image ref names, for the
+// platform the manager runs on when ref names an index. The caller treats
+// them as read-only: they are shared with the cache.
+func (i *Inspector) Labels(ctx context.Context, ref name.Reference) (map[string]string, error) {
+	key := ref.Name()
+	now := i.opts.Clock.Now()
+	if v, ok := i.cache.Get(key); ok {
+		if e := v.(entry); e.expires.IsZero() || now.Before(e.expires) {
+			return e.labels, e.err
+		}
+	}
+	labels, err := i.read(ctx, ref)
+	e := entry{labels: labels, err: err}
+	switch _, byDigest := ref.(name.Digest); {
+	case err != nil:
+		e.expires = now.Add(i.opts.ErrorTTL)
+	case !byDigest:
+		e.expires = now.Add(i.opts.TagTTL)
+	}
+	// A failure because this request's own context ended says nothing
+	// about the image.
+	if err == nil || ctx.Err() == nil {
+		i.cache.Add(key, e)
+	}
+	return labels, err
+}
+
+func (i *Inspector) read(ctx context.Context, ref name.Reference) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, i.opts.Timeout)
+	defer cancel()
+	img, err := remote.Image(ref,
+		remote.WithContext(ctx),
+		remote.WithTransport(i.opts.Transport),
+		// Only what anyone may pull: no credentials leave the manager.
+		remote.WithAuth(authn.Anonymous),
+		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("reading image %s: %w", ref, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the config of image %s: %w", ref, err)
+	}
+	return cfg.Config.Labels, nil
+}
+
+// Reason says in a few words why reading an image failed, for a warning.
+func Reason(err error) string {
+	var terr *transport.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the registry timed out"
+	case errors.As(err, &terr):
+		switch terr.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return "the image is not public"
+		case http.StatusNotFound:
+			return "no such image"
+		}
+		return fmt.Sprintf("the registry answered %d", terr.StatusCode)
+	case errors.As(err, new(*net.OpError)):
+		return "the registry is unreachable"
+	}
+	return "the config could not be read"
+}
