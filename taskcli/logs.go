@@ -24,8 +24,10 @@ when the Task does, and exits as run --wait does: 0 when it succeeded, its
 command's exit status when that failed, 1 when it was cancelled or failed
 without one.
 
-Tekton deletes the pod of a cancelled or timed-out Task, and its logs with it;
-keep logs with cluster logging.`,
+The logs live as long as the Task's pod. That of a cancelled or timed-out Task
+is kept when Tekton runs with keep-pod-on-cancel, as docs/install.md asks;
+without it, Tekton deletes the pod and its logs. Keep logs past a Task's life
+with cluster logging.`,
 		Example: `  # The logs of the third Task of App shop
   kubectl task logs shop 3
 

@@ -227,7 +227,7 @@ func logsUnavailable(t *v1alpha1.Task, err error) error {
 	}
 	switch t.Status.State {
 	case v1alpha1.TaskStateCancelled:
-		return fmt.Errorf("it was cancelled, and Tekton deletes the pod of a cancelled run with its logs; keep logs with cluster logging")
+		return fmt.Errorf("it was cancelled, and its pod is gone with its logs: Tekton deletes the pod of a cancelled or timed-out run unless its feature flag keep-pod-on-cancel is \"true\" (docs/install.md, Tekton); keep logs with cluster logging")
 	case v1alpha1.TaskStateFailed, v1alpha1.TaskStateSucceeded:
 		return fmt.Errorf("its pod no longer exists, and its logs went with it; keep logs with cluster logging")
 	}

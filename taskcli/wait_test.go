@@ -19,7 +19,7 @@ func TestLogsUnavailable(t *testing.T) {
 		err   error
 		want  string
 	}{
-		{"cancelled", v1alpha1.TaskStateCancelled, podGone, "it was cancelled, and Tekton deletes the pod of a cancelled run with its logs; keep logs with cluster logging"},
+		{"cancelled", v1alpha1.TaskStateCancelled, podGone, `it was cancelled, and its pod is gone with its logs: Tekton deletes the pod of a cancelled or timed-out run unless its feature flag keep-pod-on-cancel is "true" (docs/install.md, Tekton); keep logs with cluster logging`},
 		{"finished, pod deleted", v1alpha1.TaskStateSucceeded, podGone, "its pod no longer exists, and its logs went with it; keep logs with cluster logging"},
 		{"failed without a pod", v1alpha1.TaskStateFailed, errNoPod, "its pod no longer exists, and its logs went with it; keep logs with cluster logging"},
 		{"pending", v1alpha1.TaskStatePending, errNoPod, "it has no pod yet (state Pending); add -f to wait for its logs"},

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -10,7 +11,6 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -208,12 +208,44 @@ func TestRealTaskCancelStopsItsProcess(t *testing.T) {
 	if cond := succeededCondition(t, done); cond.Status != metav1.ConditionFalse || cond.Reason != "Cancelled" {
 		t.Fatalf("Succeeded condition = %s/%s, want False/Cancelled", cond.Status, cond.Reason)
 	}
-	eventually(t, time.Minute, "the cancelled pod to be deleted", func() (bool, error) {
-		err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: running.Status.PodName}, &corev1.Pod{})
-		return apierrors.IsNotFound(err), nil
-	})
+	wantStoppedPodWithLogs(t, c, done, "started\n")
 	t.Logf("cancel to process stopped: %s", stopped.Round(10*time.Millisecond))
 }
+
+// wantStoppedPodWithLogs checks that a cancelled or timed-out Task's pod is
+// still there, its containers stopped by the kubelet (Tekton's
+// keep-pod-on-cancel, which the cluster turns on as docs/install.md asks
+// admins to), and that kubectl task logs prints exactly what the run
+// printed, then the two lines with which Tekton's entrypoint says it
+// stopped the step.
+func wantStoppedPodWithLogs(t *testing.T, c client.Client, done *v1alpha1.Task, printed string) {
+	t.Helper()
+	eventually(t, time.Minute, "the pod's containers to stop", func() (bool, error) {
+		pod := &corev1.Pod{}
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: done.Namespace, Name: done.Status.PodName}, pod); err != nil {
+			return false, err
+		}
+		return pod.Status.Phase == corev1.PodFailed, nil
+	})
+	pod := realPod(t, c, done.Namespace, done.Status.PodName)
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.State.Terminated == nil {
+			t.Fatalf("container %s of the stopped pod is not terminated: %+v", cs.Name, cs.State)
+		}
+	}
+	// Twice apart, so that the pod is seen to stay, not merely to be
+	// deleted later than the first look.
+	for range 2 {
+		if got := mustKubectlTask(t, done.Namespace, "logs", done.Name).stdout; !stoppedLogs.MatchString(got) || !strings.HasPrefix(got, printed+"20") {
+			t.Fatalf("kubectl task logs %s printed %q, want %q then Tekton's lines matching %s", done.Name, got, printed, stoppedLogs)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	realPod(t, c, done.Namespace, done.Status.PodName)
+}
+
+// stoppedLogs ends the logs of a step that Tekton's entrypoint stopped.
+var stoppedLogs = regexp.MustCompile(`\n(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) INFO Step was canceling\n(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) Step was cancelled\n$`)
 
 func TestRealTaskTimesOutAndStopsItsProcess(t *testing.T) {
 	c := newClient(t)
@@ -221,7 +253,7 @@ func TestRealTaskTimesOutAndStopsItsProcess(t *testing.T) {
 	app := realApp(t, c, ns, localcluster.ImageShellUID)
 	// Long enough for the process to start on a busy machine (a pod's
 	// create to running takes 2-5 s here), so that the timeout stops it.
-	task := realTask(t, c, app, "slow", "exec sleep 3002", func(task *v1alpha1.Task) {
+	task := realTask(t, c, app, "slow", "echo waiting; exec sleep 3002", func(task *v1alpha1.Task) {
 		task.Spec.Timeout = &metav1.Duration{Duration: 15 * time.Second}
 	})
 	eventually(t, 2*time.Minute, "the process to start", func() (bool, error) {
@@ -234,6 +266,7 @@ func TestRealTaskTimesOutAndStopsItsProcess(t *testing.T) {
 	eventually(t, time.Minute, "the process to stop", func() (bool, error) {
 		return !processRunning("sleep", "3002"), nil
 	})
+	wantStoppedPodWithLogs(t, c, done, "waiting\n")
 }
 
 func TestRealTaskRetriesAFailingProcess(t *testing.T) {

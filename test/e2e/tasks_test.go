@@ -245,10 +245,14 @@ func TestTaskCancelWhileRunning(t *testing.T) {
 	if pr.Spec.Status != pipelinev1.PipelineRunSpecStatusCancelled {
 		t.Fatalf("PipelineRun spec.status = %q, want Cancelled", pr.Spec.Status)
 	}
-	// Tekton deletes the pod of a cancelled run, and its logs with it.
-	eventually(t, 30*time.Second, "Tekton to delete the cancelled pod", func() (bool, error) {
-		err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: running.Status.PodName}, &corev1.Pod{})
-		return apierrors.IsNotFound(err), nil
+	// With keep-pod-on-cancel, Tekton keeps the pod and has its entrypoint
+	// stop the step, which kwok's taskgate-pod-cancel stage plays: exit 9.
+	eventually(t, 30*time.Second, "the cancelled pod to stop", func() (bool, error) {
+		pod := &corev1.Pod{}
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: running.Status.PodName}, pod); err != nil {
+			return false, err
+		}
+		return pod.Status.Phase == corev1.PodFailed, nil
 	})
 	// A finished Task cannot be cancelled again: CF's words.
 	ok := newTask(t, c, app, "quick", nil)

@@ -93,7 +93,53 @@ spec:
             startedAt: {{ $now | Quote }}
       {{ end }}
       phase: {{ if eq $code "0" }}Succeeded{{ else }}Failed{{ end }}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: taskgate-pod-cancel
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values: ['Running']
+    - key: '.metadata.annotations["` + tektonCancelAnnotation + `"]'
+      operator: 'In'
+      values: ['CANCEL']
+  # Before the exit stage, whose weight is 0, when both match.
+  weight: 1
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      containerStatuses:
+      {{ range $index, $item := .spec.containers }}
+      - image: {{ $item.image | Quote }}
+        name: {{ $item.name | Quote }}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: 9
+            finishedAt: {{ $now | Quote }}
+            reason: Error
+            startedAt: {{ $now | Quote }}
+      {{ end }}
+      phase: Failed
 `
+
+// tektonCancelAnnotation is the pod annotation Tekton sets to CANCEL, with
+// keep-pod-on-cancel on, to stop a cancelled or timed-out run. Its
+// entrypoint then kills the step's command and exits 9 (SIGKILL's number);
+// on a kwok node, taskgate-pod-cancel does the same at once, so that kwok
+// pods end as real ones do.
+const tektonCancelAnnotation = "tekton.dev/cancel"
 
 // nodeInitializeAddresses is the part of kwok's stock node-initialize stage
 // that writes a node's addresses, and keptAddresses what replaces it.

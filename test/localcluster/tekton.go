@@ -62,9 +62,32 @@ func tektonConfig(dir string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("reading Tekton config: %w", err)
 		}
-		docs = append(docs, string(b))
+		doc := string(b)
+		if filepath.Base(f) == "config-feature-flags.yaml" {
+			if doc, err = keepPodOnCancel(doc); err != nil {
+				return "", err
+			}
+		}
+		docs = append(docs, doc)
 	}
 	return strings.Join(docs, "\n---\n"), nil
+}
+
+// keepPodOnCancelOff is the line of Tekton's feature-flags ConfigMap that
+// has it delete the pod of a cancelled or timed-out TaskRun, and the logs
+// with it.
+const keepPodOnCancelOff = `keep-pod-on-cancel: "false"`
+
+// keepPodOnCancel turns on Tekton's keep-pod-on-cancel, as docs/install.md
+// asks admins to: Tekton then stops a cancelled or timed-out run's steps
+// through its entrypoint and keeps the pod, so that kubectl task logs shows
+// what the run printed. It fails when the pinned Tekton's ConfigMap lacks
+// the line, so that an upgrade that renames the flag is noticed.
+func keepPodOnCancel(featureFlags string) (string, error) {
+	if strings.Count(featureFlags, keepPodOnCancelOff) != 1 {
+		return "", fmt.Errorf("tekton's feature-flags ConfigMap has no line %s to turn on", keepPodOnCancelOff)
+	}
+	return strings.Replace(featureFlags, keepPodOnCancelOff, `keep-pod-on-cancel: "true"`, 1), nil
 }
 
 func (c *Cluster) startTekton(ctx context.Context, opts Options) error {
