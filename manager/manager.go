@@ -34,6 +34,7 @@ import (
 
 	"github.com/taskgate/taskgate/access"
 	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/imageinspect"
 	"github.com/taskgate/taskgate/policy"
 	"github.com/taskgate/taskgate/reconciler"
 	"github.com/taskgate/taskgate/webhook"
@@ -264,6 +265,7 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 	}, RecoverPanic: ptr.To(true)})
 	register(PathMutateTask, &crwebhook.Admission{Handler: &webhook.TaskDefaulter{
 		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
+		Images: imageinspect.New(imageinspect.Options{Transport: m.opts.RegistryTransport}),
 	}, RecoverPanic: ptr.To(true)})
 	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces}))
 	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy, Access: reviewer, Namespaces: namespaces, Secrets: m.GetAPIReader()}))

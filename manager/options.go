@@ -3,6 +3,7 @@ package manager
 import (
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"time"
 
@@ -90,6 +91,12 @@ type Options struct {
 	ShutdownDrain time.Duration
 	// GracefulShutdown bounds how long runnables get to stop.
 	GracefulShutdown time.Duration
+
+	// RegistryTransport makes the requests that read an image's labels
+	// from its registry, where policy tasks.launcherDetection allows;
+	// nil is go-containerregistry's default transport. Tests replace it
+	// to reach a registry in another network namespace.
+	RegistryTransport http.RoundTripper
 
 	// SkipNameValidation lets a second manager start in the same process,
 	// as tests that restart the manager do.
