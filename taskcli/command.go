@@ -111,7 +111,7 @@ runs its command and stops.`,
 		Args:              rootArgs,
 	}
 	// kubectl task APP ID shows one Task, as cf task APP ID does.
-	getFlags := genericclioptions.NewPrintFlags("")
+	getFlags := newGetPrintFlags()
 	getFlags.AddFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
@@ -133,15 +133,20 @@ func (o *Options) complete() error {
 	if err != nil {
 		return fmt.Errorf("reading the namespace from kubeconfig: %w", err)
 	}
+	// The client and cli-runtime's Builder, which list and get print
+	// through, share the flags' config.
+	o.ConfigFlags.WrapConfigFn = func(cfg *rest.Config) *rest.Config {
+		cfg = rest.CopyConfig(cfg)
+		cfg.UserAgent = "kubectl-task"
+		// Admission warnings, such as a policy shortening a Task's TTL,
+		// are for the user, as kubectl shows them.
+		cfg.WarningHandler = rest.NewWarningWriter(o.ErrOut, rest.WarningWriterOptions{Deduplicate: true})
+		return cfg
+	}
 	cfg, err := o.ConfigFlags.ToRESTConfig()
 	if err != nil {
 		return fmt.Errorf("reading kubeconfig: %w", err)
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.UserAgent = "kubectl-task"
-	// Admission warnings, such as a policy shortening a Task's TTL, are
-	// for the user, as kubectl shows them.
-	cfg.WarningHandler = rest.NewWarningWriter(o.ErrOut, rest.WarningWriterOptions{Deduplicate: true})
 	c, err := client.NewWithWatch(cfg, client.Options{Scheme: o.scheme})
 	if err != nil {
 		return fmt.Errorf("creating client: %w", err)

@@ -4,8 +4,10 @@
 // that kubectl can reach.
 //
 // The commands are thin: they gather what they need from the cluster and
-// hand it to pure functions (size parsing, the list table, progress lines,
-// error messages), which are table-tested. Waiting and log streaming poll
+// hand it to pure functions (size parsing, the order of Tasks, progress
+// lines, error messages), which are table-tested. list and get print as
+// kubectl get does, with its print flags and sorters: the server's Table
+// of the Task CRD's printer columns, or the objects. Waiting and log streaming poll
 // the Task through the API server, so they work with any RBAC that lets a
 // developer read Tasks and pod logs.
 package taskcli

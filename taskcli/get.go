@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/cmd/get"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 )
@@ -20,15 +20,18 @@ import (
 // newGetCommand returns `get`, one Task's details, as cf task APP ID
 // shows them. The root command runs it too, for `kubectl task APP ID`.
 func newGetCommand(o *Options) *cobra.Command {
-	printFlags := genericclioptions.NewPrintFlags("")
+	printFlags := newGetPrintFlags()
 	cmd := &cobra.Command{
-		Use:   "get (APP ID | TASK) [-o json|yaml|name|jsonpath=...]",
+		Use:   "get (APP ID | TASK) [-o wide|custom-columns=...|json|yaml|name|jsonpath=...]",
 		Short: "Show one Task: its ID, names, state, times, command and resources",
 		Long: `Show one Task, as cf task APP ID does. kubectl task APP ID is the same command.
--o prints the Task object instead, as kubectl get does.`,
+-o prints it through kubectl get's printers instead: -o wide as the row that
+kubectl task list -o wide shows, custom-columns, json, yaml, name, jsonpath
+and go-template from the Task object.`,
 		Example: `  kubectl task get shop 3
   kubectl task shop 3
-  kubectl task get shop 3 -o jsonpath='{.status.exitCode}'`,
+  kubectl task get shop 3 -o jsonpath='{.status.exitCode}'
+  kubectl task get shop 3 -o custom-columns=ID:.status.id,POD:.status.podName`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeAppThenID(o, true),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -39,15 +42,26 @@ func newGetCommand(o *Options) *cobra.Command {
 	return cmd
 }
 
-// runGet shows the Task that args name.
-func (o *Options) runGet(ctx context.Context, printFlags *genericclioptions.PrintFlags, args []string) error {
+// newGetPrintFlags are kubectl get's print flags for one Task, which has
+// nothing to sort.
+func newGetPrintFlags() *get.PrintFlags {
+	f := get.NewGetPrintFlags()
+	f.HumanReadableFlags.SortBy = nil
+	return f
+}
+
+// runGet shows the Task that args name: its details, or what -o asks for.
+func (o *Options) runGet(ctx context.Context, printFlags *get.PrintFlags, args []string) error {
 	ref, err := parseTaskRef(args)
 	if err != nil {
 		return err
 	}
+	// Without -o (or --template), the details; the human-readable
+	// printer's table is -o wide.
+	details := *printFlags.OutputFormat == "" && tablePrinting(printFlags)
 	var printer printers.ResourcePrinter
-	if *printFlags.OutputFormat != "" {
-		if printer, err = printFlags.WithTypeSetter(o.scheme).ToPrinter(); err != nil {
+	if !details {
+		if printer, err = taskPrinter(printFlags, false); err != nil {
 			return err
 		}
 	}
@@ -58,10 +72,16 @@ func (o *Options) runGet(ctx context.Context, printFlags *genericclioptions.Prin
 	if err != nil {
 		return err
 	}
-	if printer != nil {
-		return printer.PrintObj(t, o.Out)
+	if details {
+		return WriteDetails(o.Out, Details(t, o.Clock.Now()))
 	}
-	return WriteDetails(o.Out, Details(t, o.Clock.Now()))
+	// Read again as kubectl get would, for the server's Table row or the
+	// object as the server serves it.
+	obj, err := o.readTasks(taskQuery{namespace: t.Namespace, name: t.Name}, tablePrinting(printFlags))
+	if err != nil {
+		return fmt.Errorf("reading Task %s: %w", t.Name, err)
+	}
+	return printer.PrintObj(obj, o.Out)
 }
 
 // Details are one Task's fields as get shows them, in order: cf task's

@@ -319,6 +319,28 @@ type TaskStatus struct {
 	FailureReason string `json:"failureReason,omitempty"`
 }
 
+// The printer columns are the table of `kubectl get tasks.taskgate.dev`
+// and of `kubectl task list`, which asks the server for the same Table:
+// cf tasks' columns, then taskgate's. JSONPath cannot compute, so two
+// columns show only what the object holds, and are empty otherwise:
+// Duration once the Task has ended (Started and Age tell how long a
+// running one has run), and Command when the Task has its own (else it
+// runs its App's start command, which `kubectl task get` shows). -o wide
+// adds the App, for lists of several Apps' Tasks, whose IDs repeat, then
+// the exit code, pod and failure reason. The server lists by name; the
+// plugin sorts the rows by App and ID.
+// +kubebuilder:printcolumn:name="ID",type=integer,JSONPath=`.status.id`,description="The Task's number within its App: 1, 2, 3..."
+// +kubebuilder:printcolumn:name="App",type=string,JSONPath=`.spec.appRef.name`,priority=1
+// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
+// +kubebuilder:printcolumn:name="Started",type=string,JSONPath=`.status.startTime`,description="When the Task's command started, in UTC"
+// +kubebuilder:printcolumn:name="Duration",type=string,JSONPath=`.status.duration`,description="How long the Task ran, once it ended"
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Exit Code",type=integer,JSONPath=`.status.exitCode`,priority=1
+// +kubebuilder:printcolumn:name="Pod",type=string,JSONPath=`.status.podName`,priority=1
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.failureReason`,priority=1
+// +kubebuilder:printcolumn:name="Command",type=string,JSONPath=`.spec.command`,description="The Task's own command; empty when it runs its App's start command"
+
 // Task is one run of an App's code: a database migration, a batch job, an
 // email send. It inherits the App's image, start command, environment,
 // service bindings, resources and security groups, runs its command and
@@ -327,13 +349,6 @@ type TaskStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="a Task's name must have at most 63 characters: its PipelineRun and pod carry it in the label taskgate.dev/task, and a label value has at most 63",fieldPath=".metadata"
 // +kubebuilder:resource:shortName=tgtask,categories=taskgate
-// +kubebuilder:printcolumn:name="ID",type=integer,JSONPath=`.status.id`
-// +kubebuilder:printcolumn:name="App",type=string,JSONPath=`.spec.appRef.name`
-// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
-// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
-// +kubebuilder:printcolumn:name="Duration",type=string,JSONPath=`.status.duration`
-// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.failureReason`,priority=1
 type Task struct {
 	metav1.TypeMeta `json:",inline"`
 	// +optional

@@ -49,7 +49,7 @@ func TestNewRow(t *testing.T) {
 		task *v1alpha1.Task
 		want Row
 	}{
-		{"succeeded", succeeded, Row{Namespace: "team-a", App: "shop", ID: "1", Name: "shop-a", DisplayName: "nightly", State: "Succeeded",
+		{"succeeded", succeeded, Row{App: "shop", ID: "1", Name: "shop-a", DisplayName: "nightly", State: "Succeeded",
 			Started: "2026-11-23T09:00:00Z", Duration: "1m35s", Age: "3h", Command: "bundle exec rake db:migrate", ExitCode: "0", Pod: "shop-a-run-pod", Reason: "-"}},
 		{"failed", failed, Row{App: "shop", ID: "2", Name: "shop-b", DisplayName: "-", State: "Failed",
 			Started: "-", Duration: "4s", Age: "90s", Command: "-", ExitCode: "3", Pod: "shop-b-run-pod", Reason: "Exited with status 3"}},
@@ -62,94 +62,6 @@ func TestNewRow(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, NewRow(tt.task, now)); diff != "" {
 				t.Errorf("NewRow (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestSortTasks(t *testing.T) {
-	withApp := func(tk *v1alpha1.Task, app string) v1alpha1.Task {
-		tk.Spec.AppRef.Name = app
-		return *tk
-	}
-	tasks := []v1alpha1.Task{
-		withApp(task("web-x", 0, ""), "web"),
-		withApp(task("shop-new", 0, ""), "shop"),
-		withApp(task("shop-ten", 10, ""), "shop"),
-		withApp(task("shop-two", 2, ""), "shop"),
-		withApp(task("shop-b", 1, ""), "shop"),
-		withApp(task("shop-a", 1, ""), "shop"), // equal IDs cannot happen, but sort stably by name
-		withApp(task("web-1", 1, ""), "web"),
-		withApp(task("shop-aaa", 0, ""), "shop"),
-	}
-	SortTasks(tasks)
-	var got []string
-	for _, tk := range tasks {
-		got = append(got, tk.Name)
-	}
-	want := []string{"shop-a", "shop-b", "shop-two", "shop-ten", "shop-aaa", "shop-new", "web-1", "web-x"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("SortTasks order (-want +got):\n%s", diff)
-	}
-}
-
-func TestWriteTable(t *testing.T) {
-	rows := []Row{
-		{Namespace: "team-a", App: "shop", ID: "1", Name: "migrate", DisplayName: "nightly", State: "Succeeded", Started: "2026-11-23T09:00:00Z", Duration: "1m35s", Age: "3h", Command: "rake db:migrate", ExitCode: "0", Pod: "migrate-run-pod", Reason: "-"},
-		{Namespace: "team-a", App: "shop", ID: "12", Name: "shop-8h2kd", DisplayName: "-", State: "Failed", Started: "-", Duration: "4s", Age: "90s", Command: "false", ExitCode: "3", Pod: "shop-8h2kd-run-pod", Reason: "Exited with status 3"},
-		{Namespace: "team-b", App: "shop", ID: "-", Name: "shop-x\tb", DisplayName: "-", State: "Unknown", Started: "-", Duration: "-", Age: "1s", Command: "echo a\necho b", ExitCode: "-", Pod: "-", Reason: "two\nlines"},
-	}
-	tests := []struct {
-		name string
-		opts TableOptions
-		want string
-	}{{
-		name: "default",
-		want: "" +
-			"ID   NAME         DISPLAY NAME   STATE       STARTED                DURATION   AGE   COMMAND\n" +
-			"1    migrate      nightly        Succeeded   2026-11-23T09:00:00Z   1m35s      3h    rake db:migrate\n" +
-			"12   shop-8h2kd   -              Failed      -                      4s         90s   false\n" +
-			"-    shop-x b     -              Unknown     -                      -          1s    echo a echo b\n",
-	}, {
-		name: "several apps",
-		opts: TableOptions{ShowApp: true},
-		want: "" +
-			"APP    ID   NAME         DISPLAY NAME   STATE       STARTED                DURATION   AGE   COMMAND\n" +
-			"shop   1    migrate      nightly        Succeeded   2026-11-23T09:00:00Z   1m35s      3h    rake db:migrate\n" +
-			"shop   12   shop-8h2kd   -              Failed      -                      4s         90s   false\n" +
-			"shop   -    shop-x b     -              Unknown     -                      -          1s    echo a echo b\n",
-	}, {
-		name: "every namespace",
-		opts: TableOptions{ShowNamespace: true},
-		want: "" +
-			"NAMESPACE   APP    ID   NAME         DISPLAY NAME   STATE       STARTED                DURATION   AGE   COMMAND\n" +
-			"team-a      shop   1    migrate      nightly        Succeeded   2026-11-23T09:00:00Z   1m35s      3h    rake db:migrate\n" +
-			"team-a      shop   12   shop-8h2kd   -              Failed      -                      4s         90s   false\n" +
-			"team-b      shop   -    shop-x b     -              Unknown     -                      -          1s    echo a echo b\n",
-	}, {
-		name: "no headers",
-		opts: TableOptions{NoHeaders: true},
-		want: "" +
-			"1    migrate      nightly   Succeeded   2026-11-23T09:00:00Z   1m35s   3h    rake db:migrate\n" +
-			"12   shop-8h2kd   -         Failed      -                      4s      90s   false\n" +
-			"-    shop-x b     -         Unknown     -                      -       1s    echo a echo b\n",
-	}, {
-		name: "wide",
-		opts: TableOptions{Wide: true},
-		want: "" +
-			"APP    ID   NAME         DISPLAY NAME   STATE       STARTED                DURATION   AGE   EXIT CODE   POD                  REASON                 COMMAND\n" +
-			"shop   1    migrate      nightly        Succeeded   2026-11-23T09:00:00Z   1m35s      3h    0           migrate-run-pod      -                      rake db:migrate\n" +
-			"shop   12   shop-8h2kd   -              Failed      -                      4s         90s   3           shop-8h2kd-run-pod   Exited with status 3   false\n" +
-			"shop   -    shop-x b     -              Unknown     -                      -          1s    -           -                    two lines              echo a echo b\n",
-	}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := WriteTable(&buf, rows, tt.opts); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, buf.String()); diff != "" {
-				t.Errorf("WriteTable (-want +got):\n%s", diff)
 			}
 		})
 	}
