@@ -48,13 +48,44 @@ var stockStages = []string{
 }
 
 // exitStages end a running pod. kwok's stock pod-complete only matches
-// Job-owned pods, so TaskRun pods would run forever; these match any pod
-// that is meant to terminate and fill in container termination state the
-// way the kubelet would, which is what Tekton reads for a step's outcome.
-const exitStages = `apiVersion: kwok.x-k8s.io/v1alpha1
+// Job-owned pods, so TaskRun pods would run forever; taskgate-pod-exit
+// matches any pod that is meant to terminate, after its run time, and
+// taskgate-pod-cancel a pod whose run Tekton stopped.
+var exitStages = podStopStage("taskgate-pod-exit", `
+    - key: '.spec.restartPolicy'
+      operator: 'In'
+      values: ['Never', 'OnFailure']
+  delay:
+    durationMilliseconds: 1000
+    durationFrom:
+      expressionFrom: '.metadata.annotations["`+AnnotationRunTime+`"]'`,
+	`or (index (or .metadata.annotations dict) "`+AnnotationExitCode+`") "0"`) +
+	"---\n" +
+	// Weight 1 puts it before taskgate-pod-exit, whose weight is 0, when
+	// both match.
+	podStopStage("taskgate-pod-cancel", `
+    - key: '.metadata.annotations["`+tektonCancelAnnotation+`"]'
+      operator: 'In'
+      values: ['CANCEL']
+  weight: 1`, `"9"`)
+
+// tektonCancelAnnotation is the pod annotation Tekton sets to CANCEL, with
+// keep-pod-on-cancel on, to stop a cancelled or timed-out run. Its
+// entrypoint then kills the step's command and exits 9 (SIGKILL's number);
+// on a kwok node, taskgate-pod-cancel does the same at once, so that kwok
+// pods end as real ones do.
+const tektonCancelAnnotation = "tekton.dev/cancel"
+
+// podStopStage is a kwok stage that ends a running pod that matches more
+// (selector expressions, then the stage's other fields), each container
+// terminated with the exit code that the template expression code gives,
+// the way the kubelet reports it, which is what Tekton reads for a step's
+// outcome.
+func podStopStage(name, more, code string) string {
+	return `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
-  name: taskgate-pod-exit
+  name: ` + name + `
 spec:
   resourceRef:
     apiGroup: v1
@@ -65,19 +96,11 @@ spec:
       operator: 'DoesNotExist'
     - key: '.status.phase'
       operator: 'In'
-      values: ['Running']
-    - key: '.spec.restartPolicy'
-      operator: 'In'
-      values: ['Never', 'OnFailure']
-  delay:
-    durationMilliseconds: 1000
-    durationFrom:
-      expressionFrom: '.metadata.annotations["` + AnnotationRunTime + `"]'
+      values: ['Running']` + more + `
   next:
     statusTemplate: |
       {{ $now := Now }}
-      {{ $root := . }}
-      {{ $code := or (index (or .metadata.annotations dict) "` + AnnotationExitCode + `") "0" }}
+      {{ $code := ` + code + ` }}
       containerStatuses:
       {{ range $index, $item := .spec.containers }}
       - image: {{ $item.image | Quote }}
@@ -93,53 +116,8 @@ spec:
             startedAt: {{ $now | Quote }}
       {{ end }}
       phase: {{ if eq $code "0" }}Succeeded{{ else }}Failed{{ end }}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: taskgate-pod-cancel
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-    - key: '.metadata.deletionTimestamp'
-      operator: 'DoesNotExist'
-    - key: '.status.phase'
-      operator: 'In'
-      values: ['Running']
-    - key: '.metadata.annotations["` + tektonCancelAnnotation + `"]'
-      operator: 'In'
-      values: ['CANCEL']
-  # Before the exit stage, whose weight is 0, when both match.
-  weight: 1
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      containerStatuses:
-      {{ range $index, $item := .spec.containers }}
-      - image: {{ $item.image | Quote }}
-        name: {{ $item.name | Quote }}
-        ready: false
-        restartCount: 0
-        started: false
-        state:
-          terminated:
-            exitCode: 9
-            finishedAt: {{ $now | Quote }}
-            reason: Error
-            startedAt: {{ $now | Quote }}
-      {{ end }}
-      phase: Failed
 `
-
-// tektonCancelAnnotation is the pod annotation Tekton sets to CANCEL, with
-// keep-pod-on-cancel on, to stop a cancelled or timed-out run. Its
-// entrypoint then kills the step's command and exits 9 (SIGKILL's number);
-// on a kwok node, taskgate-pod-cancel does the same at once, so that kwok
-// pods end as real ones do.
-const tektonCancelAnnotation = "tekton.dev/cancel"
+}
 
 // nodeInitializeAddresses is the part of kwok's stock node-initialize stage
 // that writes a node's addresses, and keptAddresses what replaces it.
