@@ -65,6 +65,9 @@ func startManager(ctx context.Context, hooks *envtest.WebhookInstallOptions, log
 	// A hand edit of a VCAP_SERVICES Secret is put back at the App's
 	// resync; TestVCAPServicesSecretFollowsBindings waits for one.
 	opts.AppResync = 5 * time.Second
+	// The manager runs outside the cluster's network namespace; it reads
+	// image labels from the cluster's registry inside it, and nowhere else.
+	opts.RegistryTransport = registryRequests.transport()
 	mgr, err := manager.New(cluster.Config, opts, log)
 	if err != nil {
 		return err

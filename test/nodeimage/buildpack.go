@@ -24,3 +24,16 @@ func Buildpack(ref, launcherBinary string) ociimage.Spec {
 	spec.Entrypoint = []string{"/cnb/lifecycle/launcher"}
 	return spec
 }
+
+// LabelLifecycleMetadata is the label the CNB lifecycle writes on every
+// image it builds, by which taskgate tells a buildpack image.
+const LabelLifecycleMetadata = "io.buildpacks.lifecycle.metadata"
+
+// LabelledBuildpack is Buildpack with the label a real buildpack image
+// carries, LabelLifecycleMetadata, so that taskgate can tell it is one
+// from its registry.
+func LabelledBuildpack(ref, launcherBinary string) ociimage.Spec {
+	spec := Buildpack(ref, launcherBinary)
+	spec.Labels = map[string]string{LabelLifecycleMetadata: `{"launcher":{"source":{"git":{}}},"processes":[]}`}
+	return spec
+}

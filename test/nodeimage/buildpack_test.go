@@ -41,3 +41,25 @@ func TestBuildpack(t *testing.T) {
 		t.Errorf("the image's %s holds %s", ociimage.DefaultPath, BuildpackLayerBin)
 	}
 }
+
+func TestLabelledBuildpack(t *testing.T) {
+	launcher := ociimagetest.WriteFile(t, "launcher", "#!launcher\n", 0o700)
+	img := ociimagetest.MustBuild(t, fakeBusybox(t, LabelledBuildpack("example.invalid/buildpack:1", launcher)))
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := v1.Config{
+		Entrypoint: []string{"/cnb/lifecycle/launcher"}, Env: []string{ociimage.DefaultPath}, User: "1000",
+		Labels: map[string]string{"io.buildpacks.lifecycle.metadata": `{"launcher":{"source":{"git":{}}},"processes":[]}`},
+	}
+	if diff := cmp.Diff(want, cfg.Config); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	// The same files as Buildpack's: only the label differs.
+	plain := ociimagetest.MustBuild(t, fakeBusybox(t, Buildpack("example.invalid/buildpack:1", launcher)))
+	got, wantLayers := ociimagetest.LayerEntries(t, img, ociimagetest.Epoch), ociimagetest.LayerEntries(t, plain, ociimagetest.Epoch)
+	if diff := cmp.Diff(wantLayers, got); diff != "" {
+		t.Errorf("layer (-Buildpack +LabelledBuildpack):\n%s", diff)
+	}
+}
