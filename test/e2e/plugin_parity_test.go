@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -88,6 +89,14 @@ func TestPluginParity(t *testing.T) {
 	if res := mustKubectlTask(t, ns, "get", "shop", "2", "-o", "jsonpath={.metadata.name} {.spec.displayName}"); res.stdout != names[1]+" nightly" {
 		t.Fatalf("get shop 2 -o jsonpath: %s", res)
 	}
+	// get's -o is list's: custom-columns, and wide as list's row.
+	if res := mustKubectlTask(t, ns, "shop", "2", "-o", "custom-columns=ID:.status.id,NAME:.spec.displayName,STATE:.status.state"); res.stdout != "ID    NAME      STATE\n2     nightly   Succeeded\n" {
+		t.Fatalf("kubectl task shop 2 -o custom-columns: %s", res)
+	}
+	header, rows := parseTable(t, mustKubectlTask(t, ns, "get", "shop", "1", "-o", "wide").stdout)
+	if got := strings.Join(header, "|") + " " + cells(rows, "NAME", "ID", "APP", "DISPLAY NAME", "STATE", "EXIT CODE", "COMMAND"); got != "NAME|ID|APP|DISPLAY NAME|STATE|STARTED|DURATION|AGE|EXIT CODE|POD|REASON|COMMAND "+names[0]+" 1 shop nightly Succeeded 0 bundle exec rake db:migrate" {
+		t.Fatalf("get shop 1 -o wide = %q", got)
+	}
 	wantFailure(t, kubectlTask(t, ns, "shop", "99"), "error: App shop has no Task with ID 99 in namespace "+ns)
 	wantFailure(t, kubectlTask(t, ns, "lst", "shop"), `error: unknown command "lst" for "kubectl task"`)
 
@@ -95,19 +104,17 @@ func TestPluginParity(t *testing.T) {
 	other := newNamespace(t, c)
 	newApp(t, c, other, "web")
 	mustKubectlTask(t, other, "run", "web", "--name", "elsewhere")
-	out := strings.Split(strings.TrimSpace(mustKubectlTask(t, ns, "list", "-A").stdout), "\n")
-	split := regexp.MustCompile(`\s{3,}`)
-	if got := strings.Join(split.Split(out[0], -1), "|"); got != "NAMESPACE|APP|ID|NAME|DISPLAY NAME|STATE|STARTED|DURATION|AGE|COMMAND" {
-		t.Fatalf("list -A header = %q", got)
+	header, rows = parseTable(t, mustKubectlTask(t, ns, "list", "-A", "-o", "wide").stdout)
+	if got := strings.Join(header, "|"); got != "NAMESPACE|NAME|ID|APP|DISPLAY NAME|STATE|STARTED|DURATION|AGE|EXIT CODE|POD|REASON|COMMAND" {
+		t.Fatalf("list -A -o wide header = %q", got)
 	}
 	var order []string
-	for _, l := range out[1:] {
-		r := split.Split(l, -1)
-		if r[0] == ns || r[0] == other {
-			order = append(order, r[0]+" "+r[1]+" "+r[2]+" "+r[4])
+	for _, r := range rows {
+		if r["NAMESPACE"] == ns || r["NAMESPACE"] == other {
+			order = append(order, cells([]map[string]string{r}, "NAMESPACE", "APP", "ID", "DISPLAY NAME"))
 		}
 	}
-	wantOrder := []string{ns + " shop 1 nightly", ns + " shop 2 nightly", ns + " shop 3 -", ns + " shop 4 -", ns + " shop 5 json", other + " web 1 elsewhere"}
+	wantOrder := []string{ns + " shop 1 nightly", ns + " shop 2 nightly", ns + " shop 3 ", ns + " shop 4 ", ns + " shop 5 json", other + " web 1 elsewhere"}
 	// Namespaces sort by name; so must the expectation.
 	slices.SortStableFunc(wantOrder, func(a, b string) int { return strings.Compare(strings.Fields(a)[0], strings.Fields(b)[0]) })
 	if !slices.Equal(order, wantOrder) {
@@ -121,8 +128,17 @@ func TestPluginParity(t *testing.T) {
 	if res := mustKubectlTask(t, ns, "list", "shop", "-o", `jsonpath={range .items[*]}{.status.id}:{.spec.displayName} {end}`); res.stdout != "1:nightly 2:nightly 3: 4: 5:json " {
 		t.Fatalf("list -o jsonpath: %s", res)
 	}
-	if res := mustKubectlTask(t, ns, "list", "shop", "--no-headers"); !strings.HasPrefix(res.stdout, "1   ") || strings.Count(res.stdout, "\n") != 5 {
+	if res := mustKubectlTask(t, ns, "list", "shop", "--no-headers"); !strings.HasPrefix(res.stdout, names[0]+"   1   ") || strings.Count(res.stdout, "\n") != 5 {
 		t.Fatalf("list --no-headers: %s", res)
+	}
+	// custom-columns and --sort-by, kubectl's: by name, not by ID.
+	var byName []string
+	for i, name := range append(names, kf, m[1], printed.Name) {
+		byName = append(byName, fmt.Sprintf("%s   %d\n", name, i+1))
+	}
+	slices.Sort(byName)
+	if res := mustKubectlTask(t, ns, "list", "shop", "-o", "custom-columns=NAME:.metadata.name,ID:.status.id", "--sort-by", ".metadata.name", "--no-headers"); res.stdout != strings.Join(byName, "") {
+		t.Fatalf("list -o custom-columns --sort-by .metadata.name --no-headers: want\n%s\ngot %s", strings.Join(byName, ""), res)
 	}
 
 	// logs -f exits with the task's result: while it runs, and after.

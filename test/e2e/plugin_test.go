@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -352,42 +354,84 @@ func TestPluginList(t *testing.T) {
 	waitForState(t, c, tasks[2], v1alpha1.TaskStateSucceeded, time.Minute)
 	webJob, _ := created(t, mustKubectlTask(t, ns, "run", "web", "--name", "web-job").stdout)
 
-	table := func(out string) [][]string {
-		var rows [][]string
-		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-			rows = append(rows, regexp.MustCompile(`\s{3,}`).Split(strings.TrimSpace(l), -1))
-		}
-		return rows
-	}
-	rows := table(mustKubectlTask(t, ns, "list", "shop").stdout)
-	if got := strings.Join(rows[0], "|"); got != "ID|NAME|DISPLAY NAME|STATE|STARTED|DURATION|AGE|COMMAND" {
+	// The table is the server's, from the CRD's printer columns; rows
+	// come by App and ID, not by name as the server sends them.
+	header, rows := parseTable(t, mustKubectlTask(t, ns, "list", "shop").stdout)
+	if got := strings.Join(header, "|"); got != "NAME|ID|DISPLAY NAME|STATE|STARTED|DURATION|AGE|COMMAND" {
 		t.Fatalf("list header = %q", got)
 	}
-	var order []string
-	for _, r := range rows[1:] {
-		order = append(order, r[0]+" "+r[1]+" "+r[3]+" "+r[7])
-	}
-	if got, want := strings.Join(order, ", "), "1 zeta Succeeded bundle exec rake db:migrate, 2 alpha Failed bundle exec rake db:migrate, 3 mid Succeeded bundle exec rake db:migrate"; got != want {
+	if got, want := cells(rows, "NAME", "ID", "STATE", "COMMAND"), "zeta 1 Succeeded bundle exec rake db:migrate, alpha 2 Failed bundle exec rake db:migrate, mid 3 Succeeded bundle exec rake db:migrate"; got != want {
 		t.Fatalf("list shop rows = %q, want %q", got, want)
 	}
-	// The start time as taskgate recorded it, in UTC.
-	if got, want := rows[1][4], getTask(t, c, ns, "zeta").Status.StartTime.UTC().Format(time.RFC3339); got != want {
-		t.Fatalf("list STARTED of zeta = %q, want %q", got, want)
+	// The start time and duration as taskgate recorded them, in UTC.
+	zeta := getTask(t, c, ns, "zeta")
+	if got, want := rows[0]["STARTED"]+" "+rows[0]["DURATION"], zeta.Status.StartTime.UTC().Format(time.RFC3339)+" "+zeta.Status.Duration.Duration.String(); got != want {
+		t.Fatalf("list STARTED and DURATION of zeta = %q, want %q", got, want)
 	}
 
-	rows = table(mustKubectlTask(t, ns, "list", "shop", "-o", "wide").stdout)
-	if got := strings.Join(rows[0], "|"); got != "APP|ID|NAME|DISPLAY NAME|STATE|STARTED|DURATION|AGE|EXIT CODE|POD|REASON|COMMAND" {
-		t.Fatalf("list -o wide header = %q", got)
+	header, rows = parseTable(t, mustKubectlTask(t, ns, "list", "shop", "-o", "wide").stdout)
+	wideHeader := strings.Join(header, "|")
+	if wideHeader != "NAME|ID|APP|DISPLAY NAME|STATE|STARTED|DURATION|AGE|EXIT CODE|POD|REASON|COMMAND" {
+		t.Fatalf("list -o wide header = %q", wideHeader)
 	}
-	if got := rows[2]; got[0] != "shop" || got[8] != "2" || got[9] != getTask(t, c, ns, "alpha").Status.PodName || got[10] != "Exited with status 2" {
-		t.Fatalf("list -o wide row of the failed task = %q", got)
+	if got, want := cells(rows[1:2], "NAME", "APP", "EXIT CODE", "POD", "REASON"), "alpha shop 2 "+getTask(t, c, ns, "alpha").Status.PodName+" Exited with status 2"; got != want {
+		t.Fatalf("list -o wide row of the failed task = %q, want %q", got, want)
 	}
 
-	// Every App's Tasks, with the App column.
-	rows = table(mustKubectlTask(t, ns, "list").stdout)
-	if len(rows) != 5 || strings.Join(rows[0], "|") != "APP|ID|NAME|DISPLAY NAME|STATE|STARTED|DURATION|AGE|COMMAND" ||
-		rows[4][0] != "web" || rows[4][2] != webJob || rows[4][3] != "web-job" || rows[4][8] != "bundle exec rake jobs:work" {
-		t.Fatalf("list of every App = %q", rows)
+	// kubectl get prints the same table: the same columns and, sorted
+	// alike, the same cells (but AGE, which may tick between the two).
+	for _, format := range []string{"", "wide"} {
+		plugin := mustKubectlTask(t, ns, "list", "shop", "-o", format, "--sort-by", ".status.id").stdout
+		kubectlOut := mustKubectl(t, "", "get", "tasks.taskgate.dev", "-n", ns, "-l", v1alpha1.LabelApp+"=shop", "-o", format, "--sort-by", ".status.id")
+		ph, pr := parseTable(t, plugin)
+		kh, kr := parseTable(t, kubectlOut)
+		for _, r := range append(pr, kr...) {
+			delete(r, "AGE")
+		}
+		if !slices.Equal(ph, kh) || !reflect.DeepEqual(pr, kr) {
+			t.Fatalf("-o %q: kubectl task list printed\n%s\nkubectl get printed\n%s", format, plugin, kubectlOut)
+		}
+	}
+
+	// Every App's Tasks, by App and ID; the web Task runs its App's
+	// start command, so it has no command of its own.
+	_, rows = parseTable(t, mustKubectlTask(t, ns, "list").stdout)
+	if got, want := cells(rows, "NAME", "ID", "DISPLAY NAME", "COMMAND"), "zeta 1  bundle exec rake db:migrate, alpha 2  bundle exec rake db:migrate, mid 3  bundle exec rake db:migrate, "+webJob+" 1 web-job "; got != want {
+		t.Fatalf("list of every App = %q, want %q", got, want)
+	}
+
+	// --sort-by overrides the order by ID, with kubectl's sorter.
+	_, rows = parseTable(t, mustKubectlTask(t, ns, "list", "--sort-by", "{.metadata.name}").stdout)
+	if got, want := cells(rows, "NAME"), strings.Join(slices.Sorted(slices.Values([]string{"alpha", "mid", "zeta", webJob})), ", "); got != want {
+		t.Fatalf("list --sort-by {.metadata.name} = %q, want %q", got, want)
+	}
+	wantFailure(t, kubectlTask(t, ns, "list", "--sort-by", ".status.nope"),
+		`error: --sort-by {.status.nope}: couldn't find any field with path "{.status.nope}" in the list of objects`)
+	wantFailure(t, kubectlTask(t, ns, "list", "--sort-by", "{.status"),
+		`error: --sort-by "{.status" is not a JSONPath expression such as .status.id or .metadata.creationTimestamp: `)
+
+	// custom-columns from the objects, by ID unless --sort-by says else;
+	// --no-headers leaves out the header line of any table.
+	if res := mustKubectlTask(t, ns, "list", "shop", "-o", "custom-columns=ID:.status.id,NAME:.metadata.name,STATE:.status.state"); res.stdout != ""+
+		"ID    NAME    STATE\n"+
+		"1     zeta    Succeeded\n"+
+		"2     alpha   Failed\n"+
+		"3     mid     Succeeded\n" {
+		t.Fatalf("list -o custom-columns: %s", res)
+	}
+	if res := mustKubectlTask(t, ns, "list", "shop", "-o", "custom-columns=NAME:.metadata.name,STATE:.status.state", "--sort-by", ".metadata.name", "--no-headers"); res.stdout != ""+
+		"alpha   Failed\n"+
+		"mid     Succeeded\n"+
+		"zeta    Succeeded\n" {
+		t.Fatalf("list -o custom-columns --sort-by .metadata.name --no-headers: %s", res)
+	}
+	res := mustKubectlTask(t, ns, "list", "shop", "--no-headers")
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSuffix(res.stdout, "\n"), "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l)[:2], " "))
+	}
+	if got := strings.Join(lines, ", "); got != "zeta 1, alpha 2, mid 3" {
+		t.Fatalf("list --no-headers: NAME and ID %q; got %s", got, res)
 	}
 
 	for _, format := range []string{"json", "yaml"} {
@@ -411,11 +455,54 @@ func TestPluginList(t *testing.T) {
 		}
 	}
 
-	wantFailure(t, kubectlTask(t, ns, "list", "-o", "table"), `error: unsupported output format "table": use -o wide, or one of json, yaml, kyaml, name, go-template,`)
-	res := mustKubectlTask(t, newNamespace(t, c), "list")
+	wantFailure(t, kubectlTask(t, ns, "list", "-o", "table"), `error: unable to match a printer suitable for the output format "table", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kyaml,name,template,templatefile,wide,yaml`)
+	res = mustKubectlTask(t, newNamespace(t, c), "list")
 	if res.stdout != "" || !strings.HasPrefix(res.stderr, "No Tasks found in namespace ") {
 		t.Fatalf("list in an empty namespace: %s", res)
 	}
+}
+
+// parseTable reads a table as kubectl prints it: the header's names,
+// and each row's cells by the header's column positions, so that an
+// empty cell reads as "".
+func parseTable(t *testing.T, out string) (header []string, rows []map[string]string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	// Columns are at least three spaces apart; names have single spaces.
+	var starts []int
+	for _, loc := range regexp.MustCompile(`\S+( \S+)*`).FindAllStringIndex(lines[0], -1) {
+		header = append(header, lines[0][loc[0]:loc[1]])
+		starts = append(starts, loc[0])
+	}
+	for _, l := range lines[1:] {
+		row := map[string]string{}
+		for i, name := range header {
+			end := len(l)
+			if i+1 < len(starts) {
+				end = min(starts[i+1], len(l))
+			}
+			if starts[i] > len(l) {
+				t.Fatalf("row %q is shorter than the header %q", l, lines[0])
+			}
+			row[name] = strings.TrimSpace(l[starts[i]:end])
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
+// cells joins the named cells of each row with spaces, and the rows with
+// commas.
+func cells(rows []map[string]string, names ...string) string {
+	var out []string
+	for _, r := range rows {
+		var c []string
+		for _, n := range names {
+			c = append(c, r[n])
+		}
+		out = append(out, strings.Join(c, " "))
+	}
+	return strings.Join(out, ", ")
 }
 
 func TestPluginLogs(t *testing.T) {
