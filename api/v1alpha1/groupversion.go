@@ -17,7 +17,7 @@ var (
 )
 
 func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(GroupVersion, &App{}, &AppList{}, &Task{}, &TaskList{})
+	scheme.AddKnownTypes(GroupVersion, &App{}, &AppList{}, &Task{}, &TaskList{}, &TaskSchedule{}, &TaskScheduleList{})
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil
 }

@@ -23,4 +23,7 @@ const (
 	// manager watches only runs without it, so finished runs kept until
 	// their Task's TTL or the cap cost the manager no memory.
 	LabelRunRecorded = "taskgate.dev/run-recorded"
+	// LabelSchedule names the TaskSchedule that started a Task:
+	// `kubectl get tasks -l taskgate.dev/schedule=NAME` is its history.
+	LabelSchedule = "taskgate.dev/schedule"
 )
