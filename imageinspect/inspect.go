@@ -40,7 +40,8 @@ func Launcher(labels map[string]string) string {
 // Defaults of Options.
 const (
 	// DefaultTimeout bounds one image's reading. It runs inside the Task
-	// mutating webhook, whose own timeout is 10 s.
+	// mutating webhook, which the chart gives 5 s by default, and a Task
+	// whose image is not read in time is still admitted.
 	DefaultTimeout = 3 * time.Second
 	// DefaultTagTTL is how long what a tag named is kept: a tag may move.
 	DefaultTagTTL = time.Minute

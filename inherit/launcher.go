@@ -26,6 +26,25 @@ const (
 	WarningLauncherInvalidImage = "/bin/sh -c runs spec.command: App spec.image is not a valid image reference, so its labels were not read"
 )
 
+// WarningCommandReplacesEntrypointDetected is
+// WarningCommandReplacesEntrypointLauncher for a launcher detected from
+// the image's labels, which the App does not name.
+const WarningCommandReplacesEntrypointDetected = "spec.command runs through the image's launcher; the App's command (entrypoint) and args are not used"
+
+// DetectedLauncherWarnings returns the warnings ResolveTask gave for an App
+// given a launcher found in its image's labels (WithLauncher), speaking of
+// the image's launcher rather than the App's spec.launcher.
+func DetectedLauncherWarnings(warnings []string) []string {
+	out := make([]string, len(warnings))
+	for i, w := range warnings {
+		if w == WarningCommandReplacesEntrypointLauncher {
+			w = WarningCommandReplacesEntrypointDetected
+		}
+		out[i] = w
+	}
+	return out
+}
+
 // WarningLauncherNotRead is the warning of a Task whose App's image labels
 // could not be read, for reason, a few words (imageinspect.Reason).
 func WarningLauncherNotRead(reason string) string {

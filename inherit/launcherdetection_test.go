@@ -1,6 +1,7 @@
 package inherit
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
@@ -9,7 +10,7 @@ import (
 func TestLauncherDetectionWarnings(t *testing.T) {
 	for _, w := range []string{
 		WarningLauncherDetected, WarningLauncherRegistryNotListed, WarningLauncherInvalidImage,
-		WarningLauncherNotRead("the registry answered 503"),
+		WarningLauncherNotRead("the registry answered 503"), WarningCommandReplacesEntrypointDetected,
 	} {
 		if len(w) > maxWarning {
 			t.Errorf("warning of %d characters, more than %d: %q", len(w), maxWarning, w)
@@ -41,5 +42,14 @@ func TestDetectsLauncher(t *testing.T) {
 		if got := WithLauncher(app, "/x"); got.Spec.Launcher != "/x" || app.Spec.Launcher != tt.launcher {
 			t.Errorf("%s: WithLauncher gave %q and left the App's %q", tt.name, got.Spec.Launcher, app.Spec.Launcher)
 		}
+	}
+}
+
+func TestDetectedLauncherWarnings(t *testing.T) {
+	in := []string{WarningCommandReplacesEntrypointLauncher, "other"}
+	got := DetectedLauncherWarnings(in)
+	want := []string{"spec.command runs through the image's launcher; the App's command (entrypoint) and args are not used", "other"}
+	if !slices.Equal(got, want) || in[0] != WarningCommandReplacesEntrypointLauncher {
+		t.Errorf("DetectedLauncherWarnings = %q, want %q, leaving its argument %q", got, want, in)
 	}
 }

@@ -87,6 +87,9 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 		resolveApp = inherit.WithLauncher(app, launcher)
 	}
 	res := inherit.ResolveTaskIn(resolveApp, task, p, nsLabels)
+	if launcher != "" {
+		res.Warnings = inherit.DetectedLauncherWarnings(res.Warnings)
+	}
 	if launcherWarning != "" {
 		res.Warnings = append(res.Warnings, launcherWarning)
 	}

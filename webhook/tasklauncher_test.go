@@ -38,15 +38,17 @@ func TestTaskDefaulterDetectsLauncher(t *testing.T) {
 	images := map[string]string{"ghcr.io/shop/cnb:1": imageinspect.CNBLauncher, "ghcr.io/shop/plain:1": ""}
 	shell := []string{"/bin/sh", "-c", command}
 	tests := []struct {
-		name     string
-		policy   string
-		image    string
-		launcher string // the App's spec.launcher
-		command  string // the Task's; default command
-		err      error
-		want     []string
-		warning  string
-		asked    []string
+		name       string
+		policy     string
+		image      string
+		launcher   string // the App's spec.launcher
+		command    string // the Task's; default command
+		appCommand []string
+		err        error
+		want       []string
+		warning    string
+		warnings   []string // when more than warning
+		asked      []string
 	}{
 		{name: "detected from the labels", image: "ghcr.io/shop/cnb:1",
 			want: []string{imageinspect.CNBLauncher, command}, warning: inherit.WarningLauncherDetected, asked: []string{"ghcr.io/shop/cnb:1"}},
@@ -62,6 +64,12 @@ func TestTaskDefaulterDetectsLauncher(t *testing.T) {
 			want: shell, warning: "/bin/sh -c runs spec.command: image labels unread: the config could not be read; a CNB image needs App spec.launcher",
 			asked: []string{"ghcr.io/shop/cnb:1"}},
 		{name: "no Task command: the App's args run, unread", image: "ghcr.io/shop/cnb:1", command: "-", want: nil},
+		{name: "detected, replacing the App's entrypoint", image: "ghcr.io/shop/cnb:1", appCommand: []string{"/cnb/process/web"},
+			want: []string{imageinspect.CNBLauncher, command}, asked: []string{"ghcr.io/shop/cnb:1"},
+			warnings: []string{
+				"spec.command runs through the image's launcher; the App's command (entrypoint) and args are not used",
+				inherit.WarningLauncherDetected,
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +79,7 @@ func TestTaskDefaulterDetectsLauncher(t *testing.T) {
 			}
 			app := &v1alpha1.App{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", UID: "u1"}}
 			app.Spec.Image, app.Spec.Launcher, app.Spec.Args = tt.image, tt.launcher, []string{"serve"}
+			app.Spec.Command = tt.appCommand
 			stub := &stubImages{launchers: images, err: tt.err}
 			pol := fixedPolicy{loadPolicy(t, doc)}
 			apps := func(context.Context, string, string) (*v1alpha1.App, error) { return app, nil }
@@ -88,7 +97,7 @@ func TestTaskDefaulterDetectsLauncher(t *testing.T) {
 			if got := task.Spec.Resolved.Command; !slices.Equal(got, tt.want) {
 				t.Errorf("resolved command = %q, want %q", got, tt.want)
 			}
-			var want []string
+			want := tt.warnings
 			if tt.warning != "" {
 				want = []string{tt.warning}
 			}
