@@ -50,7 +50,15 @@ const (
 	DefaultErrorTTL = 10 * time.Second
 	// DefaultCacheSize bounds the images kept, whatever the Apps name.
 	DefaultCacheSize = 1024
+	// DefaultMaxConfigSize bounds the config read into memory: anyone may
+	// publish an image to a public registry, with a config as large as
+	// they like. A CNB image's labels take tens of KiB.
+	DefaultMaxConfigSize = 4 << 20
 )
+
+// ErrConfigTooLarge is returned for an image whose manifest gives its
+// config more than Options.MaxConfigSize bytes; the config is not read.
+var ErrConfigTooLarge = errors.New("the image's config is larger than taskgate reads")
 
 // Options configure an Inspector; zero values take the defaults.
 type Options struct {
@@ -60,7 +68,9 @@ type Options struct {
 	TagTTL    time.Duration
 	ErrorTTL  time.Duration
 	CacheSize int
-	Clock     clock.PassiveClock
+	// MaxConfigSize is the largest config read, in bytes.
+	MaxConfigSize int64
+	Clock         clock.PassiveClock
 }
 
 // Inspector reads images' config labels, through a cache. It is safe for
@@ -93,6 +103,9 @@ func New(opts Options) *Inspector {
 	}
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = DefaultCacheSize
+	}
+	if opts.MaxConfigSize <= 0 {
+		opts.MaxConfigSize = DefaultMaxConfigSize
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
@@ -150,6 +163,15 @@ func (i *Inspector) read(ctx context.Context, ref name.Reference) (map[string]st
 	if err != nil {
 		return nil, fmt.Errorf("reading image %s: %w", ref, err)
 	}
+	// go-containerregistry reads a config up to the size its manifest
+	// says, so that size is checked first.
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest of image %s: %w", ref, err)
+	}
+	if m.Config.Size > i.opts.MaxConfigSize {
+		return nil, fmt.Errorf("image %s: config of %d bytes: %w", ref, m.Config.Size, ErrConfigTooLarge)
+	}
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading the config of image %s: %w", ref, err)
@@ -161,6 +183,8 @@ func (i *Inspector) read(ctx context.Context, ref name.Reference) (map[string]st
 func Reason(err error) string {
 	var terr *transport.Error
 	switch {
+	case errors.Is(err, ErrConfigTooLarge):
+		return "the config is too large"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "the registry timed out"
 	case errors.As(err, &terr):

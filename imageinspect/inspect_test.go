@@ -137,6 +137,19 @@ func TestInspectorReadsAndCaches(t *testing.T) {
 	}
 }
 
+func TestInspectorRefusesLargeConfigs(t *testing.T) {
+	host, _ := serveRegistry(t)
+	// cnb's config is a few hundred bytes.
+	in := New(Options{MaxConfigSize: 64})
+	_, err := in.Launcher(context.Background(), mustRef(t, host+"/cnb:1"))
+	if !errors.Is(err, ErrConfigTooLarge) || Reason(err) != "the config is too large" {
+		t.Fatalf("Launcher = %v (%s), want ErrConfigTooLarge", err, Reason(err))
+	}
+	if got, err := New(Options{}).Launcher(context.Background(), mustRef(t, host+"/cnb:1")); got != CNBLauncher || err != nil {
+		t.Fatalf("with the default bound: Launcher = %q, %v; want %q", got, err, CNBLauncher)
+	}
+}
+
 func TestInspectorTimesOut(t *testing.T) {
 	stall := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-stall }))
