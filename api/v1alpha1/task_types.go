@@ -319,8 +319,8 @@ type TaskStatus struct {
 	FailureReason string `json:"failureReason,omitempty"`
 }
 
-// The printer columns are the table of `kubectl get tasks.taskgate.dev`
-// and of `kubectl task list`, which asks the server for the same Table:
+// The printer columns are the table of `kubectl get tasks` and of
+// `kubectl task list`, which asks the server for the same Table:
 // cf tasks' columns, then taskgate's. JSONPath cannot compute, so two
 // columns show only what the object holds, and are empty otherwise:
 // Duration once the Task has ended (Started and Age tell how long a
