@@ -20,9 +20,10 @@ import (
 )
 
 // taskResource is the resource that list and get read through
-// cli-runtime's Builder, fully qualified so that no other group's "tasks"
-// (Tekton's) is meant.
-const taskResource = "tasks." + "taskgate.dev"
+// cli-runtime's Builder, as resource.version.group: the version whose
+// printer columns the plugin knows, and no other group's "tasks"
+// (Tekton's).
+var taskResource = "tasks." + v1alpha1.GroupVersion.Version + "." + v1alpha1.GroupVersion.Group
 
 // tablePrinting says whether f prints the server's Table, as kubectl get
 // decides: the default format (no --template either) and wide.
@@ -146,6 +147,15 @@ type taskQuery struct {
 // a TaskList or one Task. The result is unstructured, as it is for
 // kubectl.
 func (o *Options) readTasks(q taskQuery, table bool) (runtime.Object, error) {
+	// The Builder says only that the server has no such resource type;
+	// apiError explains why.
+	mapper, err := o.ConfigFlags.ToRESTMapper()
+	if err != nil {
+		return nil, fmt.Errorf("discovering the API: %w", err)
+	}
+	if _, err := mapper.RESTMapping(v1alpha1.GroupVersion.WithKind("Task").GroupKind(), v1alpha1.GroupVersion.Version); err != nil {
+		return nil, apiError(err)
+	}
 	args := []string{taskResource}
 	if q.name != "" {
 		args = append(args, q.name)
