@@ -309,6 +309,12 @@ func (m *Manager) setupReconcilers() error {
 	if err := apps.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the App reconciler: %w", err)
 	}
+	schedules := &reconciler.TaskScheduleReconciler{
+		Client: m.GetClient(), Recorder: m.GetEventRecorder("taskgate"), Clock: clock.RealClock{},
+	}
+	if err := schedules.SetupWithManager(m); err != nil {
+		return fmt.Errorf("setting up the TaskSchedule reconciler: %w", err)
+	}
 	return nil
 }
 

@@ -356,7 +356,7 @@ func uninstall(t *testing.T, c client.Client) {
 		}
 	}
 	// The CRDs stay, and with them the developers' objects.
-	if got, want := names(t, c, schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}, "", instance), []string{"apps.taskgate.dev", "tasks.taskgate.dev"}; !slices.Equal(got, want) {
+	if got, want := names(t, c, schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}, "", instance), []string{"apps.taskgate.dev", "tasks.taskgate.dev", "taskschedules.taskgate.dev"}; !slices.Equal(got, want) {
 		t.Errorf("after helm uninstall the release's CRDs are %v, want %v kept", got, want)
 	}
 	if got, want := names(t, c, schema.GroupVersionKind{Group: "taskgate.dev", Version: "v1alpha1", Kind: "Task"}, tenant, nil), []string{"after-restart", "after-upgrade", "first"}; !slices.Equal(got, want) {

@@ -649,9 +649,11 @@ func TestRBACManagerPermissions(t *testing.T) {
 		"secrets [] [] [create delete get update]",
 		"subjectaccessreviews.authorization.k8s.io [] [] [create]",
 		"taskruns.tekton.dev [] [] [get list patch watch]",
-		"tasks.taskgate.dev [] [] [delete get list patch watch]",
+		"tasks.taskgate.dev [] [] [create delete get list patch watch]",
 		"tasks.taskgate.dev/finalizers [] [] [update]",
 		"tasks.taskgate.dev/status [] [] [patch]",
+		"taskschedules.taskgate.dev [] [] [get list watch]",
+		"taskschedules.taskgate.dev/status [] [] [patch]",
 		"tokenreviews.authentication.k8s.io [] [] [create]",
 	}
 	// What the API server grants every authenticated user, and every
