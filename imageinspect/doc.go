@@ -4,8 +4,9 @@
 //
 // Reading an image is an HTTP request from the manager to the registry
 // the image names. The caller decides whether it may be made (policy
-// LauncherDetection); this package only makes it, anonymously, with a
-// short timeout, through a transport the caller may replace, and caches
+// LauncherDetection); this package only makes it, with the credentials of
+// the pull Secrets the caller gives for that registry or anonymously, with
+// a short timeout, through a transport the caller may replace, and caches
 // what it learns: an image named by digest for as long as the cache holds
 // it, by tag and a failure for a short time.
 package imageinspect

@@ -9,11 +9,12 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
+	kauth "github.com/google/go-containerregistry/pkg/authn/kubernetes"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/lru"
 )
@@ -59,6 +60,9 @@ const (
 // ErrConfigTooLarge is returned for an image whose manifest gives its
 // config more than Options.MaxConfigSize bytes; the config is not read.
 var ErrConfigTooLarge = errors.New("the image's config is larger than taskgate reads")
+
+// ErrPullSecrets is returned when the pull Secrets do not parse.
+var ErrPullSecrets = errors.New("the pull Secrets are not valid")
 
 // Options configure an Inspector; zero values take the defaults.
 type Options struct {
@@ -115,8 +119,8 @@ func New(opts Options) *Inspector {
 
 // Launcher returns the launcher of the image ref names (Launcher of its
 // labels), reading them through the cache.
-func (i *Inspector) Launcher(ctx context.Context, ref name.Reference) (string, error) {
-	labels, err := i.Labels(ctx, ref)
+func (i *Inspector) Launcher(ctx context.Context, ref name.Reference, pullSecrets []corev1.Secret) (string, error) {
+	labels, err := i.Labels(ctx, ref, pullSecrets)
 	if err != nil {
 		return "", err
 	}
@@ -124,17 +128,24 @@ func (i *Inspector) Launcher(ctx context.Context, ref name.Reference) (string, e
 }
 
 // Labels returns the config labels of the image ref names, for the
-// platform the manager runs on when ref names an index. The caller treats
-// them as read-only: they are shared with the cache.
-func (i *Inspector) Labels(ctx context.Context, ref name.Reference) (map[string]string, error) {
+// platform the manager runs on when ref names an index. pullSecrets are
+// the pull Secrets of the pods that run it: their credentials for ref's
+// registry, if any, are sent to it, as the kubelet would; without any the
+// read is anonymous. The caller treats the labels as read-only: they are
+// shared with the cache.
+func (i *Inspector) Labels(ctx context.Context, ref name.Reference, pullSecrets []corev1.Secret) (map[string]string, error) {
+	// What one set of credentials read is not another's answer.
 	key := ref.Name()
+	for _, s := range pullSecrets {
+		key += "\x00" + string(s.UID) + "@" + s.ResourceVersion
+	}
 	now := i.opts.Clock.Now()
 	if v, ok := i.cache.Get(key); ok {
 		if e := v.(entry); e.expires.IsZero() || now.Before(e.expires) {
 			return e.labels, e.err
 		}
 	}
-	labels, err := i.read(ctx, ref)
+	labels, err := i.read(ctx, ref, pullSecrets)
 	e := entry{labels: labels, err: err}
 	switch _, byDigest := ref.(name.Digest); {
 	case err != nil:
@@ -150,14 +161,19 @@ func (i *Inspector) Labels(ctx context.Context, ref name.Reference) (map[string]
 	return labels, err
 }
 
-func (i *Inspector) read(ctx context.Context, ref name.Reference) (map[string]string, error) {
+func (i *Inspector) read(ctx context.Context, ref name.Reference, pullSecrets []corev1.Secret) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, i.opts.Timeout)
 	defer cancel()
+	// A registry no Secret names gets no credentials: the keychain
+	// falls back to anonymous.
+	keychain, err := kauth.NewFromPullSecrets(ctx, pullSecrets)
+	if err != nil {
+		return nil, fmt.Errorf("reading pull Secrets: %w: %w", ErrPullSecrets, err)
+	}
 	img, err := remote.Image(ref,
 		remote.WithContext(ctx),
 		remote.WithTransport(i.opts.Transport),
-		// Only what anyone may pull: no credentials leave the manager.
-		remote.WithAuth(authn.Anonymous),
+		remote.WithAuthFromKeychain(keychain),
 		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH}),
 	)
 	if err != nil {
@@ -183,6 +199,8 @@ func (i *Inspector) read(ctx context.Context, ref name.Reference) (map[string]st
 func Reason(err error) string {
 	var terr *transport.Error
 	switch {
+	case errors.Is(err, ErrPullSecrets):
+		return "its pull Secrets are not valid"
 	case errors.Is(err, ErrConfigTooLarge):
 		return "the config is too large"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -190,7 +208,7 @@ func Reason(err error) string {
 	case errors.As(err, &terr):
 		switch terr.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return "the image is not public"
+			return "access denied"
 		case http.StatusNotFound:
 			return "no such image"
 		}

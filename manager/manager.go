@@ -265,7 +265,8 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 	}, RecoverPanic: ptr.To(true)})
 	register(PathMutateTask, &crwebhook.Admission{Handler: &webhook.TaskDefaulter{
 		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
-		Images: imageinspect.New(imageinspect.Options{Transport: m.opts.RegistryTransport}),
+		Images:      imageinspect.New(imageinspect.Options{Transport: m.opts.RegistryTransport}),
+		PullSecrets: webhook.ReadPullSecrets(m.GetAPIReader()),
 	}, RecoverPanic: ptr.To(true)})
 	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces}))
 	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy, Access: reviewer, Namespaces: namespaces, Secrets: m.GetAPIReader()}))

@@ -24,6 +24,10 @@ package manager
 // namespace only.
 // +kubebuilder:rbac:groups="",namespace=taskgate-system,resources=configmaps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=taskgate-system,resources=leases,verbs=get;create;update
+// Secrets: the Task webhook reads the imagePullSecrets of a Task's App, to
+// read the App's image labels with their login where policy
+// tasks.launcherDetection lists the registry (webhook.ReadPullSecrets).
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // Apps: the webhooks resolve a Task's or Job's configuration from its App,
 // through an informer, reading live on a miss.
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps,verbs=get;list;watch

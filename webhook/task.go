@@ -36,6 +36,9 @@ type TaskDefaulter struct {
 	// Images reads image labels to find a Task's launcher where policy
 	// tasks.launcherDetection allows; nil reads none.
 	Images ImageLaunchers
+	// PullSecrets reads the App's imagePullSecrets for Images; nil reads
+	// images anonymously.
+	PullSecrets PullSecrets
 }
 
 // Handle answers one AdmissionReview for a Task.

@@ -2,9 +2,14 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
@@ -13,17 +18,46 @@ import (
 	"github.com/taskgate/taskgate/policy"
 )
 
-// ImageLaunchers finds the launcher of an image from its config labels;
-// *imageinspect.Inspector is one.
+// ImageLaunchers finds the launcher of an image from its config labels,
+// with the credentials of pull Secrets; *imageinspect.Inspector is one.
 type ImageLaunchers interface {
-	Launcher(ctx context.Context, ref name.Reference) (string, error)
+	Launcher(ctx context.Context, ref name.Reference, pullSecrets []corev1.Secret) (string, error)
 }
+
+// PullSecrets returns the named Secrets of a namespace, leaving out those
+// that do not exist, as the kubelet does.
+type PullSecrets func(ctx context.Context, namespace string, names []corev1.LocalObjectReference) ([]corev1.Secret, error)
+
+// ReadPullSecrets reads pull Secrets through r. The manager passes its
+// API reader: it does not cache Secrets.
+func ReadPullSecrets(r client.Reader) PullSecrets {
+	return func(ctx context.Context, namespace string, names []corev1.LocalObjectReference) ([]corev1.Secret, error) {
+		var out []corev1.Secret
+		for _, n := range names {
+			s := corev1.Secret{}
+			err := r.Get(ctx, types.NamespacedName{Namespace: namespace, Name: n.Name}, &s)
+			switch {
+			case apierrors.IsNotFound(err):
+				continue
+			case err != nil:
+				return nil, fmt.Errorf("reading pull Secret %s/%s: %w", namespace, n.Name, err)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+}
+
+// warningPullSecretsUnread is the reason given when the App's pull
+// Secrets could not be read.
+const warningPullSecretsUnread = "pull Secrets unreadable"
 
 // taskLauncher returns the launcher found in the labels of the App's
 // image, if any, and the warning that says what was decided. Only an App
 // that names no launcher, of a Task with a command, is looked up, and only
 // in a registry policy lists: reading one is the manager's request to a
-// host the App's author chose. It runs before the Task exists, so a Task
+// host the App's author chose. The App's imagePullSecrets lend their
+// logins for that registry, which its pods pull with anyway. It runs before the Task exists, so a Task
 // created right after its App gets the same answer as any later one.
 func (h *TaskDefaulter) taskLauncher(ctx context.Context, p *policy.Policy, app *v1alpha1.App, task *v1alpha1.Task) (string, string) {
 	if h.Images == nil || !inherit.DetectsLauncher(app, task) {
@@ -38,9 +72,19 @@ func (h *TaskDefaulter) taskLauncher(ctx context.Context, p *policy.Policy, app 
 	case policy.DetectionRegistryNotListed:
 		return "", inherit.WarningLauncherRegistryNotListed
 	}
-	launcher, err := h.Images.Launcher(ctx, d.Reference)
+	log := logf.FromContext(ctx)
+	var secrets []corev1.Secret
+	if len(app.Spec.ImagePullSecrets) > 0 && h.PullSecrets != nil {
+		var err error
+		if secrets, err = h.PullSecrets(ctx, app.Namespace, app.Spec.ImagePullSecrets); err != nil {
+			log.Info("Reading the pull Secrets of an App failed; its Task runs with /bin/sh -c",
+				"app", klog.KObj(app), "err", err)
+			return "", inherit.WarningLauncherNotRead(warningPullSecretsUnread)
+		}
+	}
+	launcher, err := h.Images.Launcher(ctx, d.Reference, secrets)
 	if err != nil {
-		logf.FromContext(ctx).Info("Reading the image labels of an App failed; its Task runs with /bin/sh -c",
+		log.Info("Reading the image labels of an App failed; its Task runs with /bin/sh -c",
 			"app", klog.KObj(app), "image", app.Spec.Image, "err", err)
 		return "", inherit.WarningLauncherNotRead(imageinspect.Reason(err))
 	}

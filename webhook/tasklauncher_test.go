@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
@@ -21,9 +22,29 @@ type stubImages struct {
 	asked     []string
 }
 
-func (s *stubImages) Launcher(_ context.Context, ref name.Reference) (string, error) {
-	s.asked = append(s.asked, ref.String())
+func (s *stubImages) Launcher(_ context.Context, ref name.Reference, secrets []corev1.Secret) (string, error) {
+	asked := ref.String()
+	for _, sec := range secrets {
+		asked += " with " + sec.Name
+	}
+	s.asked = append(s.asked, asked)
 	return s.launchers[ref.String()], s.err
+}
+
+// pullSecrets returns a Secret of each name but "missing", or err.
+func pullSecrets(err error) PullSecrets {
+	return func(_ context.Context, ns string, names []corev1.LocalObjectReference) ([]corev1.Secret, error) {
+		if err != nil {
+			return nil, err
+		}
+		var out []corev1.Secret
+		for _, n := range names {
+			if n.Name != "missing" {
+				out = append(out, corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n.Name}})
+			}
+		}
+		return out, nil
+	}
 }
 
 const detectionPolicy = `apiVersion: taskgate.dev/v1alpha1
@@ -44,6 +65,8 @@ func TestTaskDefaulterDetectsLauncher(t *testing.T) {
 		launcher   string // the App's spec.launcher
 		command    string // the Task's; default command
 		appCommand []string
+		secrets    []string // the App's imagePullSecrets
+		secretsErr error
 		err        error
 		want       []string
 		warning    string
@@ -64,6 +87,11 @@ func TestTaskDefaulterDetectsLauncher(t *testing.T) {
 			want: shell, warning: "/bin/sh -c runs spec.command: image labels unread: the config could not be read; a CNB image needs App spec.launcher",
 			asked: []string{"ghcr.io/shop/cnb:1"}},
 		{name: "no Task command: the App's args run, unread", image: "ghcr.io/shop/cnb:1", command: "-", want: nil},
+		{name: "with the App's pull Secrets", image: "ghcr.io/shop/cnb:1", secrets: []string{"registry", "missing", "mirror"},
+			want: []string{imageinspect.CNBLauncher, command}, warning: inherit.WarningLauncherDetected,
+			asked: []string{"ghcr.io/shop/cnb:1 with registry with mirror"}},
+		{name: "pull Secrets unread", image: "ghcr.io/shop/cnb:1", secrets: []string{"registry"}, secretsErr: errors.New("forbidden"),
+			want: shell, warning: "/bin/sh -c runs spec.command: image labels unread: pull Secrets unreadable; a CNB image needs App spec.launcher"},
 		{name: "detected, replacing the App's entrypoint", image: "ghcr.io/shop/cnb:1", appCommand: []string{"/cnb/process/web"},
 			want: []string{imageinspect.CNBLauncher, command}, asked: []string{"ghcr.io/shop/cnb:1"},
 			warnings: []string{
@@ -80,11 +108,14 @@ func TestTaskDefaulterDetectsLauncher(t *testing.T) {
 			app := &v1alpha1.App{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web", UID: "u1"}}
 			app.Spec.Image, app.Spec.Launcher, app.Spec.Args = tt.image, tt.launcher, []string{"serve"}
 			app.Spec.Command = tt.appCommand
+			for _, n := range tt.secrets {
+				app.Spec.ImagePullSecrets = append(app.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: n})
+			}
 			stub := &stubImages{launchers: images, err: tt.err}
 			pol := fixedPolicy{loadPolicy(t, doc)}
 			apps := func(context.Context, string, string) (*v1alpha1.App, error) { return app, nil }
 			nsLabels := func(context.Context, string) (map[string]string, error) { return nil, nil }
-			h := &TaskDefaulter{Policy: pol, Apps: apps, Namespaces: nsLabels, Images: stub}
+			h := &TaskDefaulter{Policy: pol, Apps: apps, Namespaces: nsLabels, Images: stub, PullSecrets: pullSecrets(tt.secretsErr)}
 			task := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "migrate"}}
 			task.Spec.AppRef.Name, task.Spec.Command = "web", command
 			if tt.command == "-" {
