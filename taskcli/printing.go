@@ -58,6 +58,11 @@ func sortField(f *get.PrintFlags) (string, error) {
 // by namespace, App and ID as cf tasks lists them. allNamespaces adds the
 // namespace column.
 func taskPrinter(f *get.PrintFlags, allNamespaces bool) (printers.ResourcePrinter, error) {
+	// kubectl get's own checks of its print flags, such as --show-labels
+	// with -o json.
+	if err := (&get.GetOptions{PrintFlags: f}).Validate(); err != nil {
+		return nil, err
+	}
 	field, err := sortField(f)
 	if err != nil {
 		return nil, err

@@ -195,6 +195,8 @@ func TestTaskPrinter(t *testing.T) {
 func TestTaskPrinterErrors(t *testing.T) {
 	tests := []struct {
 		name, output, sortBy string
+		showLabels           bool
+		labelColumns         []string
 		// atPrint: the error comes when printing, as only the objects can
 		// tell; else taskPrinter refuses the flags.
 		atPrint bool
@@ -202,6 +204,10 @@ func TestTaskPrinterErrors(t *testing.T) {
 	}{
 		{name: "unknown format", output: "table",
 			want: `unable to match a printer suitable for the output format "table", allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kyaml,name,template,templatefile,wide,yaml`},
+		{name: "--show-labels with json", output: "json", showLabels: true,
+			want: `--show-labels option cannot be used with json printer`},
+		{name: "-L with custom-columns", output: "custom-columns=ID:.status.id", labelColumns: []string{"team"},
+			want: `--label-columns option cannot be used with custom-columns=ID:.status.id printer`},
 		{name: "--sort-by not JSONPath", sortBy: "{.status.id",
 			want: `--sort-by "{.status.id" is not a JSONPath expression such as .status.id or .metadata.creationTimestamp: unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' or '{.name1.name2}'`},
 		{name: "--sort-by a field no Task has, in the table", sortBy: ".status.nope", atPrint: true,
@@ -213,6 +219,7 @@ func TestTaskPrinterErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := get.NewGetPrintFlags()
 			*f.OutputFormat, *f.HumanReadableFlags.SortBy = tt.output, tt.sortBy
+			*f.HumanReadableFlags.ShowLabels, *f.HumanReadableFlags.ColumnLabels = tt.showLabels, tt.labelColumns
 			p, err := taskPrinter(f, false)
 			if !tt.atPrint {
 				if err == nil || err.Error() != tt.want {
