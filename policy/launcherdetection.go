@@ -81,7 +81,7 @@ func validateLauncherDetection(d *LauncherDetectionPolicy, fldPath *field.Path) 
 		switch {
 		case r == "":
 			errs = append(errs, field.Required(p, "a registry host such as ghcr.io or registry.example.com:5000"))
-		case strings.ContainsAny(r, "*?["):
+		case strings.ContainsAny(r, "*?"):
 			errs = append(errs, field.Invalid(p, r,
 				"must be an exact host or host:port; wildcards are not supported, so list each registry the manager may read"))
 		case strings.Contains(r, "/") || normalRegistry(r) == "" || !validPort(r):

@@ -82,6 +82,12 @@ func TestLauncherDetectionValidation(t *testing.T) {
 				`tasks.launcherDetection.registries[4]: Invalid value: "ghcr.io:99999": must be a host or host:port, without a scheme or path, for example ghcr.io or registry.example.com:5000`,
 		},
 		{
+			name: "globs",
+			body: `tasks: {launcherDetection: {registries: ["[::1]:5000", "registry-?.example.com", "[a-z].example.com"]}}`,
+			want: `policy.yaml: tasks.launcherDetection.registries[1]: Invalid value: "registry-?.example.com": must be an exact host or host:port; wildcards are not supported, so list each registry the manager may read; ` +
+				`tasks.launcherDetection.registries[2]: Invalid value: "[a-z].example.com": must be a host or host:port, without a scheme or path, for example ghcr.io or registry.example.com:5000`,
+		},
+		{
 			name: "uppercase",
 			body: `tasks: {launcherDetection: {registries: [GHCR.io]}}`,
 			want: `policy.yaml: tasks.launcherDetection.registries[0]: Invalid value: "GHCR.io": must be lowercase: use ghcr.io`,
