@@ -57,8 +57,9 @@ const warningPullSecretsUnread = "pull Secrets unreadable"
 // that names no launcher, of a Task with a command, is looked up, and only
 // in a registry policy lists: reading one is the manager's request to a
 // host the App's author chose. The App's imagePullSecrets lend their
-// logins for that registry, which its pods pull with anyway. It runs before the Task exists, so a Task
-// created right after its App gets the same answer as any later one.
+// logins for that registry, which its pods pull with anyway. It runs
+// before the Task exists, so a Task created right after its App gets the
+// same answer as any later one.
 func (h *TaskDefaulter) taskLauncher(ctx context.Context, p *policy.Policy, app *v1alpha1.App, task *v1alpha1.Task) (string, string) {
 	if h.Images == nil || !inherit.DetectsLauncher(app, task) {
 		return "", ""
