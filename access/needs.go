@@ -19,11 +19,13 @@ const (
 	ResourceConfigMaps = "configmaps"
 )
 
-// Need is one permission, on a core (group "") resource, that a request
-// needs, and the field of the object that causes it.
+// Need is one permission that a request needs, and the field of the
+// object that causes it.
 type Need struct {
 	// Field is the field that causes the need, for the error.
 	Field *field.Path
+	// Group is the resource's API group: "" (core) unless set.
+	Group string
 	// Verb, Resource, Namespace and Name are the request's attributes as
 	// RBAC sees them; Name is empty for create.
 	Verb      string
@@ -41,7 +43,11 @@ type Need struct {
 // "shop"`.
 func (n Need) Permission() string {
 	if n.Name == "" {
-		return fmt.Sprintf("%s %s in namespace %q", n.Verb, n.Resource, n.Namespace)
+		resource := n.Resource
+		if n.Group != "" {
+			resource += "." + n.Group
+		}
+		return fmt.Sprintf("%s %s in namespace %q", n.Verb, resource, n.Namespace)
 	}
 	return fmt.Sprintf("%s %s %q in namespace %q", n.Verb, singular(n.Resource), n.Name, n.Namespace)
 }
@@ -100,9 +106,14 @@ type source struct {
 // pods are not already given (by env, envFrom or a binding's volume).
 // fieldRef and resourceFieldRef read the pod itself and need nothing.
 func TaskNeeds(task *v1alpha1.Task, app *v1alpha1.App) []Need {
+	return taskNeedsAt(task, app, specPath)
+}
+
+// taskNeedsAt is TaskNeeds with the Task's spec at the field spec.
+func taskNeedsAt(task *v1alpha1.Task, app *v1alpha1.App, spec *field.Path) []Need {
 	given := appSources(app)
 	var needs []Need
-	env := specPath.Child("env")
+	env := spec.Child("env")
 	for i, e := range task.Spec.Env {
 		if e.ValueFrom == nil {
 			continue

@@ -68,8 +68,8 @@ func (r *SubjectAccessReviewer) Missing(ctx context.Context, requester user.Info
 			User:            requester,
 			Verb:            n.Verb,
 			Namespace:       n.Namespace,
-			APIGroup:        "",
-			APIVersion:      "v1",
+			APIGroup:        n.Group,
+			APIVersion:      apiVersion(n.Group),
 			Resource:        n.Resource,
 			Name:            n.Name,
 			ResourceRequest: true,
@@ -82,6 +82,15 @@ func (r *SubjectAccessReviewer) Missing(ctx context.Context, requester user.Info
 		}
 	}
 	return missing, nil
+}
+
+// apiVersion is the version a review names: RBAC rules name no version,
+// so any of the group's does.
+func apiVersion(group string) string {
+	if group == "" {
+		return "v1"
+	}
+	return "*"
 }
 
 // Requester is the user an admission request came from, with everything

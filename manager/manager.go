@@ -46,6 +46,7 @@ const (
 	PathMutateTask            = "/mutate-taskgate-dev-v1alpha1-task"
 	PathValidateTask          = "/validate-taskgate-dev-v1alpha1-task"
 	PathValidateApp           = "/validate-taskgate-dev-v1alpha1-app"
+	PathValidateTaskSchedule  = "/validate-taskgate-dev-v1alpha1-taskschedule"
 	PathValidatePolicyConfMap = "/validate-policy-configmap"
 )
 
@@ -270,6 +271,12 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 	}, RecoverPanic: ptr.To(true)})
 	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces}))
 	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy, Access: reviewer, Namespaces: namespaces, Secrets: m.GetAPIReader()}))
+	register(PathValidateTaskSchedule, admission.WithValidator(scheme, &webhook.TaskScheduleValidator{
+		Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces,
+		DryRun: func(ctx context.Context, task *taskgatev1alpha1.Task) error {
+			return m.GetClient().Create(ctx, task, client.DryRunAll)
+		},
+	}))
 	register(PathValidatePolicyConfMap, admission.WithValidator(scheme, &webhook.PolicyConfigMapValidator{
 		Namespace: m.opts.Namespace, Name: m.opts.PolicyConfigMap,
 	}))

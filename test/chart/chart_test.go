@@ -108,8 +108,8 @@ taskgate:
 	if args := field[[]any](dep, "spec", "template", "spec", "containers", 0, "args"); !slices.Contains(args, any("--watch-namespaces=team-a")) {
 		t.Errorf("the subchart's manager args %v lack --watch-namespaces=team-a", args)
 	}
-	if n := len(all(objs, "CustomResourceDefinition")); n != 2 {
-		t.Errorf("the subchart renders %d CRDs, want 2", n)
+	if n := len(all(objs, "CustomResourceDefinition")); n != 3 {
+		t.Errorf("the subchart renders %d CRDs, want 3", n)
 	}
 
 	out, err := helm(t, "template", release, parentChart(t, func(schema map[string]any) {

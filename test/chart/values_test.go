@@ -128,6 +128,8 @@ func TestWebhookValues(t *testing.T) {
 		"M tasks.taskgate.dev": {"Fail", 10, map[string]any{"matchExpressions": []any{system}}, nil},
 		"V tasks.taskgate.dev": {"Fail", 10, map[string]any{"matchExpressions": []any{system}}, nil},
 		"V apps.taskgate.dev":  {"Fail", 15, map[string]any{"matchExpressions": []any{system}}, nil},
+		// Not a value: it waits on a dry run that calls the Task webhooks.
+		"V taskschedules.taskgate.dev": {"Fail", 30, map[string]any{"matchExpressions": []any{system}}, nil},
 		"M jobs.taskgate.dev": {"Fail", 3,
 			map[string]any{"matchLabels": map[string]any{"taskgate.dev/jobs": "enabled"}, "matchExpressions": []any{system}},
 			y(t, `{matchExpressions: [{key: taskgate.dev/policy, operator: NotIn, values: [disabled]}, {key: example.com/batch-system, operator: DoesNotExist}]}`)},
@@ -148,8 +150,8 @@ func TestWebhookValues(t *testing.T) {
 			t.Errorf("webhook %s:\n%+v\nwant\n%+v", hook, got, want)
 		}
 	}
-	if len(hooks) != 5 {
-		t.Errorf("%d webhooks rendered, want 5", len(hooks))
+	if len(hooks) != 6 {
+		t.Errorf("%d webhooks rendered, want 6", len(hooks))
 	}
 }
 
@@ -171,8 +173,8 @@ func TestCRDs(t *testing.T) {
 		t.Errorf("charts/taskgate/crds exists (%v): Helm would install those CRDs once and never upgrade them", err)
 	}
 	files, err := filepath.Glob(filepath.Join(chartDir(t), "files", "crds", "*.yaml"))
-	if err != nil || len(files) != 2 {
-		t.Fatalf("files/crds holds %v (%v), want the two CRDs", files, err)
+	if err != nil || len(files) != 3 {
+		t.Fatalf("files/crds holds %v (%v), want the three CRDs", files, err)
 	}
 	labels := map[string]any{
 		"app.kubernetes.io/name": "taskgate", "app.kubernetes.io/instance": release, "app.kubernetes.io/managed-by": "Helm",
