@@ -17,11 +17,11 @@ func newListCommand(o *Options) *cobra.Command {
 		Aliases: []string{"ls"},
 		Short:   "List Tasks by ID, with their state and duration",
 		Long: `List the Tasks of an App, or of every App in the namespace, as cf tasks does:
-by App and ID, with their name, ID, display name, state, start time, how long
-they ran, their age and their own command. The table is the one kubectl get
-tasks prints: the server's, from the Task CRD's printer columns. -o wide adds
-the App, the exit code, the pod and why a Task failed. -A lists every
-namespace's Tasks.
+by App and ID, with their name, ID, App, display name, state, start time, how
+long they ran, their age and their own command. The table is the one kubectl
+get tasks prints: the server's, from the Task CRD's printer columns. -o wide
+adds the exit code, the pod and why a Task failed. -A lists every namespace's
+Tasks.
 
 The output flags are kubectl get's: -o custom-columns, json, yaml, name,
 jsonpath and go-template print the Tasks through kubectl's printers,

@@ -111,11 +111,11 @@ func TestTaskPrinter(t *testing.T) {
 		// kubectl prints a cell that the object has no value for empty.
 		name: "the server's columns, by App and ID, unassigned last",
 		want: "" +
-			"NAME         ID    DISPLAY NAME   STATE       STARTED                DURATION   AGE   COMMAND\n" +
-			"shop-ccccc   2                    Running     2026-11-23T09:00:00Z              3h    \n" +
-			"shop-bbbbb   10    nightly        Failed      2026-11-23T09:00:00Z   1m35s      3h    rake db:migrate\n" +
-			"shop-aaaaa                                                                      3h    \n" +
-			"web-ddddd    1                    Succeeded                                     3h    true\n",
+			"NAME         ID    APP    DISPLAY NAME   STATE       STARTED                DURATION   AGE   COMMAND\n" +
+			"shop-ccccc   2     shop                  Running     2026-11-23T09:00:00Z              3h    \n" +
+			"shop-bbbbb   10    shop   nightly        Failed      2026-11-23T09:00:00Z   1m35s      3h    rake db:migrate\n" +
+			"shop-aaaaa         shop                                                                3h    \n" +
+			"web-ddddd    1     web                   Succeeded                                     3h    true\n",
 	}, {
 		name:  "wide",
 		flags: flags{output: "wide"},
@@ -130,19 +130,19 @@ func TestTaskPrinter(t *testing.T) {
 		flags:         flags{noHeaders: true},
 		allNamespaces: true,
 		want: "" +
-			"team-a   shop-ccccc   2               Running     2026-11-23T09:00:00Z           3h    \n" +
-			"team-a   shop-bbbbb   10    nightly   Failed      2026-11-23T09:00:00Z   1m35s   3h    rake db:migrate\n" +
-			"team-a   shop-aaaaa                                                              3h    \n" +
-			"team-a   web-ddddd    1               Succeeded                                  3h    true\n",
+			"team-a   shop-ccccc   2     shop             Running     2026-11-23T09:00:00Z           3h    \n" +
+			"team-a   shop-bbbbb   10    shop   nightly   Failed      2026-11-23T09:00:00Z   1m35s   3h    rake db:migrate\n" +
+			"team-a   shop-aaaaa         shop                                                        3h    \n" +
+			"team-a   web-ddddd    1     web              Succeeded                                  3h    true\n",
 	}, {
 		// kubectl's sorter puts a missing field first, and does not fail.
 		name:  "--sort-by an ID that one Task lacks",
 		flags: flags{sortBy: ".status.id", noHeaders: true},
 		want: "" +
-			"shop-aaaaa                                                              3h    \n" +
-			"web-ddddd    1               Succeeded                                  3h    true\n" +
-			"shop-ccccc   2               Running     2026-11-23T09:00:00Z           3h    \n" +
-			"shop-bbbbb   10    nightly   Failed      2026-11-23T09:00:00Z   1m35s   3h    rake db:migrate\n",
+			"shop-aaaaa         shop                                                        3h    \n" +
+			"web-ddddd    1     web              Succeeded                                  3h    true\n" +
+			"shop-ccccc   2     shop             Running     2026-11-23T09:00:00Z           3h    \n" +
+			"shop-bbbbb   10    shop   nightly   Failed      2026-11-23T09:00:00Z   1m35s   3h    rake db:migrate\n",
 	}, {
 		name:  "--sort-by in braces",
 		flags: flags{sortBy: "{.metadata.name}", output: "name"},

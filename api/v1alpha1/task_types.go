@@ -325,12 +325,12 @@ type TaskStatus struct {
 // columns show only what the object holds, and are empty otherwise:
 // Duration once the Task has ended (Started and Age tell how long a
 // running one has run), and Command when the Task has its own (else it
-// runs its App's start command, which `kubectl task get` shows). -o wide
-// adds the App, for lists of several Apps' Tasks, whose IDs repeat, then
-// the exit code, pod and failure reason. The server lists by name; the
-// plugin sorts the rows by App and ID.
+// runs its App's start command, which `kubectl task get` shows). The App
+// is shown by default, since a namespace's Tasks are of several Apps and
+// their IDs repeat. -o wide adds the exit code, pod and failure reason.
+// The server lists by name; the plugin sorts the rows by App and ID.
 // +kubebuilder:printcolumn:name="ID",type=integer,JSONPath=`.status.id`,description="The Task's number within its App: 1, 2, 3..."
-// +kubebuilder:printcolumn:name="App",type=string,JSONPath=`.spec.appRef.name`,priority=1
+// +kubebuilder:printcolumn:name="App",type=string,JSONPath=`.spec.appRef.name`
 // +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Started",type=string,JSONPath=`.status.startTime`,description="When the Task's command started, in UTC"

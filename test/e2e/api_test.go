@@ -48,12 +48,12 @@ func TestAppAndTaskApplyWithKubectl(t *testing.T) {
 			}
 			continue
 		}
-		if got := strings.Fields(lines[0]); strings.Join(got, " ") != "NAME ID DISPLAY NAME STATE STARTED DURATION AGE COMMAND" {
+		if got := strings.Fields(lines[0]); strings.Join(got, " ") != "NAME ID APP DISPLAY NAME STATE STARTED DURATION AGE COMMAND" {
 			t.Fatalf("kubectl get %s header = %q", resource, lines[0])
 		}
 		// The ID and state depend on how far the reconciler has got.
-		if got := strings.Fields(lines[1]); len(got) < 4 || got[0] != "migrate" || got[1] != "1" || got[2] != "migrate-2026-11" ||
-			!slices.Contains([]string{"Pending", "Running", "Succeeded"}, got[3]) || !strings.HasSuffix(lines[1], " bundle exec rake db:migrate") {
+		if got := strings.Fields(lines[1]); len(got) < 5 || got[0] != "migrate" || got[1] != "1" || got[2] != "shop" || got[3] != "migrate-2026-11" ||
+			!slices.Contains([]string{"Pending", "Running", "Succeeded"}, got[4]) || !strings.HasSuffix(lines[1], " bundle exec rake db:migrate") {
 			t.Fatalf("kubectl get %s row = %q, want name migrate, ID 1, display name migrate-2026-11, a state and the command last", resource, lines[1])
 		}
 	}

@@ -357,7 +357,7 @@ func TestPluginList(t *testing.T) {
 	// The table is the server's, from the CRD's printer columns; rows
 	// come by App and ID, not by name as the server sends them.
 	header, rows := parseTable(t, mustKubectlTask(t, ns, "list", "shop").stdout)
-	if got := strings.Join(header, "|"); got != "NAME|ID|DISPLAY NAME|STATE|STARTED|DURATION|AGE|COMMAND" {
+	if got := strings.Join(header, "|"); got != "NAME|ID|APP|DISPLAY NAME|STATE|STARTED|DURATION|AGE|COMMAND" {
 		t.Fatalf("list header = %q", got)
 	}
 	if got, want := cells(rows, "NAME", "ID", "STATE", "COMMAND"), "zeta 1 Succeeded bundle exec rake db:migrate, alpha 2 Failed bundle exec rake db:migrate, mid 3 Succeeded bundle exec rake db:migrate"; got != want {
@@ -396,7 +396,7 @@ func TestPluginList(t *testing.T) {
 	// Every App's Tasks, by App and ID; the web Task runs its App's
 	// start command, so it has no command of its own.
 	_, rows = parseTable(t, mustKubectlTask(t, ns, "list").stdout)
-	if got, want := cells(rows, "NAME", "ID", "DISPLAY NAME", "COMMAND"), "zeta 1  bundle exec rake db:migrate, alpha 2  bundle exec rake db:migrate, mid 3  bundle exec rake db:migrate, "+webJob+" 1 web-job "; got != want {
+	if got, want := cells(rows, "NAME", "APP", "ID", "DISPLAY NAME", "COMMAND"), "zeta shop 1  bundle exec rake db:migrate, alpha shop 2  bundle exec rake db:migrate, mid shop 3  bundle exec rake db:migrate, "+webJob+" web 1 web-job "; got != want {
 		t.Fatalf("list of every App = %q, want %q", got, want)
 	}
 
