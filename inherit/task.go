@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -93,6 +94,22 @@ func Equal(a, b *v1alpha1.ResolvedRun) bool {
 // policy's tasks.podSecurity: each PodSecurity check it fails is an error
 // at spec.appRef naming the App's field.
 func ResolveTaskIn(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, namespaceLabels map[string]string) Result {
+	return ResolveTaskInNamespace(app, task, p, Namespace{Labels: namespaceLabels})
+}
+
+// Namespace is what resolving a Task reads of its namespace.
+type Namespace struct {
+	// Labels give its Pod Security level.
+	Labels map[string]string
+	// UID is VCAP_APPLICATION's space_id.
+	UID types.UID
+}
+
+// ResolveTaskInNamespace is ResolveTaskIn with the namespace's UID too,
+// which VCAP_APPLICATION gives as space_id: what the webhooks write and
+// check. The reconciler compares only security settings, so it resolves
+// without the UID.
+func ResolveTaskInNamespace(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, ns Namespace) Result {
 	if p == nil {
 		p = policy.Default()
 	}
@@ -101,9 +118,9 @@ func ResolveTaskIn(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, nam
 	r.Resolved.Env = mergeEnv(pod.Env, task.Spec.Env)
 	r.resolveCommand(app, &task.Spec)
 	r.resolveResources(app, &task.Spec, p)
-	r.Resolved.Env = appendIfAbsent(r.Resolved.Env, VCAPApplicationEnv(app, task, &r.Resolved.Resources))
+	r.Resolved.Env = appendIfAbsent(r.Resolved.Env, VCAPApplicationEnv(app, ns.UID, &r.Resolved.Resources))
 	r.resolveTimeout(&task.Spec, p)
-	r.resolveSecurity(app, pod, p, namespaceLabels)
+	r.resolveSecurity(app, pod, p, ns.Labels)
 	r.checkLabels(app)
 	return r
 }

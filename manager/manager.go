@@ -259,17 +259,18 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 		return err
 	}
 	namespaces := webhook.CachedNamespaceLabels(m.GetCache())
+	namespaceUIDs := webhook.CachedNamespaceUID(m.GetCache())
 	apps := webhook.CachedApps(m.GetCache(), m.GetAPIReader())
 	register := func(path string, h http.Handler) { server.Register(path, webhook.RequireReviewV1(h)) }
 	register(PathMutateJob, &crwebhook.Admission{Handler: &webhook.JobDefaulter{
 		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
 	}, RecoverPanic: ptr.To(true)})
 	register(PathMutateTask, &crwebhook.Admission{Handler: &webhook.TaskDefaulter{
-		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
+		Policy: m.Policy, Namespaces: namespaces, NamespaceUIDs: namespaceUIDs, Apps: apps, Decided: m.Metrics.decided,
 		Images:      imageinspect.New(imageinspect.Options{Transport: m.opts.RegistryTransport}),
 		PullSecrets: webhook.ReadPullSecrets(m.GetAPIReader()),
 	}, RecoverPanic: ptr.To(true)})
-	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces}))
+	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces, NamespaceUIDs: namespaceUIDs}))
 	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy, Access: reviewer, Namespaces: namespaces, Secrets: m.GetAPIReader()}))
 	register(PathValidateTaskSchedule, admission.WithValidator(scheme, &webhook.TaskScheduleValidator{
 		Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces,

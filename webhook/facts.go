@@ -32,6 +32,29 @@ func CachedNamespaceLabels(r client.Reader) NamespaceLabels {
 	}
 }
 
+// NamespaceUID returns a namespace's UID. The manager backs it with its
+// informer cache.
+type NamespaceUID func(ctx context.Context, namespace string) (types.UID, error)
+
+// get is the namespace's UID, or "" for a nil NamespaceUID.
+func (f NamespaceUID) get(ctx context.Context, namespace string) (types.UID, error) {
+	if f == nil {
+		return "", nil
+	}
+	return f(ctx, namespace)
+}
+
+// CachedNamespaceUID reads namespace UIDs through a (cached) reader.
+func CachedNamespaceUID(r client.Reader) NamespaceUID {
+	return func(ctx context.Context, namespace string) (types.UID, error) {
+		ns := &corev1.Namespace{}
+		if err := r.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {
+			return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
+		}
+		return ns.UID, nil
+	}
+}
+
 // objectFacts gathers what TTL policy needs to know about an object.
 func objectFacts(kind policy.ObjectKind, meta *metav1.ObjectMeta, nsLabels map[string]string, ttl *int32) policy.ObjectFacts {
 	f := policy.ObjectFacts{

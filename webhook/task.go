@@ -32,7 +32,10 @@ type TaskDefaulter struct {
 	Policy     PolicySource
 	Apps       AppGetter
 	Namespaces NamespaceLabels
-	Decided    func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
+	// NamespaceUIDs gives the namespace's UID, VCAP_APPLICATION's
+	// space_id; nil leaves space_id out.
+	NamespaceUIDs NamespaceUID
+	Decided       func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
 	// Images reads image labels to find a Task's launcher where policy
 	// tasks.launcherDetection allows; nil reads none.
 	Images ImageLaunchers
@@ -84,12 +87,16 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 	if err != nil {
 		return nil, err
 	}
+	nsUID, err := h.NamespaceUIDs.get(ctx, task.Namespace)
+	if err != nil {
+		return nil, err
+	}
 	launcher, launcherWarning := h.taskLauncher(ctx, p, app, task)
 	resolveApp := app
 	if launcher != "" {
 		resolveApp = inherit.WithLauncher(app, launcher)
 	}
-	res := inherit.ResolveTaskIn(resolveApp, task, p, nsLabels)
+	res := inherit.ResolveTaskInNamespace(resolveApp, task, p, inherit.Namespace{Labels: nsLabels, UID: nsUID})
 	if launcher != "" {
 		res.Warnings = inherit.DetectedLauncherWarnings(res.Warnings)
 	}
@@ -155,6 +162,9 @@ type TaskValidator struct {
 	// Namespaces gives the Task's namespace labels, whose Pod Security
 	// level the Task's pod must meet; nil applies the policy's alone.
 	Namespaces NamespaceLabels
+	// NamespaceUIDs gives the namespace's UID, which the defaulter wrote
+	// into VCAP_APPLICATION; nil expects none.
+	NamespaceUIDs NamespaceUID
 }
 
 var _ admission.Validator[*v1alpha1.Task] = &TaskValidator{}
@@ -177,12 +187,17 @@ func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task)
 			return nil, err
 		}
 	}
+	nsUID, err := v.NamespaceUIDs.get(ctx, task.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	ns := inherit.Namespace{Labels: nsLabels, UID: nsUID}
 	p := v.Policy.Current()
-	res := inherit.ResolveTaskIn(app, task, p, nsLabels)
+	res := inherit.ResolveTaskInNamespace(app, task, p, ns)
 	if len(res.Errors) > 0 {
 		return nil, invalidTask(task, res.Errors)
 	}
-	if !inherit.Equal(task.Spec.Resolved, res.Resolved) && !resolvedWithDetectedLauncher(app, task, p, nsLabels) {
+	if !inherit.Equal(task.Spec.Resolved, res.Resolved) && !resolvedWithDetectedLauncher(app, task, p, ns) {
 		return nil, invalidTask(task, field.ErrorList{field.Forbidden(specPath.Child("resolved"), fmt.Sprintf(
 			"must be the configuration taskgate resolves from App %s; leave it unset (if App %s or the policy just changed, create the Task again)",
 			app.Name, app.Name))})

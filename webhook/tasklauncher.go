@@ -100,10 +100,10 @@ func (h *TaskDefaulter) taskLauncher(ctx context.Context, p *policy.Policy, app 
 // the image's labels. The validator accepts it without reading the
 // registry again: running the image's own launcher grants nothing the
 // Task's command could not do under /bin/sh -c.
-func resolvedWithDetectedLauncher(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, nsLabels map[string]string) bool {
+func resolvedWithDetectedLauncher(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, ns inherit.Namespace) bool {
 	if !inherit.DetectsLauncher(app, task) {
 		return false
 	}
-	res := inherit.ResolveTaskIn(inherit.WithLauncher(app, imageinspect.CNBLauncher), task, p, nsLabels)
+	res := inherit.ResolveTaskInNamespace(inherit.WithLauncher(app, imageinspect.CNBLauncher), task, p, ns)
 	return len(res.Errors) == 0 && inherit.Equal(task.Spec.Resolved, res.Resolved)
 }

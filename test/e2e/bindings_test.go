@@ -155,8 +155,13 @@ echo "VCAP_APPLICATION=$VCAP_APPLICATION"`
 	}
 
 	application := strings.TrimPrefix(got[len(want)+1], "VCAP_APPLICATION=")
+	// space_id is the namespace's UID, as a space's GUID.
+	namespace := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: ns}, namespace); err != nil {
+		t.Fatal(err)
+	}
 	wantApplication := fmt.Sprintf(`{"application_id":"%s","application_name":"shop","application_uris":[],"limits":{"mem":64,"disk":256,"fds":16384},`+
-		`"name":"shop","space_name":"%s","uris":[]}`, app.UID, ns)
+		`"name":"shop","space_id":"%s","space_name":"%s","uris":[]}`, app.UID, namespace.UID, ns)
 	if application != wantApplication {
 		t.Fatalf("VCAP_APPLICATION =\n%s\nwant\n%s", application, wantApplication)
 	}
