@@ -13,7 +13,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -189,19 +188,7 @@ func webhookDenies(t *testing.T, c client.Client) {
 // and the policy's TTL at admission, and that its process sees the env.
 func labelledJob(t *testing.T, c client.Client) {
 	t.Helper()
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: "report", Labels: map[string]string{v1alpha1.LabelApp: "shop"}},
-		Spec: batchv1.JobSpec{
-			BackoffLimit: ptr.To[int32](0),
-			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-				RestartPolicy: corev1.RestartPolicyNever,
-				Containers: []corev1.Container{{
-					Name: "main", Image: localcluster.ImageShellUID,
-					Command: []string{"/bin/sh", "-c", `echo "$GREETING"`},
-				}},
-			}},
-		},
-	}
+	job := localcluster.RealNodeJob(tenant, "report", "shop", `echo "$GREETING"`)
 	if err := c.Create(context.Background(), job); err != nil {
 		t.Fatalf("creating Job: %v", err)
 	}

@@ -13,17 +13,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/release"
 	"github.com/taskgate/taskgate/test/chartrender"
 	"github.com/taskgate/taskgate/test/localcluster"
@@ -42,8 +38,8 @@ const (
 var (
 	// cluster is the package's local cluster.
 	cluster *localcluster.Cluster
-	// scheme knows the built-in types, CRDs, taskgate's and Tekton's v1.
-	scheme = runtime.NewScheme()
+	// scheme is localcluster.NewScheme.
+	scheme *runtime.Scheme
 	// imageDigest is the manager image's index digest, as pushed.
 	imageDigest v1.Hash
 )
@@ -53,11 +49,10 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, taskgatev1alpha1.AddToScheme, pipelinev1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			fmt.Fprintln(os.Stderr, "building scheme:", err)
-			return 1
-		}
+	var err error
+	if scheme, err = localcluster.NewScheme(); err != nil {
+		fmt.Fprintln(os.Stderr, "building scheme:", err)
+		return 1
 	}
 	root, err := localcluster.RepoRoot()
 	if err != nil {

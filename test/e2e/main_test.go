@@ -9,36 +9,32 @@ import (
 	"testing"
 	"time"
 
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/test/localcluster"
 )
 
 // cluster is the one local cluster every test in the package shares.
 var cluster *localcluster.Cluster
 
-// scheme knows the built-in types, taskgate's and Tekton's v1.
-var scheme = runtime.NewScheme()
+// scheme is localcluster.NewScheme.
+var scheme *runtime.Scheme
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, taskgatev1alpha1.AddToScheme, pipelinev1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			fmt.Fprintln(os.Stderr, "building scheme:", err)
-			return 1
-		}
+	var err error
+	if scheme, err = localcluster.NewScheme(); err != nil {
+		fmt.Fprintln(os.Stderr, "building scheme:", err)
+		return 1
 	}
 	root, err := localcluster.RepoRoot()
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -357,19 +356,7 @@ func TestJobLabelledWithAppRunsWithItsEnvOnTheRealNode(t *testing.T) {
 	realApp(t, c, ns, localcluster.ImageShellUID, func(app *v1alpha1.App) {
 		app.Spec.ServiceBindings = []v1alpha1.ServiceBinding{{Name: "db", SecretName: "shop-db", Type: "postgresql"}}
 	})
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "report", Labels: map[string]string{v1alpha1.LabelApp: "shop"}},
-		Spec: batchv1.JobSpec{
-			BackoffLimit: ptr.To[int32](0),
-			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-				RestartPolicy: corev1.RestartPolicyNever,
-				Containers: []corev1.Container{{
-					Name: "main", Image: localcluster.ImageShellUID,
-					Command: []string{"/bin/sh", "-c", `echo "RAILS_ENV=$RAILS_ENV host=$(cat $SERVICE_BINDING_ROOT/db/host)"`},
-				}},
-			}},
-		},
-	}
+	job := localcluster.RealNodeJob(ns, "report", "shop", `echo "RAILS_ENV=$RAILS_ENV host=$(cat $SERVICE_BINDING_ROOT/db/host)"`)
 	if err := c.Create(context.Background(), job); err != nil {
 		t.Fatalf("creating Job: %v", err)
 	}

@@ -9,9 +9,13 @@ import (
 	"slices"
 	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
 )
 
 // CheckRealPod returns an error unless pod really ran on the real node: it
@@ -114,4 +118,23 @@ func (c *Cluster) ContainerLogs(ctx context.Context, ns, pod, container string) 
 		return "", fmt.Errorf("reading logs of %s/%s container %s: %w", ns, pod, container, err)
 	}
 	return string(b), nil
+}
+
+// RealNodeJob is a Job labelled with app, whose one pod runs script with
+// the real node's shell image (ImageShellUID) and is not retried: what a
+// user writes to run a script as an App's labelled Job.
+func RealNodeJob(namespace, name, app, script string) *batchv1.Job {
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{taskgatev1alpha1.LabelApp: app}},
+		Spec: batchv1.JobSpec{
+			BackoffLimit: ptr.To[int32](0),
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever,
+				Containers: []corev1.Container{{
+					Name: "main", Image: ImageShellUID,
+					Command: []string{"/bin/sh", "-c", script},
+				}},
+			}},
+		},
+	}
 }
