@@ -12,13 +12,13 @@ import (
 	// the IANA zones, about 450 KB.
 	_ "time/tzdata"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
 	// Registers --logging-format=json, as Kubernetes' own components have.
 	_ "k8s.io/component-base/logs/json/register"
 	"k8s.io/klog/v2"
-	"k8s.io/klog/v2/textlogger"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -72,20 +72,16 @@ func run() error {
 	fs.DurationVar(&opts.AppResync, "app-resync", opts.AppResync, "how often each App's bound Secrets and VCAP_SERVICES Secret are read again (they are not watched)")
 	fs.DurationVar(&opts.ShutdownDrain, "shutdown-drain", opts.ShutdownDrain, "how long to keep serving, unready, after SIGTERM")
 	fs.DurationVar(&opts.GracefulShutdown, "graceful-shutdown-timeout", opts.GracefulShutdown, "how long runnables get to stop")
-	// Kubernetes' own logging flags: --logging-format (text or json), -v
-	// and --vmodule, so log pipelines built for kube components parse
-	// taskgate's lines too.
-	logConfig := logsapi.NewLoggingConfiguration()
-	logsapi.AddGoFlags(logConfig, fs)
+	applyLogging := addLoggingFlags(fs)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
 	opts.KubeAPIQPS = float32(qps)
-	if err := logsapi.ValidateAndApply(logConfig, nil); err != nil {
-		return fmt.Errorf("configuring logging: %w", err)
+	log, err := applyLogging()
+	if err != nil {
+		return err
 	}
 	defer logs.FlushLogs()
-	log := klog.Background()
 	ctrl.SetLogger(log)
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
@@ -115,9 +111,15 @@ func runUninstall(args []string) error {
 	fs.Func("lease", "a leader-election Lease to delete (repeatable)", list(&l.Leases))
 	fs.Func("certificate", "a cert-manager Certificate whose Secret, the --secret at the same position, is deleted if cert-manager issued it (repeatable)", list(&l.Certificates))
 	fs.Func("secret", "a Secret cert-manager issued for the --certificate at the same position (repeatable)", list(&l.Secrets))
+	applyLogging := addLoggingFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	log, err := applyLogging()
+	if err != nil {
+		return err
+	}
+	defer logs.FlushLogs()
 	if l.Namespace == "" {
 		return errors.New("uninstall: --namespace (or POD_NAMESPACE) is required")
 	}
@@ -129,10 +131,24 @@ func runUninstall(args []string) error {
 	if err != nil {
 		return fmt.Errorf("creating client: %w", err)
 	}
-	log := textlogger.NewLogger(textlogger.NewConfig())
 	ctx, cancel := context.WithTimeout(ctrl.SetupSignalHandler(), time.Minute)
 	defer cancel()
 	return uninstall.Remove(ctx, c, l, log)
+}
+
+// addLoggingFlags adds Kubernetes' own logging flags to fs: --logging-format
+// (text or json), -v and --vmodule, so that log pipelines built for kube
+// components parse taskgate's lines too. apply, after fs.Parse, puts them
+// in force and returns the logger.
+func addLoggingFlags(fs *flag.FlagSet) (apply func() (logr.Logger, error)) {
+	logConfig := logsapi.NewLoggingConfiguration()
+	logsapi.AddGoFlags(logConfig, fs)
+	return func() (logr.Logger, error) {
+		if err := logsapi.ValidateAndApply(logConfig, nil); err != nil {
+			return logr.Logger{}, fmt.Errorf("configuring logging: %w", err)
+		}
+		return klog.Background(), nil
+	}
 }
 
 func envOr(key, fallback string) string {

@@ -445,12 +445,12 @@ func TestUninstallHook(t *testing.T) {
 		noObjects bool
 	}{
 		{"defaults", nil, []any{fullname + "-ca", fullname + "-webhook-tls"}, []any{
-			"uninstall", "--namespace=" + namespace, "--lease=" + fullname + "-manager",
+			"uninstall", "--namespace=" + namespace, "--logging-format=text", "--lease=" + fullname + "-manager",
 			"--certificate=" + fullname + "-ca", "--secret=" + fullname + "-ca",
 			"--certificate=" + fullname + "-webhook", "--secret=" + fullname + "-webhook-tls",
 		}, false},
-		{"without cert-manager", []string{"--values", "charts/taskgate/ci/no-certmanager-values.yaml"}, nil, []any{
-			"uninstall", "--namespace=" + namespace, "--lease=" + fullname + "-manager",
+		{"without cert-manager, logging JSON as the manager", []string{"--values", "charts/taskgate/ci/no-certmanager-values.yaml", "--set", "manager.logFormat=json"}, nil, []any{
+			"uninstall", "--namespace=" + namespace, "--logging-format=json", "--lease=" + fullname + "-manager",
 		}, false},
 		{"off", []string{"--set", "cleanupOnUninstall=false"}, nil, nil, true},
 	} {
