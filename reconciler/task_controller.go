@@ -89,13 +89,14 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	pr, tr, err := r.ensureRun(ctx, task, id)
+	in, err := r.ensureRun(ctx, task, id)
 	if err != nil {
 		return ctrl.Result{}, r.reportRunError(ctx, task, id, err)
 	}
-	if err := r.updateStatus(ctx, task, StatusInput{ID: id, PipelineRun: pr, TaskRun: tr}); err != nil {
+	if err := r.updateStatus(ctx, task, in); err != nil {
 		return ctrl.Result{}, err
 	}
+	pr, tr := in.PipelineRun, in.TaskRun
 	if ShouldCancel(task, pr) {
 		if err := r.cancel(ctx, task, pr); err != nil {
 			return ctrl.Result{}, err
@@ -113,29 +114,36 @@ func (r *TaskReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.
 	return ctrl.Result{}, nil
 }
 
-// ensureRun creates the Task's PipelineRun once and returns it and its
-// TaskRun, either nil while they do not exist.
-func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task, id int64) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
+// ensureRun creates the Task's PipelineRun once and returns what the
+// Task's status is computed from: the PipelineRun and its TaskRun, either
+// nil while they do not exist, and, for a Task yet to run, why it must
+// not, if it must not.
+func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task, id int64) (StatusInput, error) {
+	in := StatusInput{ID: id}
 	pr, err := r.getRun(ctx, task)
 	if err != nil {
-		return nil, nil, err
+		return in, err
 	}
 	if pr == nil {
 		// Never twice: a PipelineRun that existed and is gone ended the
 		// run, and running the command again (a migration, say) is not
-		// ours to decide. Nor for a finished or cancelled Task.
-		if task.Status.PipelineRunName != "" || task.Status.State.IsFinished() ||
+		// ours to decide. Nor for a finished Task.
+		if task.Status.PipelineRunName != "" || task.Status.State.IsFinished() {
+			return in, nil
+		}
+		// Only a Task yet to run can be refused (see classify), and a
+		// refused one fails even if it was cancelled first.
+		if in.Refusal, err = r.runRefusal(ctx, task); err != nil || in.Refusal != "" ||
 			task.Spec.DesiredState == v1alpha1.DesiredStateCancelled {
-			return nil, nil, nil
+			return in, err
 		}
-		if refusal, err := r.runRefusal(ctx, task); err != nil || refusal != "" {
-			return nil, nil, err
-		}
-		return r.createRun(ctx, task, id)
+		in.PipelineRun, err = r.createRun(ctx, task, id)
+		return in, err
 	}
+	in.PipelineRun = pr
 	name := TaskRunName(pr)
 	if name == "" {
-		return pr, nil, nil
+		return in, nil
 	}
 	tr := &pipelinev1.TaskRun{}
 	key := types.NamespacedName{Namespace: task.Namespace, Name: name}
@@ -153,11 +161,12 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task, id 
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return pr, nil, nil
+		return in, nil
 	case err != nil:
-		return nil, nil, fmt.Errorf("reading TaskRun: %w", err)
+		return in, fmt.Errorf("reading TaskRun: %w", err)
 	}
-	return pr, tr, nil
+	in.TaskRun = tr
+	return in, nil
 }
 
 // getRun returns the Task's PipelineRun, or nil when there is none. The
@@ -182,18 +191,18 @@ func (r *TaskReconciler) getRun(ctx context.Context, task *v1alpha1.Task) (*pipe
 
 // createRun creates the Task's PipelineRun, labelled with its ID, which
 // may not be in the Task's status yet.
-func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task, id int64) (*pipelinev1.PipelineRun, *pipelinev1.TaskRun, error) {
+func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task, id int64) (*pipelinev1.PipelineRun, error) {
 	numbered := task.DeepCopy()
 	numbered.Status.ID = id
 	pr, err := BuildPipelineRun(numbered, r.Policy.Current())
 	if err != nil {
-		return nil, nil, &createRunError{fmt.Errorf("building PipelineRun: %w", err)}
+		return nil, &createRunError{fmt.Errorf("building PipelineRun: %w", err)}
 	}
 	if err := r.Client.Create(ctx, pr); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, nil, &createRunError{err}
+		return nil, &createRunError{err}
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Created PipelineRun", "pipelineRun", klog.KObj(pr), "taskID", id)
-	return pr, nil, nil
+	return pr, nil
 }
 
 // createRunError is why a Task's PipelineRun could not be created.
@@ -214,19 +223,11 @@ func (r *TaskReconciler) reportRunError(ctx context.Context, task *v1alpha1.Task
 	return errors.Join(err, r.updateStatus(ctx, task, StatusInput{ID: id, CreateError: notCreated.err.Error()}))
 }
 
-// updateStatus computes the Task's status from in (its ID, runs and any
-// create error; the rest is filled here) and writes it when it changed,
-// with an Event on each user-visible transition.
+// updateStatus computes the Task's status from in (its ID, runs, refusal
+// and any create error; the rest is filled here) and writes it when it
+// changed, with an Event on each user-visible transition.
 func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, in StatusInput) error {
 	in.Task, in.Now, in.PendingDeadline = task, r.Clock.Now(), r.pendingDeadline()
-	if in.PipelineRun == nil && task.Status.PipelineRunName == "" && !task.Status.State.IsFinished() {
-		// Only a Task yet to run can be refused (see classify).
-		refusal, err := r.runRefusal(ctx, task)
-		if err != nil {
-			return err
-		}
-		in.Refusal = refusal
-	}
 	status := ComputeTaskStatus(in)
 	if equality.Semantic.DeepEqual(status, task.Status) {
 		return nil
