@@ -319,7 +319,7 @@ func (m *Manager) setupReconcilers() error {
 		return fmt.Errorf("setting up the App reconciler: %w", err)
 	}
 	schedules := &reconciler.TaskScheduleReconciler{
-		Client: m.GetClient(), Recorder: m.GetEventRecorder("taskgate"), Clock: clock.RealClock{},
+		Client: m.GetClient(), APIReader: m.GetAPIReader(), Recorder: m.GetEventRecorder("taskgate"), Clock: clock.RealClock{},
 	}
 	if err := schedules.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the TaskSchedule reconciler: %w", err)

@@ -33,15 +33,19 @@ import (
 // was checked, when the schedule was admitted, for what creating them
 // needs.
 type TaskScheduleReconciler struct {
-	Client   client.Client
-	Recorder recorder.EventRecorder
-	Clock    clock.PassiveClock
+	Client client.Client
+	// APIReader reads the schedule fresh: a pass that read the cache's
+	// copy from before the last status write would take a started tick
+	// for due.
+	APIReader client.Reader
+	Recorder  recorder.EventRecorder
+	Clock     clock.PassiveClock
 }
 
 // Reconcile runs one pass over a schedule: decide, act, write status.
 func (r *TaskScheduleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ts := &v1alpha1.TaskSchedule{}
-	if err := r.Client.Get(ctx, req.NamespacedName, ts); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, ts); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ts.DeletionTimestamp.IsZero() {
@@ -92,17 +96,22 @@ func (r *TaskScheduleReconciler) tick(ctx context.Context, ts *v1alpha1.TaskSche
 	if ts.Status.LastScheduleTime != nil {
 		last = ts.Status.LastScheduleTime.Time
 	}
-	var active []string
+	var names, active []string
 	for _, t := range owned {
+		names = append(names, t.Name)
 		if !t.Status.State.IsFinished() {
 			active = append(active, t.Name)
 		}
 	}
 	d := schedule.Decide(schedule.Facts{
 		Schedule: sched, Last: last, Deadline: ts.Spec.StartingDeadlineSeconds,
-		Suspended: ptrTrue(ts.Spec.Suspend), Concurrency: ts.Spec.ConcurrencyPolicy, Active: active, Now: now,
+		Suspended: ptrTrue(ts.Spec.Suspend), Concurrency: ts.Spec.ConcurrencyPolicy, Active: active,
+		Name: ts.Name, Tasks: names, Now: now,
 	})
 	res := tickResult{next: d.Next}
+	if !d.Started.IsZero() {
+		ts.Status.LastScheduleTime = timePtr(d.Started)
+	}
 	if d.TooManyMissed {
 		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "TooManyMissedTicks", "Schedule",
 			"More than %d ticks were missed (was the manager down, or did the clock jump?); only the one at %s starts",

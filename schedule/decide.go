@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"slices"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -17,10 +18,15 @@ type Facts struct {
 	Deadline    *int64
 	Suspended   bool
 	Concurrency v1alpha1.ConcurrencyPolicy
-	// Active names the schedule's Tasks that have not finished and are
-	// not being cancelled.
+	// Active names the schedule's Tasks that have not finished.
 	Active []string
-	Now    time.Time
+	// Name is the schedule's name and Tasks the names of all its Tasks:
+	// a due tick whose Task exists was started by a pass whose status
+	// write is not seen yet, and must not be started, skipped or replace
+	// its own Task.
+	Name  string
+	Tasks []string
+	Now   time.Time
 }
 
 // Decision says what to do at one pass.
@@ -32,6 +38,8 @@ type Decision struct {
 	// Skipped is a due tick not started because a Task of the schedule
 	// runs (Forbid); it stays due until its deadline.
 	Skipped time.Time
+	// Started is a due tick whose Task already exists: only to record.
+	Started time.Time
 	// TooManyMissed says more than MaxMissed ticks were missed.
 	TooManyMissed bool
 	// Next is when to look again: the next tick; zero when suspended.
@@ -47,6 +55,8 @@ func Decide(f Facts) Decision {
 	d := Decision{Next: t.Next, TooManyMissed: t.TooManyMissed}
 	switch {
 	case t.Due.IsZero():
+	case slices.Contains(f.Tasks, TaskName(f.Name, t.Due)):
+		d.Started = t.Due
 	case len(f.Active) > 0 && f.Concurrency == v1alpha1.ConcurrencyForbid:
 		d.Skipped = t.Due
 	case len(f.Active) > 0 && f.Concurrency == v1alpha1.ConcurrencyReplace:

@@ -38,6 +38,18 @@ func TestDecide(t *testing.T) {
 		facts: Facts{Concurrency: v1alpha1.ConcurrencyReplace, Active: []string{"a", "b"}},
 		want:  Decision{Start: tick, Cancel: []string{"a", "b"}, Next: next},
 	}, {
+		name:  "Replace does not cancel the Task of the tick itself, started by a pass not yet recorded",
+		facts: Facts{Concurrency: v1alpha1.ConcurrencyReplace, Active: []string{"a", "s-29943660"}, Tasks: []string{"a", "s-29943660"}},
+		want:  Decision{Started: tick, Next: next},
+	}, {
+		name:  "Forbid does not skip for the Task of the tick itself",
+		facts: Facts{Concurrency: v1alpha1.ConcurrencyForbid, Active: []string{"s-29943660"}, Tasks: []string{"s-29943660"}},
+		want:  Decision{Started: tick, Next: next},
+	}, {
+		name:  "a finished Task of an earlier tick does not count",
+		facts: Facts{Concurrency: v1alpha1.ConcurrencyAllow, Tasks: []string{"s-29943600"}},
+		want:  Decision{Start: tick, Next: next},
+	}, {
 		name:  "suspended does nothing and looks again at no tick",
 		facts: Facts{Concurrency: v1alpha1.ConcurrencyAllow, Suspended: true},
 		want:  Decision{},
@@ -48,7 +60,7 @@ func TestDecide(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := tc.facts
-			f.Schedule, f.Last, f.Now = hourly, last, now
+			f.Schedule, f.Last, f.Now, f.Name = hourly, last, now, "s"
 			if got := Decide(f); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Decide() =\n%+v, want\n%+v", got, tc.want)
 			}

@@ -84,6 +84,7 @@ func scheduleEvents(t *testing.T, c client.Client, ts *v1alpha1.TaskSchedule, re
 func TestTaskSchedule(t *testing.T) {
 	t.Run("every minute, Forbid, then deleted", testScheduleForbidThenDelete)
 	t.Run("suspended", testScheduleSuspended)
+	t.Run("Replace", testScheduleReplace)
 	t.Run("under the cap", testScheduleUnderTheCap)
 	t.Run("admission", testScheduleAdmission)
 }
@@ -199,6 +200,54 @@ func testScheduleSuspended(t *testing.T) {
 	if ready == nil || ready.Status != metav1.ConditionFalse || ready.Reason != "Suspended" || got.Status.NextScheduleTime != nil {
 		t.Errorf("status = %+v, want Ready False Suspended and no next tick", got.Status)
 	}
+	out := mustKubectl(t, "", "get", "ts", "-n", ns)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	// Empty columns print as nothing: the row is the name, App,
+	// schedule, suspend and age.
+	if len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME APP SCHEDULE SUSPEND ACTIVE LAST SCHEDULE NEXT AGE" ||
+		len(strings.Fields(lines[1])) != 9 || !strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "paused shop * * * * * true ") {
+		t.Errorf("kubectl get ts:\n%s\nwant the printer columns and a suspended schedule with no run", out)
+	}
+}
+
+// testScheduleReplace: Replace cancels the running Task at the next tick,
+// with an Event, and starts the tick's.
+func testScheduleReplace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClient(t)
+	ns := newNamespace(t, c)
+	app := newApp(t, c, ns, "shop")
+	ts := newSchedule(app, "latest", "* * * * *", func(ts *v1alpha1.TaskSchedule) {
+		ts.Spec.ConcurrencyPolicy = v1alpha1.ConcurrencyReplace
+		ts.Spec.Template.Metadata.Annotations = map[string]string{localcluster.AnnotationRunTime: "10m"}
+	})
+	if err := c.Create(ctx, ts); err != nil {
+		t.Fatalf("creating TaskSchedule: %v", err)
+	}
+	first := waitForScheduledTask(t, c, ts, 70*time.Second)
+	waitForState(t, c, &first, v1alpha1.TaskStateRunning, time.Minute)
+	cancelled := waitForState(t, c, &first, v1alpha1.TaskStateCancelled, 90*time.Second)
+	if cancelled.Spec.DesiredState != v1alpha1.DesiredStateCancelled {
+		t.Errorf("the replaced Task's desiredState = %q, want Cancelled", cancelled.Spec.DesiredState)
+	}
+	var second v1alpha1.Task
+	eventually(t, 30*time.Second, "the next tick's Task", func() (bool, error) {
+		for _, task := range scheduledTasks(t, c, ns, ts.Name) {
+			if task.Name != first.Name {
+				second = task
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if want := schedule.TaskName(ts.Name, first.CreationTimestamp.Truncate(time.Minute).Add(time.Minute)); second.Name != want {
+		t.Errorf("the replacing Task is %s, want %s, the next tick's", second.Name, want)
+	}
+	replaced := scheduleEvents(t, c, ts, "Replaced")
+	if len(replaced) != 1 || replaced[0].Note != fmt.Sprintf("Cancelled Task %s: concurrencyPolicy is Replace and a new tick is due", first.Name) {
+		t.Errorf("Replaced Events = %+v, want one naming %s", replaced, first.Name)
+	}
 }
 
 // testScheduleUnderTheCap: the cap deletes a scheduled Task, the oldest
@@ -275,22 +324,28 @@ func testScheduleAdmission(t *testing.T) {
 	requireAccessDenied(t, err,
 		`spec.schedule: Invalid value: "61 * * * *": end of range (61) above maximum (59): 61; use five fields (minute hour day-of-month month day-of-week), for example "0 3 * * *" (03:00 every day), "*/15 * * * *" or "@hourly"`)
 
-	// A template a Task's CEL rules refuse: the same causes, moved.
+	// Templates a Task would be refused for, by taskgate's webhook (a
+	// negative timeout) and by the CRD's schema and CEL rules, which only
+	// the API server runs (retries over 10, a CPU of 0): the same causes,
+	// at the template's fields.
 	zero := resource.MustParse("0")
-	taskErr := admin.Create(ctx, &v1alpha1.Task{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "zero"},
-		Spec:       v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "true", CPU: &zero, Timeout: &metav1.Duration{Duration: -time.Second}},
-	})
-	var want []string
-	for _, cause := range accessCauses(t, taskErr) {
-		want = append(want, "spec.template."+cause)
+	for name, spec := range map[string]v1alpha1.TaskTemplateSpec{
+		"webhook": {Command: "true", Timeout: &metav1.Duration{Duration: -time.Second}},
+		"schema":  {Command: "true", CPU: &zero, Retries: ptr.To[int32](11)},
+	} {
+		taskErr := admin.Create(ctx, &v1alpha1.Task{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: spec.Command,
+				CPU: spec.CPU, Timeout: spec.Timeout, Retries: spec.Retries},
+		})
+		var want []string
+		for _, cause := range accessCauses(t, taskErr) {
+			want = append(want, "spec.template."+cause)
+		}
+		err = admin.Create(ctx, newSchedule(app, name, "0 3 * * *", func(ts *v1alpha1.TaskSchedule) { ts.Spec.Template.Spec = spec }))
+		requireAccessDenied(t, err, want...)
+		t.Logf("a Task's refusal by the %s, at the template: %q", name, want)
 	}
-	err = admin.Create(ctx, newSchedule(app, "zero", "0 3 * * *", func(ts *v1alpha1.TaskSchedule) {
-		ts.Spec.Template.Spec.Command = "true"
-		ts.Spec.Template.Spec.CPU, ts.Spec.Template.Spec.Timeout = &zero, &metav1.Duration{Duration: -time.Second}
-	}))
-	requireAccessDenied(t, err, want...)
-	t.Logf("a Task's refusal, at the template: %q", want)
 
 	// alice may write schedules and read Apps, but not create Tasks.
 	grant(t, admin, ns, "alice", "write-schedules",
