@@ -114,8 +114,8 @@ func (r *TaskScheduleReconciler) tick(ctx context.Context, ts *v1alpha1.TaskSche
 	}
 	if d.TooManyMissed {
 		r.Recorder.Eventf(ts, nil, corev1.EventTypeWarning, "TooManyMissedTicks", "Schedule",
-			"More than %d ticks were missed (was the manager down, or did the clock jump?); only the one at %s starts",
-			schedule.MaxMissed, d.Start.UTC().Format(time.RFC3339))
+			"More than %d ticks were missed (was the manager down, or did the clock jump?); at most the most recent starts; "+
+				"set spec.startingDeadlineSeconds to count only recent ticks", schedule.MaxMissed)
 	}
 	if !d.Skipped.IsZero() {
 		r.Recorder.Eventf(ts, nil, corev1.EventTypeNormal, "Skipped", "Schedule",

@@ -75,7 +75,13 @@ func Validate(spec *v1alpha1.TaskScheduleSpec, specPath *field.Path) field.Error
 	// Tasks are named by the minute of their tick: two ticks in a minute
 	// would be one Task.
 	from := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-	if first := s.Next(from); s.Next(first).Sub(first) < time.Minute {
+	first := s.Next(from)
+	if first.IsZero() {
+		// robfig/cron looks five years ahead.
+		return append(errs, field.Invalid(schedPath, spec.Schedule,
+			"never ticks (a day no month has, such as 30 February); for example "+exampleSchedule))
+	}
+	if s.Next(first).Sub(first) < time.Minute {
 		errs = append(errs, field.Invalid(schedPath, spec.Schedule,
 			"ticks must be at least a minute apart, for example \"@every 1m\" or \"* * * * *\""))
 	}

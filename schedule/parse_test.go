@@ -28,6 +28,8 @@ func TestValidate(t *testing.T) {
 			`spec.schedule: Invalid value: "CRON_TZ=UTC 0 3 * * *": TZ= and CRON_TZ= are not allowed in the schedule; set spec.timeZone instead; use five fields (minute hour day-of-month month day-of-week), for example "0 3 * * *" (03:00 every day), "*/15 * * * *" or "@hourly"`}},
 		{name: "ticks under a minute apart", expr: "@every 30s", want: []string{
 			`spec.schedule: Invalid value: "@every 30s": ticks must be at least a minute apart, for example "@every 1m" or "* * * * *"`}},
+		{name: "a day that never comes", expr: "0 3 30 2 *", want: []string{
+			`spec.schedule: Invalid value: "0 3 30 2 *": never ticks (a day no month has, such as 30 February); for example "0 3 * * *" (03:00 every day), "*/15 * * * *" or "@hourly"`}},
 		{name: "an unknown zone", expr: "0 3 * * *", tz: ptr.To("Mars/Olympus"), want: []string{
 			`spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone: unknown time zone Mars/Olympus; for example "Europe/Berlin" or "America/New_York"`}},
 		{name: "the manager's zone", expr: "0 3 * * *", tz: ptr.To("Local"), want: []string{
