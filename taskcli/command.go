@@ -123,7 +123,11 @@ runs its command and stops.`,
 	cmd.SetErr(o.ErrOut)
 	o.ConfigFlags.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(newRunCommand(o), newGetCommand(o), newListCommand(o), newLogsCommand(o), newWaitCommand(o),
-		newTerminateCommand(o), newVersionCommand(o))
+		newTerminateCommand(o), newVersionCommand(o),
+		// TaskSchedules, with Kf's job commands as aliases or commands.
+		newScheduleCommand(o), newSchedulesCommand(o), newRunNowCommand(o), newSuspendCommand(o, true),
+		newSuspendCommand(o, false), newDeleteScheduleCommand(o), newCreateJobCommand(o), newScheduleJobCommand(o),
+		newJobHistoryCommand(o))
 	return cmd
 }
 

@@ -143,7 +143,9 @@ type taskQuery struct {
 	namespace     string
 	allNamespaces bool
 	app           string
-	name          string
+	// schedule selects the Tasks of a TaskSchedule, by their label.
+	schedule string
+	name     string
 }
 
 // readTasks reads the Tasks of q through cli-runtime's Builder, as
@@ -170,8 +172,15 @@ func (o *Options) readTasks(q taskQuery, table bool) (runtime.Object, error) {
 		NamespaceParam(q.namespace).DefaultNamespace().AllNamespaces(q.allNamespaces).
 		ResourceTypeOrNameArgs(true, args...).
 		SingleResourceType()
+	selector := labels.Set{}
 	if q.app != "" {
-		b = b.LabelSelectorParam(labels.Set{v1alpha1.LabelApp: q.app}.String())
+		selector[v1alpha1.LabelApp] = q.app
+	}
+	if q.schedule != "" {
+		selector[v1alpha1.LabelSchedule] = q.schedule
+	}
+	if len(selector) > 0 {
+		b = b.LabelSelectorParam(selector.String())
 	}
 	if table {
 		b = b.TransformRequests(func(req *rest.Request) {

@@ -214,12 +214,12 @@ type TaskScheduleStatus struct {
 // +kubebuilder:resource:shortName=ts;tgschedule,categories=taskgate
 // +kubebuilder:printcolumn:name="App",type=string,JSONPath=`.spec.appRef.name`
 // +kubebuilder:printcolumn:name="Schedule",type=string,JSONPath=`.spec.schedule`
-// +kubebuilder:printcolumn:name="Time Zone",type=string,JSONPath=`.spec.timeZone`,priority=1
+// +kubebuilder:printcolumn:name="Time Zone",type=string,JSONPath=`.spec.timeZone`
 // +kubebuilder:printcolumn:name="Suspend",type=boolean,JSONPath=`.spec.suspend`
 // +kubebuilder:printcolumn:name="Active",type=string,JSONPath=`.status.active[*].name`,description="The schedule's Tasks that have not finished"
 // +kubebuilder:printcolumn:name="Last Schedule",type=date,JSONPath=`.status.lastScheduleTime`
 // +kubebuilder:printcolumn:name="Next",type=string,JSONPath=`.status.nextScheduleTime`,description="The next tick, in UTC"
-// +kubebuilder:printcolumn:name="Last State",type=string,JSONPath=`.status.lastFinished.state`,priority=1
+// +kubebuilder:printcolumn:name="Last State",type=string,JSONPath=`.status.lastFinished.state`,description="How the schedule's last finished Task ended"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type TaskSchedule struct {
 	metav1.TypeMeta `json:",inline"`

@@ -1,0 +1,212 @@
+package taskcli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/rest"
+	"k8s.io/kubectl/pkg/cmd/get"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+)
+
+// scheduleResource is the resource that schedules reads through
+// cli-runtime's Builder, as resource.version.group, as taskResource.
+var scheduleResource = "taskschedules." + v1alpha1.GroupVersion.Version + "." + v1alpha1.GroupVersion.Group
+
+var scheduleKind = v1alpha1.GroupVersion.WithKind("TaskSchedule")
+
+func newSchedulesCommand(o *Options) *cobra.Command {
+	var (
+		allNamespaces bool
+		printFlags    = get.NewGetPrintFlags()
+	)
+	cmd := &cobra.Command{
+		Use:     "schedules [-A] [-o wide|custom-columns=...|json|yaml|name|jsonpath=...] [--sort-by=...] [--no-headers]",
+		Aliases: []string{"job-schedules", "jobs"},
+		Short:   "List TaskSchedules with their App, cron expression, next run and last state",
+		Long: `List the namespace's TaskSchedules, as kf job-schedules and kf jobs do: the table
+kubectl get taskschedules prints, from the TaskSchedule CRD's printer columns,
+by App and name: each one's App, cron expression and time zone, whether it is
+suspended, its running Tasks, its last tick, its next tick (in UTC) and how its
+last finished Task ended. -A lists every namespace's schedules.
+
+The output flags are kubectl get's, as for kubectl task list.`,
+		Example: `  kubectl task schedules
+  kubectl task schedules -o wide
+  kubectl task schedules -o custom-columns=NAME:.metadata.name,NEXT:.status.nextScheduleTime`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			printer, err := schedulePrinter(printFlags, allNamespaces)
+			if err != nil {
+				return err
+			}
+			if err := o.complete(); err != nil {
+				return err
+			}
+			where := "namespace " + o.namespace
+			if allNamespaces {
+				where = "any namespace"
+			}
+			table := tablePrinting(printFlags)
+			obj, err := o.readSchedules(allNamespaces, table)
+			if err != nil {
+				return fmt.Errorf("listing TaskSchedules in %s: %w", where, err)
+			}
+			if countTasks(obj) == 0 && table {
+				// An empty table prints nothing, not even its header.
+				fmt.Fprintf(o.ErrOut, "No TaskSchedules found in %s; create one with kubectl task schedule APP NAME \"CRON\" -c COMMAND\n", where)
+				return nil
+			}
+			return printer.PrintObj(obj, o.Out)
+		},
+	}
+	printFlags.AddFlags(cmd)
+	cmd.Flags().BoolVarP(&allNamespaces, "all-namespaces", "A", false, "list the TaskSchedules of every namespace, as kubectl get -A does")
+	return cmd
+}
+
+// schedulePrinter is taskPrinter for TaskSchedules. Without --sort-by its
+// rows are ordered by namespace, App and name, the order of Tasks without
+// an ID.
+func schedulePrinter(f *get.PrintFlags, allNamespaces bool) (printers.ResourcePrinter, error) {
+	if err := (&get.GetOptions{PrintFlags: f}).Validate(); err != nil {
+		return nil, err
+	}
+	field, err := sortField(f)
+	if err != nil {
+		return nil, err
+	}
+	f.SetKind(scheduleKind.GroupKind())
+	if allNamespaces {
+		if err := f.EnsureWithNamespace(); err != nil {
+			return nil, err
+		}
+	}
+	p, err := f.ToPrinter()
+	if err != nil {
+		return nil, err
+	}
+	p = orderedPrinter{sortField: field, delegate: p}
+	if tablePrinting(f) {
+		p = &get.TablePrinter{Delegate: p}
+	}
+	return p, nil
+}
+
+// readSchedules reads the namespace's TaskSchedules, or every
+// namespace's, as readTasks reads Tasks: the server's Table with each
+// row's object when table, else the list.
+func (o *Options) readSchedules(allNamespaces, table bool) (runtime.Object, error) {
+	mapper, err := o.ConfigFlags.ToRESTMapper()
+	if err != nil {
+		return nil, fmt.Errorf("discovering the API: %w", err)
+	}
+	if _, err := mapper.RESTMapping(scheduleKind.GroupKind(), scheduleKind.Version); err != nil {
+		return nil, scheduleAPIError(err)
+	}
+	b := resource.NewBuilder(o.ConfigFlags).
+		Unstructured().
+		NamespaceParam(o.namespace).DefaultNamespace().AllNamespaces(allNamespaces).
+		ResourceTypeOrNameArgs(true, scheduleResource).
+		SingleResourceType()
+	if table {
+		b = b.TransformRequests(func(req *rest.Request) {
+			req.SetHeader("Accept", strings.Join([]string{
+				fmt.Sprintf("application/json;as=Table;v=%s;g=%s", metav1.SchemeGroupVersion.Version, metav1.GroupName),
+				"application/json",
+			}, ","))
+			req.Param("includeObject", string(metav1.IncludeObject))
+		})
+	}
+	infos, err := b.Do().Infos()
+	if err != nil {
+		return nil, scheduleAPIError(err)
+	}
+	if len(infos) != 1 {
+		return nil, fmt.Errorf("reading TaskSchedules: the API server answered with %d objects, want 1", len(infos))
+	}
+	return infos[0].Object, nil
+}
+
+// scheduleAPIError is apiError for a cluster whose taskgate predates
+// TaskSchedules.
+func scheduleAPIError(err error) error {
+	if meta.IsNoMatchError(err) {
+		return errors.New("this cluster serves no taskgate.dev/v1alpha1 TaskSchedules: install the taskgate Helm chart, or upgrade it to a version that has them")
+	}
+	return err
+}
+
+// getSchedule returns the namespace's TaskSchedule name, or an error that
+// lists the namespace's schedules when it does not exist.
+func (o *Options) getSchedule(ctx context.Context, name string) (*v1alpha1.TaskSchedule, error) {
+	ts := &v1alpha1.TaskSchedule{}
+	err := o.client.Get(ctx, types.NamespacedName{Namespace: o.namespace, Name: name}, ts)
+	switch {
+	case err == nil:
+		return ts, nil
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("%s", scheduleNotFoundMessage(name, o.namespace, o.scheduleNames(ctx)))
+	}
+	return nil, fmt.Errorf("reading TaskSchedule %s: %w", name, scheduleAPIError(err))
+}
+
+// scheduleNames lists the namespace's TaskSchedules, or returns nil if
+// they cannot be read.
+func (o *Options) scheduleNames(ctx context.Context) []string {
+	var list v1alpha1.TaskScheduleList
+	if err := o.client.List(ctx, &list, client.InNamespace(o.namespace)); err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(list.Items))
+	for _, ts := range list.Items {
+		names = append(names, ts.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// schedulePatch is the JSON merge patch that sets only the given fields
+// of a TaskSchedule's spec: its cron expression and whether it is
+// suspended, when not nil.
+func schedulePatch(expr *string, suspend *bool) []byte {
+	spec := map[string]any{}
+	if expr != nil {
+		spec["schedule"] = *expr
+	}
+	if suspend != nil {
+		spec["suspend"] = *suspend
+	}
+	// A map of a string and a bool always marshals.
+	b, _ := json.Marshal(map[string]any{"spec": spec})
+	return b
+}
+
+// patchSchedule applies a merge patch to the namespace's TaskSchedule
+// name and returns it as patched.
+func (o *Options) patchSchedule(ctx context.Context, name string, patch []byte) (*v1alpha1.TaskSchedule, error) {
+	ts := &v1alpha1.TaskSchedule{ObjectMeta: metav1.ObjectMeta{Namespace: o.namespace, Name: name}}
+	err := o.client.Patch(ctx, ts, client.RawPatch(types.MergePatchType, patch))
+	switch {
+	case err == nil:
+		return ts, nil
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("%s", scheduleNotFoundMessage(name, o.namespace, o.scheduleNames(ctx)))
+	}
+	// The webhook checks a changed spec as its writer; its refusal says why.
+	return nil, scheduleAPIError(err)
+}
