@@ -55,3 +55,16 @@ func NewTask(ts *v1alpha1.TaskSchedule, name string) *v1alpha1.Task {
 		},
 	}
 }
+
+// RunNowTask builds a run started now, off the schedule (Kf's run-job,
+// kubectl task run-now): the schedule's Task with a generated name,
+// <schedule>-<5 random characters>, which no tick's Task (of 8 digits or
+// more) can take. Its creator creates it with their own identity, so the
+// Task webhooks check them; the schedule counts it among its runs, for
+// Forbid and Replace too, as the CronJob controller counts a Job made with
+// kubectl create job --from.
+func RunNowTask(ts *v1alpha1.TaskSchedule) *v1alpha1.Task {
+	task := NewTask(ts, "")
+	task.GenerateName = ts.Name + "-"
+	return task
+}

@@ -56,3 +56,14 @@ func TestNewTask(t *testing.T) {
 		t.Errorf("NewTask() shares its maps or slices with the schedule")
 	}
 }
+
+func TestRunNowTask(t *testing.T) {
+	ts := &v1alpha1.TaskSchedule{ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: "shop", UID: "u1"}}
+	ts.Spec.AppRef.Name = "web"
+	got := RunNowTask(ts)
+	want := NewTask(ts, "")
+	want.GenerateName = "nightly-"
+	if !reflect.DeepEqual(got, want) || got.Name != "" {
+		t.Errorf("RunNowTask() =\n%+v, want\n%+v", got, want)
+	}
+}
