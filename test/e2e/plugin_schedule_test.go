@@ -233,6 +233,15 @@ func testPluginRunNow(t *testing.T) {
 	if res := mustKubectlTask(t, ns, "list", "shop", "-o", "name"); res.stdout != "task.taskgate.dev/"+byHand+"\ntask.taskgate.dev/"+m[1]+"\n" {
 		t.Fatalf("list shop: %s", res)
 	}
+	// schedules shows how the last run, this one, ended.
+	waitForState(t, c, task, v1alpha1.TaskStateSucceeded, time.Minute)
+	eventually(t, 30*time.Second, "the schedule's last finished Task in its status", func() (bool, error) {
+		s := getSchedule(t, c, ns, "nightly").Status
+		return s.LastFinished != nil && s.LastFinished.Name == m[1] && len(s.Active) == 0, fmt.Errorf("status %+v", s)
+	})
+	if _, rows := parseTable(t, mustKubectlTask(t, ns, "schedules").stdout); cells(rows, "NAME", "ACTIVE", "LAST SCHEDULE", "LAST STATE") != "nightly   Succeeded" {
+		t.Fatalf("schedules after run-now: %s", cells(rows, "NAME", "ACTIVE", "LAST SCHEDULE", "LAST STATE"))
+	}
 
 	// A missing schedule: said, with the namespace's schedules.
 	notFound := "error: TaskSchedule gone not found in namespace " + ns + "; its TaskSchedules are nightly. Create it with kubectl task schedule APP gone \"CRON\" -c COMMAND, or choose the namespace with -n"
@@ -292,6 +301,13 @@ func testPluginSuspendResumeDelete(t *testing.T) {
 	// A running Task of the schedule survives its deletion.
 	name, _ := created(t, mustKubectlTask(t, ns, "run-now", "nightly").stdout)
 	running := waitForState(t, c, getTask(t, c, ns, name), v1alpha1.TaskStateRunning, time.Minute)
+	eventually(t, 30*time.Second, "the running Task in the schedule's status", func() (bool, error) {
+		s := getSchedule(t, c, ns, "nightly").Status
+		return len(s.Active) == 1 && s.Active[0].Name == name, fmt.Errorf("status %+v", s)
+	})
+	if _, rows := parseTable(t, mustKubectlTask(t, ns, "schedules").stdout); cells(rows, "NAME", "ACTIVE", "LAST STATE") != "nightly "+name+" " {
+		t.Fatalf("schedules with a running Task: %s", cells(rows, "NAME", "ACTIVE", "LAST STATE"))
+	}
 	res = mustKubectlTask(t, ns, "delete-job", "nightly")
 	if want := "TaskSchedule nightly deleted; the Tasks it started stay (kubectl task list --schedule nightly)\n"; res.stdout != want {
 		t.Fatalf("delete-schedule: want %q; got %s", want, res)
