@@ -103,7 +103,8 @@ func NewCommand(o *Options) *cobra.Command {
 		Long: `kubectl task runs one-off commands of an App, such as a database migration,
 the way cf run-task does: each Task inherits the App's image, environment,
 service bindings and resources, gets an ID of 1, 2, 3... within its App,
-runs its command and stops.`,
+runs its command and stops. kubectl task schedule starts one at each tick of a
+cron schedule, as kf create-job and kf schedule-job do.`,
 		Annotations:       map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl task"},
 		SilenceUsage:      true,
 		SilenceErrors:     true,

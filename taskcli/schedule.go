@@ -202,10 +202,11 @@ func newCreateJobCommand(o *Options) *cobra.Command {
 		Short: "Kf's create-job: a TaskSchedule, suspended unless --schedule is given",
 		Long: `Create a TaskSchedule as kf create-job creates a Job, with Kf's flags: COMMAND is
 the third argument, --schedule the cron expression (Kf's -s is kubectl's
---server here) and -c the concurrency policy. Without --schedule, the TaskSchedule is created suspended with the
-schedule "` + unscheduled + `": run it with kubectl task run-now NAME, and give it
-its schedule with kubectl task schedule-job NAME "CRON", which resumes it.
-kubectl task schedule is the same in one step.`,
+--server here) and -c the concurrency policy. Without --schedule, the
+TaskSchedule is created suspended with the schedule "` + unscheduled + `": run it
+with kubectl task run-now NAME, and give it its schedule with kubectl task
+schedule-job NAME "CRON", which resumes it. kubectl task schedule is the same
+in one step.`,
 		Example: `  kubectl task create-job shop report "bin/report"
   kubectl task schedule-job report "0 3 * * *"`,
 		Args:              cobra.ExactArgs(3),
