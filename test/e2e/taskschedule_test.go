@@ -203,10 +203,27 @@ func testScheduleSuspended(t *testing.T) {
 	out := mustKubectl(t, "", "get", "ts", "-n", ns)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	// Empty columns print as nothing: the row is the name, App,
-	// schedule, suspend and age.
-	if len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME APP SCHEDULE SUSPEND ACTIVE LAST SCHEDULE NEXT AGE" ||
+	// schedule, suspend and age (no time zone, run or last state).
+	if len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "NAME APP SCHEDULE TIME ZONE SUSPEND ACTIVE LAST SCHEDULE NEXT LAST STATE AGE" ||
 		len(strings.Fields(lines[1])) != 9 || !strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "paused shop * * * * * true ") {
 		t.Errorf("kubectl get ts:\n%s\nwant the printer columns and a suspended schedule with no run", out)
+	}
+
+	// A run now, as kubectl task run-now makes it, runs while suspended
+	// and counts as the schedule's.
+	now := schedule.RunNowTask(got)
+	if err := c.Create(ctx, now); err != nil {
+		t.Fatalf("creating a run now: %v", err)
+	}
+	eventually(t, 30*time.Second, "the run now among the schedule's active Tasks", func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(ts), got); err != nil {
+			return false, err
+		}
+		return slices.ContainsFunc(got.Status.Active, func(r v1alpha1.TaskReference) bool { return r.Name == now.Name }) ||
+			(got.Status.LastFinished != nil && got.Status.LastFinished.Name == now.Name), fmt.Errorf("status %+v", got.Status)
+	})
+	if !strings.HasPrefix(now.Name, "paused-") || now.Labels[v1alpha1.LabelSchedule] != "paused" {
+		t.Errorf("the run now is %s labelled %v, want paused-xxxxx labelled with its schedule", now.Name, now.Labels)
 	}
 }
 
