@@ -113,7 +113,11 @@ func testPluginScheduleCreateAndList(t *testing.T) {
 	if got := getSchedule(t, c, ns, "export").Spec.Suspend; got == nil || *got {
 		t.Fatalf("after schedule-job, spec.suspend = %v, want false", got)
 	}
-	mustKubectlTask(t, ns, "create-job", "shop", "adhoc", "bin/adhoc")
+	// -o prints the object on standard output, the line on standard error.
+	res = mustKubectlTask(t, ns, "create-job", "shop", "adhoc", "bin/adhoc", "-o", "name")
+	if res.stdout != "taskschedule.taskgate.dev/adhoc\n" || !strings.HasPrefix(res.stderr, "TaskSchedule adhoc of App shop created, suspended: ") {
+		t.Fatalf("create-job -o name: %s", res)
+	}
 
 	// schedules: the CRD's columns, once the reconciler wrote the next
 	// ticks, by App and name.
@@ -140,6 +144,16 @@ func testPluginScheduleCreateAndList(t *testing.T) {
 	}
 	if res := mustKubectlTask(t, ns, "jobs", "--no-headers", "--sort-by", ".metadata.name", "-o", "custom-columns=NAME:.metadata.name,TZ:.spec.timeZone"); res.stdout != "adhoc     <none>\nexport    <none>\nnightly   Europe/Berlin\n" {
 		t.Fatalf("jobs -o custom-columns: %s", res)
+	}
+	header, rows = parseTable(t, mustKubectlTask(t, ns, "schedules", "-A").stdout)
+	var here []string
+	for _, r := range rows {
+		if r["NAMESPACE"] == ns {
+			here = append(here, r["NAME"])
+		}
+	}
+	if header[0] != "NAMESPACE" || strings.Join(here, ",") != "adhoc,export,nightly" {
+		t.Fatalf("schedules -A: header %v, this namespace's rows %v", header, here)
 	}
 	if res := mustKubectlTask(t, newNamespace(t, c), "schedules"); res.stdout != "" || !strings.HasPrefix(res.stderr, "No TaskSchedules found in namespace ") {
 		t.Fatalf("schedules in an empty namespace: %s", res)
@@ -250,6 +264,11 @@ func testPluginRunNow(t *testing.T) {
 	mustKubectlTask(t, ns, "schedule", "shop", "idle", yearly, "-c", "bin/idle")
 	if res := mustKubectlTask(t, ns, "job-history", "idle"); res.stdout != "" || res.stderr != "TaskSchedule idle has no Tasks in namespace "+ns+"; start one now with kubectl task run-now idle\n" {
 		t.Fatalf("job-history of a schedule without Tasks: %s", res)
+	}
+	// run's --wait: the outcome, after the created line.
+	res = mustKubectlTask(t, ns, "run-job", "idle", "--wait")
+	if !regexp.MustCompile(`^Task (idle-manual-[a-z0-9]{5}) \(ID 3\) of App shop created\nTask idle-manual-[a-z0-9]{5} \(ID 3\) succeeded in \d+s\n$`).MatchString(res.stdout) {
+		t.Fatalf("run-job --wait: %s", res)
 	}
 }
 
