@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -56,15 +57,34 @@ func NewTask(ts *v1alpha1.TaskSchedule, name string) *v1alpha1.Task {
 	}
 }
 
+// runNowInfix follows a schedule's name in the generated names of runs
+// started now. It has letters, so no such name is a tick's,
+// <schedule>-<minutes since the epoch>, and it says where the run came
+// from. The API server cuts a generateName to 58 characters, so after a
+// schedule name of 52 "-manua" still precedes the random suffix.
+const runNowInfix = "-manual-"
+
 // RunNowTask builds a run started now, off the schedule (Kf's run-job,
 // kubectl task run-now): the schedule's Task with a generated name,
-// <schedule>-<5 random characters>, which no tick's Task (of 8 digits or
-// more) can take. Its creator creates it with their own identity, so the
-// Task webhooks check them; the schedule counts it among its runs, for
-// Forbid and Replace too, as the CronJob controller counts a Job made with
-// kubectl create job --from.
+// <schedule>-manual-<5 random characters>. Its creator creates it with
+// their own identity, so the Task webhooks check them; the schedule counts
+// it among its runs, for Forbid and Replace too, as the CronJob controller
+// counts a Job made with kubectl create job --from.
 func RunNowTask(ts *v1alpha1.TaskSchedule) *v1alpha1.Task {
 	task := NewTask(ts, "")
-	task.GenerateName = ts.Name + "-"
+	task.GenerateName = ts.Name + runNowInfix
 	return task
+}
+
+// OnlySuspends reports whether changing a schedule's spec from old to
+// spec does nothing but suspend it. That starts no Task, so it asks
+// nothing of its writer beyond the patch; resuming, or any other change to
+// what runs, is reviewed again as a new schedule is.
+func OnlySuspends(old, spec *v1alpha1.TaskScheduleSpec) bool {
+	if spec.Suspend == nil || !*spec.Suspend {
+		return false
+	}
+	was := old.DeepCopy()
+	was.Suspend = spec.Suspend
+	return equality.Semantic.DeepEqual(was, spec)
 }

@@ -62,8 +62,46 @@ func TestRunNowTask(t *testing.T) {
 	ts.Spec.AppRef.Name = "web"
 	got := RunNowTask(ts)
 	want := NewTask(ts, "")
-	want.GenerateName = "nightly-"
+	want.GenerateName = "nightly-manual-"
 	if !reflect.DeepEqual(got, want) || got.Name != "" {
 		t.Errorf("RunNowTask() =\n%+v, want\n%+v", got, want)
+	}
+}
+
+func TestOnlySuspends(t *testing.T) {
+	base := v1alpha1.TaskScheduleSpec{AppRef: v1alpha1.AppReference{Name: "web"}, Schedule: "0 3 * * *"}
+	with := func(edit func(*v1alpha1.TaskScheduleSpec)) *v1alpha1.TaskScheduleSpec {
+		s := base.DeepCopy()
+		edit(s)
+		return s
+	}
+	suspend := func(b bool) func(*v1alpha1.TaskScheduleSpec) {
+		return func(s *v1alpha1.TaskScheduleSpec) { s.Suspend = &b }
+	}
+	for _, tt := range []struct {
+		name      string
+		old, spec *v1alpha1.TaskScheduleSpec
+		want      bool
+	}{
+		{"suspending", &base, with(suspend(true)), true},
+		{"suspending one that said false", with(suspend(false)), with(suspend(true)), true},
+		{"already suspended, nothing else changed", with(suspend(true)), with(suspend(true)), true},
+		{"resuming", with(suspend(true)), with(suspend(false)), false},
+		{"resuming by removing suspend", with(suspend(true)), &base, false},
+		{"suspending and changing the command", &base, with(func(s *v1alpha1.TaskScheduleSpec) {
+			s.Suspend = new(true)
+			s.Template.Spec.Command = "rm -rf /data"
+		}), false},
+		{"suspending and changing the schedule", &base, with(func(s *v1alpha1.TaskScheduleSpec) {
+			s.Suspend = new(true)
+			s.Schedule = "* * * * *"
+		}), false},
+		{"no change, not suspended", &base, &base, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := OnlySuspends(tt.old, tt.spec); got != tt.want {
+				t.Errorf("OnlySuspends() = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

@@ -14,21 +14,6 @@ import (
 	"github.com/taskgate/taskgate/schedule"
 )
 
-// manualInfix follows a schedule's name in the generated names of the
-// Tasks that run-now starts. It has letters, so no such name is a tick's,
-// <schedule>-<minutes since the epoch>.
-const manualInfix = "-manual-"
-
-// manualTask is the Task that run-now starts from ts: the one a tick
-// would start, labelled and owned alike, under a generated name.
-func manualTask(ts *v1alpha1.TaskSchedule) *v1alpha1.Task {
-	t := schedule.NewTask(ts, "")
-	// The API server cuts a generateName to 58 characters, so a schedule
-	// name of 52 still leaves "-manua" before the random suffix.
-	t.GenerateName = ts.Name + manualInfix
-	return t
-}
-
 func newRunNowCommand(o *Options) *cobra.Command {
 	var wait, follow bool
 	printFlags := genericclioptions.NewPrintFlags("created")
@@ -66,7 +51,7 @@ a Forbid policy this Task counts as running.
 			if err != nil {
 				return err
 			}
-			return o.run(cmd.Context(), manualTask(ts), printer, wait, follow)
+			return o.run(cmd.Context(), schedule.RunNowTask(ts), printer, wait, follow)
 		},
 	}
 	cmd.Flags().BoolVarP(&wait, "wait", "w", false, "wait for the Task to finish; if it fails, exit with its command's exit status, or 1 if it has none")

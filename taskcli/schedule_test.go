@@ -188,31 +188,3 @@ func TestScheduleLine(t *testing.T) {
 		}
 	}
 }
-
-// TestManualTask: run-now's Task is a tick's, under a generated name that
-// no tick's Task has.
-func TestManualTask(t *testing.T) {
-	ts := &v1alpha1.TaskSchedule{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly", UID: "uid-1"},
-		Spec: v1alpha1.TaskScheduleSpec{
-			AppRef: v1alpha1.AppReference{Name: "shop"}, Schedule: "0 3 * * *",
-			Template: v1alpha1.TaskTemplate{Spec: v1alpha1.TaskTemplateSpec{Command: "bin/report"}},
-		},
-	}
-	got := manualTask(ts)
-	want := &v1alpha1.Task{
-		TypeMeta: metav1.TypeMeta{APIVersion: "taskgate.dev/v1alpha1", Kind: "Task"},
-		ObjectMeta: metav1.ObjectMeta{
-			GenerateName: "nightly-manual-", Namespace: "shop",
-			Labels: map[string]string{"taskgate.dev/schedule": "nightly"},
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: "taskgate.dev/v1alpha1", Kind: "TaskSchedule", Name: "nightly", UID: "uid-1",
-				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(false),
-			}},
-		},
-		Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "shop"}, Command: "bin/report"},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("manualTask (-want +got):\n%s", diff)
-	}
-}

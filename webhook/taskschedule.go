@@ -48,7 +48,7 @@ func (v *TaskScheduleValidator) ValidateCreate(ctx context.Context, ts *v1alpha1
 // resumed schedule or a new template starts Tasks on its writer's behalf.
 // Labels and annotations alone start nothing.
 func (v *TaskScheduleValidator) ValidateUpdate(ctx context.Context, old, ts *v1alpha1.TaskSchedule) (admission.Warnings, error) {
-	if equality.Semantic.DeepEqual(old.Spec, ts.Spec) {
+	if equality.Semantic.DeepEqual(old.Spec, ts.Spec) || schedule.OnlySuspends(&old.Spec, &ts.Spec) {
 		return nil, nil
 	}
 	return v.validate(ctx, ts)

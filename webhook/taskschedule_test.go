@@ -120,7 +120,8 @@ func TestTaskScheduleValidator(t *testing.T) {
 }
 
 // TestTaskScheduleUpdateReviewsSpecChanges: resuming a schedule is
-// reviewed, as it starts Tasks on the writer's behalf; a label is not.
+// reviewed, as it starts Tasks on the writer's behalf; a label or a
+// suspend is not.
 func TestTaskScheduleUpdateReviewsSpecChanges(t *testing.T) {
 	ts := &v1alpha1.TaskSchedule{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "nightly"}}
 	ts.Spec.AppRef.Name, ts.Spec.Schedule = "web", "0 3 * * *"
@@ -137,6 +138,9 @@ func TestTaskScheduleUpdateReviewsSpecChanges(t *testing.T) {
 	}
 	if _, err := v.ValidateUpdate(context.Background(), suspended, ts); !apierrors.IsInvalid(err) {
 		t.Errorf("resuming with the App gone: %v, want refused", err)
+	}
+	if _, err := v.ValidateUpdate(context.Background(), ts, suspended); err != nil {
+		t.Errorf("suspending with the App gone: %v, want admitted unreviewed, as it starts nothing", err)
 	}
 }
 

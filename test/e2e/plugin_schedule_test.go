@@ -315,6 +315,12 @@ func testPluginSuspendResumeDelete(t *testing.T) {
 	if diff := cmp.Diff(*wantSpec, after.Spec); diff != "" {
 		t.Fatalf("resume changed more than spec.suspend (-want +got):\n%s", diff)
 	}
+	// Suspending starts nothing, so it asks only for the patch.
+	mustKubectlTask(t, ns, "--as", "patcher", "suspend", "nightly")
+	if got := getSchedule(t, c, ns, "nightly").Spec.Suspend; !ptr.Deref(got, false) {
+		t.Fatalf("after the patcher's suspend, spec.suspend = %v, want true", got)
+	}
+	mustKubectlTask(t, ns, "resume", "nightly")
 	wantFailure(t, kubectlTask(t, ns, "suspend", "gone"), "error: TaskSchedule gone not found in namespace "+ns+"; its TaskSchedules are nightly.")
 
 	// A running Task of the schedule survives its deletion.

@@ -222,8 +222,8 @@ func testScheduleSuspended(t *testing.T) {
 		return slices.ContainsFunc(got.Status.Active, func(r v1alpha1.TaskReference) bool { return r.Name == now.Name }) ||
 			(got.Status.LastFinished != nil && got.Status.LastFinished.Name == now.Name), fmt.Errorf("status %+v", got.Status)
 	})
-	if !strings.HasPrefix(now.Name, "paused-") || now.Labels[v1alpha1.LabelSchedule] != "paused" {
-		t.Errorf("the run now is %s labelled %v, want paused-xxxxx labelled with its schedule", now.Name, now.Labels)
+	if !strings.HasPrefix(now.Name, "paused-manual-") || now.Labels[v1alpha1.LabelSchedule] != "paused" {
+		t.Errorf("the run now is %s labelled %v, want paused-manual-xxxxx labelled with its schedule", now.Name, now.Labels)
 	}
 }
 
