@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/rest"
@@ -58,6 +59,11 @@ func sortField(f *get.PrintFlags) (string, error) {
 // by namespace, App and ID as cf tasks lists them. allNamespaces adds the
 // namespace column.
 func taskPrinter(f *get.PrintFlags, allNamespaces bool) (printers.ResourcePrinter, error) {
+	return kindPrinter(f, v1alpha1.GroupVersion.WithKind("Task").GroupKind(), allNamespaces)
+}
+
+// kindPrinter is taskPrinter for objects of kind.
+func kindPrinter(f *get.PrintFlags, kind schema.GroupKind, allNamespaces bool) (printers.ResourcePrinter, error) {
 	// kubectl get's own checks of its print flags, such as --show-labels
 	// with -o json.
 	if err := (&get.GetOptions{PrintFlags: f}).Validate(); err != nil {
@@ -67,7 +73,7 @@ func taskPrinter(f *get.PrintFlags, allNamespaces bool) (printers.ResourcePrinte
 	if err != nil {
 		return nil, err
 	}
-	f.SetKind(v1alpha1.GroupVersion.WithKind("Task").GroupKind())
+	f.SetKind(kind)
 	if allNamespaces {
 		if err := f.EnsureWithNamespace(); err != nil {
 			return nil, err

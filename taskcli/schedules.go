@@ -83,28 +83,7 @@ The output flags are kubectl get's, as for kubectl task list.`,
 // rows are ordered by namespace, App and name, the order of Tasks without
 // an ID.
 func schedulePrinter(f *get.PrintFlags, allNamespaces bool) (printers.ResourcePrinter, error) {
-	if err := (&get.GetOptions{PrintFlags: f}).Validate(); err != nil {
-		return nil, err
-	}
-	field, err := sortField(f)
-	if err != nil {
-		return nil, err
-	}
-	f.SetKind(scheduleKind.GroupKind())
-	if allNamespaces {
-		if err := f.EnsureWithNamespace(); err != nil {
-			return nil, err
-		}
-	}
-	p, err := f.ToPrinter()
-	if err != nil {
-		return nil, err
-	}
-	p = orderedPrinter{sortField: field, delegate: p}
-	if tablePrinting(f) {
-		p = &get.TablePrinter{Delegate: p}
-	}
-	return p, nil
+	return kindPrinter(f, scheduleKind.GroupKind(), allNamespaces)
 }
 
 // readSchedules reads the namespace's TaskSchedules, or every
