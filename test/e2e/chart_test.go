@@ -1144,6 +1144,21 @@ func TestChartAdoptsCRDs(t *testing.T) {
 		}
 		uids[name] = crd.UID
 	}
+	// The CRDs stay, with the chart's column, after the release is gone:
+	// the Task table's columns go back to the suite's for the tests
+	// after this one, which read it.
+	tasksCRD, err := getCRD(t, "tasks.taskgate.dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	columns, err := json.Marshal(tasksCRD.Spec.Versions[0].AdditionalPrinterColumns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		mustKubectl(t, "", "patch", "crd", "tasks.taskgate.dev", "--type=json",
+			"-p", `[{"op":"replace","path":"/spec/versions/0/additionalPrinterColumns","value":`+string(columns)+`}]`)
+	})
 	helmIn := func(args ...string) (string, error) {
 		return helm(t, append([]string{"--kubeconfig", cluster.Kubeconfig, "--namespace", chartNamespace}, args...)...)
 	}
