@@ -160,24 +160,10 @@ type taskQuery struct {
 // a TaskList or one Task. The result is unstructured, as it is for
 // kubectl.
 func (o *Options) readTasks(q taskQuery, table bool) (runtime.Object, error) {
-	// The Builder says only that the server has no such resource type;
-	// apiError explains why.
-	mapper, err := o.ConfigFlags.ToRESTMapper()
-	if err != nil {
-		return nil, fmt.Errorf("discovering the API: %w", err)
-	}
-	if _, err := mapper.RESTMapping(v1alpha1.GroupVersion.WithKind("Task").GroupKind(), v1alpha1.GroupVersion.Version); err != nil {
-		return nil, apiError(err)
-	}
 	args := []string{taskResource}
 	if q.name != "" {
 		args = append(args, q.name)
 	}
-	b := resource.NewBuilder(o.ConfigFlags).
-		Unstructured().
-		NamespaceParam(q.namespace).DefaultNamespace().AllNamespaces(q.allNamespaces).
-		ResourceTypeOrNameArgs(true, args...).
-		SingleResourceType()
 	selector := labels.Set{}
 	if q.app != "" {
 		selector[v1alpha1.LabelApp] = q.app
@@ -185,10 +171,51 @@ func (o *Options) readTasks(q taskQuery, table bool) (runtime.Object, error) {
 	if q.schedule != "" {
 		selector[v1alpha1.LabelSchedule] = q.schedule
 	}
-	if len(selector) > 0 {
-		b = b.LabelSelectorParam(selector.String())
+	return o.read(readRequest{
+		kind: v1alpha1.GroupVersion.WithKind("Task"), what: "Tasks", args: args,
+		namespace: q.namespace, allNamespaces: q.allNamespaces, selector: selector, table: table,
+		explain: apiError,
+	})
+}
+
+// readRequest is one read of a taskgate resource type, as kubectl get
+// makes it.
+type readRequest struct {
+	kind schema.GroupVersionKind
+	// what names the objects in errors, such as "Tasks".
+	what string
+	// args are the resource type, then a name if one object is read.
+	args          []string
+	namespace     string
+	allNamespaces bool
+	selector      labels.Set
+	table         bool
+	// explain words an error of discovery or the read for the user, as
+	// the Builder says only that the server has no such resource type.
+	explain func(error) error
+}
+
+// read reads r through cli-runtime's Builder: as the server's Table of
+// the CRD's printer columns, with each row's object for sorting, when
+// r.table; else as the objects, a list or one. The result is
+// unstructured, as it is for kubectl.
+func (o *Options) read(r readRequest) (runtime.Object, error) {
+	mapper, err := o.ConfigFlags.ToRESTMapper()
+	if err != nil {
+		return nil, fmt.Errorf("discovering the API: %w", err)
 	}
-	if table {
+	if _, err := mapper.RESTMapping(r.kind.GroupKind(), r.kind.Version); err != nil {
+		return nil, r.explain(err)
+	}
+	b := resource.NewBuilder(o.ConfigFlags).
+		Unstructured().
+		NamespaceParam(r.namespace).DefaultNamespace().AllNamespaces(r.allNamespaces).
+		ResourceTypeOrNameArgs(true, r.args...).
+		SingleResourceType()
+	if len(r.selector) > 0 {
+		b = b.LabelSelectorParam(r.selector.String())
+	}
+	if r.table {
 		b = b.TransformRequests(func(req *rest.Request) {
 			req.SetHeader("Accept", strings.Join([]string{
 				fmt.Sprintf("application/json;as=Table;v=%s;g=%s", metav1.SchemeGroupVersion.Version, metav1.GroupName),
@@ -199,11 +226,11 @@ func (o *Options) readTasks(q taskQuery, table bool) (runtime.Object, error) {
 	}
 	infos, err := b.Do().Infos()
 	if err != nil {
-		return nil, apiError(err)
+		return nil, r.explain(err)
 	}
 	if len(infos) != 1 {
-		// One request, one answer: a list, a Table or a Task.
-		return nil, fmt.Errorf("reading Tasks: the API server answered with %d objects, want 1", len(infos))
+		// One request, one answer: a list, a Table or one object.
+		return nil, fmt.Errorf("reading %s: the API server answered with %d objects, want 1", r.what, len(infos))
 	}
 	return infos[0].Object, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,8 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/printers"
-	"k8s.io/cli-runtime/pkg/resource"
-	"k8s.io/client-go/rest"
 	"k8s.io/kubectl/pkg/cmd/get"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -90,35 +87,11 @@ func schedulePrinter(f *get.PrintFlags, allNamespaces bool) (printers.ResourcePr
 // namespace's, as readTasks reads Tasks: the server's Table with each
 // row's object when table, else the list.
 func (o *Options) readSchedules(allNamespaces, table bool) (runtime.Object, error) {
-	mapper, err := o.ConfigFlags.ToRESTMapper()
-	if err != nil {
-		return nil, fmt.Errorf("discovering the API: %w", err)
-	}
-	if _, err := mapper.RESTMapping(scheduleKind.GroupKind(), scheduleKind.Version); err != nil {
-		return nil, scheduleAPIError(err)
-	}
-	b := resource.NewBuilder(o.ConfigFlags).
-		Unstructured().
-		NamespaceParam(o.namespace).DefaultNamespace().AllNamespaces(allNamespaces).
-		ResourceTypeOrNameArgs(true, scheduleResource).
-		SingleResourceType()
-	if table {
-		b = b.TransformRequests(func(req *rest.Request) {
-			req.SetHeader("Accept", strings.Join([]string{
-				fmt.Sprintf("application/json;as=Table;v=%s;g=%s", metav1.SchemeGroupVersion.Version, metav1.GroupName),
-				"application/json",
-			}, ","))
-			req.Param("includeObject", string(metav1.IncludeObject))
-		})
-	}
-	infos, err := b.Do().Infos()
-	if err != nil {
-		return nil, scheduleAPIError(err)
-	}
-	if len(infos) != 1 {
-		return nil, fmt.Errorf("reading TaskSchedules: the API server answered with %d objects, want 1", len(infos))
-	}
-	return infos[0].Object, nil
+	return o.read(readRequest{
+		kind: scheduleKind, what: "TaskSchedules", args: []string{scheduleResource},
+		namespace: o.namespace, allNamespaces: allNamespaces, table: table,
+		explain: scheduleAPIError,
+	})
 }
 
 // scheduleAPIError is apiError for a cluster whose taskgate predates
