@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -52,8 +53,24 @@ func (n Need) Permission() string {
 	return fmt.Sprintf("%s %s %q in namespace %q", n.Verb, singular(n.Resource), n.Name, n.Namespace)
 }
 
+// workloadResource is the API group and resource of a kind of workload
+// an App's spec.from names.
+func workloadResource(kind string) (group, resource string) {
+	switch kind {
+	case v1alpha1.WorkloadCronJob:
+		return "batch", "cronjobs"
+	case v1alpha1.WorkloadStatefulSet:
+		return "apps", "statefulsets"
+	case v1alpha1.WorkloadDaemonSet:
+		return "apps", "daemonsets"
+	}
+	return "apps", "deployments"
+}
+
 func singular(resource string) string {
 	switch resource {
+	case "deployments", "statefulsets", "daemonsets", "cronjobs":
+		return strings.TrimSuffix(resource, "s")
 	case ResourceSecrets:
 		return "secret"
 	case ResourceConfigMaps:
@@ -72,12 +89,16 @@ const (
 	fixPods    = "ask for that permission"
 	whyBinding = "binding a Secret needs get on it"
 	fixBinding = "ask for that permission or bind a Secret you can read"
+	whyFrom    = "an App from a workload runs a copy of its container, so it needs get on the workload"
+	fixFrom    = "ask for that permission or name a workload you can read"
 	whyEnv     = "a Task's env may read only what its App already gives its pods, or what you may get yourself"
 	fixEnv     = "ask for that permission, or have the App's env or envFrom reference it"
 )
 
 // AppNeeds returns what writing an App needs: create on pods in its
-// namespace, and get on each Secret its serviceBindings name. Everything
+// namespace, get on the workload its spec.from names (whose container its
+// Tasks run, as anyone who may read it and create pods could copy it into
+// a pod), and get on each Secret its serviceBindings name. Everything
 // else an App references (ServiceAccount, envFrom, env, imagePullSecrets)
 // is what a pod creator can already use in its own namespace.
 func AppNeeds(app *v1alpha1.App) []Need {
@@ -85,6 +106,13 @@ func AppNeeds(app *v1alpha1.App) []Need {
 		Field: specPath, Verb: VerbCreate, Resource: ResourcePods, Namespace: app.Namespace,
 		Why: whyPods, Fix: fixPods,
 	}}
+	if from := app.Spec.From; from != nil {
+		group, resource := workloadResource(from.Kind)
+		needs = append(needs, Need{
+			Field: specPath.Child("from"), Group: group, Verb: VerbGet, Resource: resource,
+			Namespace: app.Namespace, Name: from.Name, Why: whyFrom, Fix: fixFrom,
+		})
+	}
 	bindings := specPath.Child("serviceBindings")
 	for i, b := range app.Spec.ServiceBindings {
 		needs = append(needs, Need{

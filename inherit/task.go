@@ -15,6 +15,7 @@ import (
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/workload"
 )
 
 // A Task's spec.command is one string, as in `cf run-task --command` and
@@ -110,11 +111,34 @@ type Namespace struct {
 // check. The reconciler compares only security settings, so it resolves
 // without the UID.
 func ResolveTaskInNamespace(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, ns Namespace) Result {
+	return ResolveTaskFrom(app, nil, task, p, ns)
+}
+
+// ResolveTaskFrom is ResolveTaskInNamespace for an App whose spec.from
+// names w, the workload's container as read for this Task: the App as
+// WithWorkload gives it, and the volumes WorkloadVolumes allows, mounted
+// as the container mounts them. Errors in the workload are reported at
+// spec.appRef, as the App's are, naming the workload. An App with
+// spec.from and a nil w does not resolve.
+func ResolveTaskFrom(app *v1alpha1.App, w *workload.Container, task *v1alpha1.Task, p *policy.Policy, ns Namespace) Result {
 	if p == nil {
 		p = policy.Default()
 	}
+	var r Result
+	if app.Spec.From != nil && w == nil {
+		r.appErrors(app, field.ErrorList{field.InternalError(fromPath, fmt.Errorf("%s was not read", workload.Name(*app.Spec.From)))})
+	}
+	volumes, mounts, errs := WorkloadVolumes(w, p)
+	r.appErrors(app, append(errs, validateVolumeNames(app, volumes)...))
+	app = WithWorkload(app, w)
 	pod := AppPod(app)
-	r := Result{Resolved: appRun(app, pod)}
+	// After the bindings', whose indices Pod Security errors name.
+	pod.Volumes, pod.VolumeMounts = append(pod.Volumes, volumes...), append(pod.VolumeMounts, mounts...)
+	r.Resolved = appRun(app, pod)
+	if w != nil && !w.Pinned && app.Spec.Image == w.Image {
+		r.Warnings = append(r.Warnings, truncate(fmt.Sprintf(
+			"no pod of %s reports a digest: the Task runs what %s names when it starts", w, w.Image)))
+	}
 	r.Resolved.Env = mergeEnv(pod.Env, task.Spec.Env)
 	r.resolveCommand(app, &task.Spec)
 	r.resolveResources(app, &task.Spec, p)
@@ -182,7 +206,16 @@ func RunPod(run *v1alpha1.ResolvedRun) (*metav1.ObjectMeta, *corev1.PodSpec) {
 // of the namespace's Pod Security level and the policy's, at the App's
 // own fields. In audit mode errors come back as warnings.
 func ValidateAppPodSecurity(app *v1alpha1.App, p *policy.Policy, namespaceLabels map[string]string) (field.ErrorList, []string) {
+	return ValidateAppPodSecurityFrom(app, nil, p, namespaceLabels)
+}
+
+// ValidateAppPodSecurityFrom is ValidateAppPodSecurity for an App whose
+// spec.from names w, with the workload's container and volumes.
+func ValidateAppPodSecurityFrom(app *v1alpha1.App, w *workload.Container, p *policy.Policy, namespaceLabels map[string]string) (field.ErrorList, []string) {
+	volumes, mounts, _ := WorkloadVolumes(w, p)
+	app = WithWorkload(app, w)
 	pod := AppPod(app)
+	pod.Volumes, pod.VolumeMounts = append(pod.Volumes, volumes...), append(pod.VolumeMounts, mounts...)
 	run := appRun(app, pod)
 	run.PodSecurityContext, run.SecurityContext = securityContexts(pod)
 	meta, spec := RunPod(run)
@@ -448,14 +481,32 @@ func (r *Result) CheckSecurityGroups(app *v1alpha1.App, nsLabels map[string]stri
 // spec.appRef, which brought the App in, with the App's own field in the
 // message: "App shop: spec.securityContext.privileged: Forbidden: ...".
 func (r *Result) appErrors(app *v1alpha1.App, errs field.ErrorList) {
+	r.Errors = append(r.Errors, AppRefErrors(app, errs)...)
+}
+
+// AppRefErrors reports errors found in the App, or the workload it is
+// from, at a Task's spec.appRef, which brought the App in, with the App's
+// own field in the message.
+func AppRefErrors(app *v1alpha1.App, errs field.ErrorList) field.ErrorList {
+	out := make(field.ErrorList, 0, len(errs))
 	for _, e := range errs {
-		r.Errors = append(r.Errors, &field.Error{
+		out = append(out, &field.Error{
 			Type:     e.Type,
 			Field:    appRefPath.String(),
 			BadValue: field.OmitValueType{},
-			Detail:   "App " + app.Name + ": " + e.Error(),
+			Detail:   appName(app) + ": " + e.Error(),
 		})
 	}
+	return out
+}
+
+// appName names the App in messages, and the workload it is from, whose
+// fields the App's may be: "App web (from deployment/web)".
+func appName(app *v1alpha1.App) string {
+	if app.Spec.From != nil {
+		return "App " + app.Name + " (from " + workload.Name(*app.Spec.From) + ")"
+	}
+	return "App " + app.Name
 }
 
 // truncate cuts s to maxWarning bytes, marking the cut.

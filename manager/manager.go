@@ -261,6 +261,7 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 	namespaces := webhook.CachedNamespaceLabels(m.GetCache())
 	namespaceUIDs := webhook.CachedNamespaceUID(m.GetCache())
 	apps := webhook.CachedApps(m.GetCache(), m.GetAPIReader())
+	workloads := webhook.ReadWorkloads(m.GetAPIReader())
 	register := func(path string, h http.Handler) { server.Register(path, webhook.RequireReviewV1(h)) }
 	register(PathMutateJob, &crwebhook.Admission{Handler: &webhook.JobDefaulter{
 		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
@@ -269,11 +270,12 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 		Policy: m.Policy, Namespaces: namespaces, NamespaceUIDs: namespaceUIDs, Apps: apps, Decided: m.Metrics.decided,
 		Images:      imageinspect.New(imageinspect.Options{Transport: m.opts.RegistryTransport}),
 		PullSecrets: webhook.ReadPullSecrets(m.GetAPIReader()),
+		Workloads:   workloads,
 	}, RecoverPanic: ptr.To(true)})
-	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces, NamespaceUIDs: namespaceUIDs}))
-	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy, Access: reviewer, Namespaces: namespaces, Secrets: m.GetAPIReader()}))
+	register(PathValidateTask, admission.WithValidator(scheme, &webhook.TaskValidator{Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces, NamespaceUIDs: namespaceUIDs, Workloads: workloads}))
+	register(PathValidateApp, admission.WithValidator(scheme, &webhook.AppValidator{Policy: m.Policy, Access: reviewer, Namespaces: namespaces, Secrets: m.GetAPIReader(), Workloads: workloads}))
 	register(PathValidateTaskSchedule, admission.WithValidator(scheme, &webhook.TaskScheduleValidator{
-		Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces,
+		Policy: m.Policy, Apps: apps, Access: reviewer, Namespaces: namespaces, Workloads: workloads,
 		DryRun: func(ctx context.Context, task *taskgatev1alpha1.Task) error {
 			return m.GetClient().Create(ctx, task, client.DryRunAll)
 		},

@@ -31,6 +31,14 @@ package manager
 // Apps: the webhooks resolve a Task's or Job's configuration from its App,
 // through an informer, reading live on a miss.
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps,verbs=get;list;watch
+// Workloads: an App's spec.from names a Deployment, StatefulSet,
+// DaemonSet or CronJob whose container its Tasks run. The Task webhooks
+// GET it and list its pods (by its selector) for the digest they run; the
+// Task reconciler GETs it again before a run. All live, never cached
+// (package workload).
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get
+// +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list
 // Metrics (cluster-scoped): with --metrics-secure, every scrape's bearer
 // token is checked with a TokenReview and its right to GET /metrics with a
 // SubjectAccessReview (controller-runtime's

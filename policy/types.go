@@ -156,6 +156,20 @@ type TaskPolicy struct {
 	// manager may read to find a buildpack (CNB) image's launcher. Empty,
 	// the default, reads none.
 	LauncherDetection LauncherDetectionPolicy `json:"launcherDetection"`
+	// fromWorkloads governs what Tasks of an App with spec.from take from
+	// the workload it names.
+	FromWorkloads FromWorkloadsPolicy `json:"fromWorkloads"`
+}
+
+// FromWorkloadsPolicy governs what a Task takes from the workload (a
+// Deployment, say) its App's spec.from names.
+type FromWorkloadsPolicy struct {
+	// allowPersistentVolumeClaims lets a Task mount the
+	// PersistentVolumeClaims the workload's container mounts. Off by
+	// default: the Task shares the claim with the running app, and a
+	// ReadWriteOnce volume on another node keeps the Task from starting,
+	// or, mounted by a Task first, the app's next pod.
+	AllowPersistentVolumeClaims bool `json:"allowPersistentVolumeClaims,omitempty"`
 }
 
 // LauncherDetectionPolicy lets the manager read the config of images in

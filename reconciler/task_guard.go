@@ -14,6 +14,7 @@ import (
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/workload"
 )
 
 // ReasonRefused is the Succeeded condition's reason for a Task taskgate
@@ -28,6 +29,11 @@ type RunFacts struct {
 	// NamespaceLabels are the labels of the Task's namespace.
 	NamespaceLabels map[string]string
 	Policy          *policy.Policy
+	// Workload is the container the App's spec.from names, as it is now;
+	// nil when the App has none. WorkloadError says why it could not be
+	// used: the workload or its container is gone.
+	Workload      *workload.Container
+	WorkloadError *field.Error
 }
 
 var resolvedPath = field.NewPath("spec", "resolved")
@@ -81,11 +87,18 @@ func RunRefusal(f RunFacts) string {
 		return field.Forbidden(appRef, fmt.Sprintf(
 			"App %s (uid %s) is not the App this Task was created for; create the Task again to run the App", name, f.App.UID)).Error()
 	}
-	want := inherit.ResolveTaskIn(f.App, task, p, f.NamespaceLabels).Resolved
+	if f.WorkloadError != nil {
+		return inherit.AppRefErrors(f.App, field.ErrorList{f.WorkloadError}).ToAggregate().Error()
+	}
+	want := inherit.ResolveTaskFrom(f.App, f.Workload, task, p, inherit.Namespace{Labels: f.NamespaceLabels}).Resolved
 	if diff := inherit.SecurityDifferences(run, want); diff != nil {
+		changed := "the App"
+		if from := f.App.Spec.From; from != nil {
+			changed += " or " + workload.Name(*from)
+		}
 		return field.Forbidden(resolvedPath, fmt.Sprintf(
-			"not what App %s resolves to now in %s: spec.resolved was not written by taskgate, or the App changed since; create the Task again",
-			name, strings.Join(diff, ", "))).Error()
+			"not what App %s resolves to now in %s: spec.resolved was not written by taskgate, or %s changed since; create the Task again",
+			name, strings.Join(diff, ", "), changed)).Error()
 	}
 	meta, spec := inherit.RunPod(run)
 	if errs, _ := p.ValidatePodSecurity(p.PodSecurityFor(f.NamespaceLabels), meta, spec, inherit.ResolvedPaths); len(errs) > 0 {
@@ -127,5 +140,22 @@ func (r *TaskReconciler) runFacts(ctx context.Context, c client.Reader, task *v1
 		return f, fmt.Errorf("reading namespace %s: %w", task.Namespace, err)
 	}
 	f.NamespaceLabels = ns.Labels
+	if f.App != nil && f.App.Spec.From != nil {
+		// Live, whichever reader: caching every workload of the cluster
+		// for this one read before a run would cost far more.
+		reader := workload.Reader{Client: r.liveReader(), Unpinned: true}
+		if f.Workload, f.WorkloadError, err = reader.Read(ctx, task.Namespace, *f.App.Spec.From, field.NewPath("spec", "from")); err != nil {
+			return f, err
+		}
+	}
 	return f, nil
+}
+
+// liveReader reads the API server directly, where the reconciler has a
+// reader that does.
+func (r *TaskReconciler) liveReader() client.Reader {
+	if r.APIReader != nil {
+		return r.APIReader
+	}
+	return r.Client
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/taskgate/taskgate/binding"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/workload"
 )
 
 // AppValidator checks Apps on create and update: what the CRD schema
@@ -33,6 +34,9 @@ type AppValidator struct {
 	// Secrets reads a bound Secret, uncached, to find a binding's type
 	// when the binding does not set one; nil skips that check.
 	Secrets client.Reader
+	// Workloads reads the container spec.from names, to check it now;
+	// nil skips that check (Tasks still check it).
+	Workloads Workloads
 }
 
 var _ admission.Validator[*v1alpha1.App] = &AppValidator{}
@@ -65,7 +69,20 @@ func (v *AppValidator) validate(ctx context.Context, app *v1alpha1.App, review b
 			return nil, err
 		}
 	}
-	errs, warnings := ValidateApp(app, v.Policy.Current(), nsLabels)
+	p := v.Policy.Current()
+	w, werr, err := v.Workloads.read(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	errs, warnings := ValidateApp(app, w, p, nsLabels)
+	switch {
+	case werr != nil && werr.Type == field.ErrorTypeNotFound && werr.Field == specPath.Child("from", "name").String():
+		// The App may come first, as with a bound Secret: its Tasks are
+		// refused until the workload exists.
+		warnings = append(warnings, fmt.Sprintf("%s does not exist yet: Tasks of this App are refused until it does", workload.Name(*app.Spec.From)))
+	case werr != nil:
+		errs = append(errs, werr)
+	}
 	if review {
 		forbidden, err := senderLacks(ctx, v.Access, access.AppNeeds(app))
 		if err != nil {
@@ -137,19 +154,22 @@ func senderLacks(ctx context.Context, r access.Reviewer, needs []access.Need) (f
 
 // ValidateApp returns what is wrong with an App under a policy, in a
 // namespace with these labels, and the warnings audit mode turns policy
-// refusals into.
-func ValidateApp(app *v1alpha1.App, p *policy.Policy, nsLabels map[string]string) (field.ErrorList, []string) {
+// refusals into. w is the container spec.from names, nil when it has none
+// or it was not read.
+func ValidateApp(app *v1alpha1.App, w *workload.Container, p *policy.Policy, nsLabels map[string]string) (field.ErrorList, []string) {
 	var errs field.ErrorList
-	if _, err := reference.ParseNormalizedNamed(app.Spec.Image); err != nil {
+	if _, err := reference.ParseNormalizedNamed(app.Spec.Image); err != nil && (app.Spec.Image != "" || app.Spec.From == nil) {
 		errs = append(errs, field.Invalid(specPath.Child("image"), app.Spec.Image,
 			fmt.Sprintf("not a valid image reference (%v); use a form such as registry.example.com/team/app:v1 or ...@sha256:<digest>", err)))
 	}
+	_, _, volumeErrs := inherit.WorkloadVolumes(w, p)
+	errs = append(errs, volumeErrs...)
 	errs = append(errs, inherit.ValidateLauncher(app.Spec.Launcher, specPath.Child("launcher"))...)
 	var uses []policy.PrivilegedUse
 	uses = append(uses, policy.SecurityContextUses(app.Spec.SecurityContext, specPath.Child("securityContext"))...)
 	policyErrs, warnings := p.ValidatePrivileges(uses)
 	errs = append(errs, policyErrs...)
-	psErrs, psWarnings := inherit.ValidateAppPodSecurity(app, p, nsLabels)
+	psErrs, psWarnings := inherit.ValidateAppPodSecurityFrom(app, w, p, nsLabels)
 	errs, warnings = append(errs, psErrs...), append(warnings, psWarnings...)
 	sgErrs, sgWarnings := p.ValidateSecurityGroups(app.Spec.SecurityGroups, app.Namespace, nsLabels, specPath.Child("securityGroups"))
 	return append(errs, sgErrs...), append(warnings, sgWarnings...)

@@ -42,6 +42,9 @@ type TaskDefaulter struct {
 	// PullSecrets reads the App's imagePullSecrets for Images; nil reads
 	// images anonymously.
 	PullSecrets PullSecrets
+	// Workloads reads the container an App's spec.from names; nil reads
+	// none, and such Apps' Tasks are refused.
+	Workloads Workloads
 }
 
 // Handle answers one AdmissionReview for a Task.
@@ -91,12 +94,19 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 	if err != nil {
 		return nil, err
 	}
-	launcher, launcherWarning := h.taskLauncher(ctx, p, app, task)
+	w, werr, err := h.Workloads.read(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	if werr != nil {
+		return nil, invalidTask(task, inherit.AppRefErrors(app, field.ErrorList{werr}))
+	}
+	launcher, launcherWarning := h.taskLauncher(ctx, p, inherit.WithWorkload(app, w), task)
 	resolveApp := app
 	if launcher != "" {
 		resolveApp = inherit.WithLauncher(app, launcher)
 	}
-	res := inherit.ResolveTaskInNamespace(resolveApp, task, p, inherit.Namespace{Labels: nsLabels, UID: nsUID})
+	res := inherit.ResolveTaskFrom(resolveApp, w, task, p, inherit.Namespace{Labels: nsLabels, UID: nsUID})
 	if launcher != "" {
 		res.Warnings = inherit.DetectedLauncherWarnings(res.Warnings)
 	}
@@ -165,6 +175,9 @@ type TaskValidator struct {
 	// NamespaceUIDs gives the namespace's UID, which the defaulter wrote
 	// into VCAP_APPLICATION; nil expects none.
 	NamespaceUIDs NamespaceUID
+	// Workloads reads the container an App's spec.from names, as the
+	// defaulter did; nil reads none.
+	Workloads Workloads
 }
 
 var _ admission.Validator[*v1alpha1.Task] = &TaskValidator{}
@@ -191,15 +204,22 @@ func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task)
 	if err != nil {
 		return nil, err
 	}
+	w, werr, err := v.Workloads.read(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	if werr != nil {
+		return nil, invalidTask(task, inherit.AppRefErrors(app, field.ErrorList{werr}))
+	}
 	ns := inherit.Namespace{Labels: nsLabels, UID: nsUID}
 	p := v.Policy.Current()
-	res := inherit.ResolveTaskInNamespace(app, task, p, ns)
+	res := inherit.ResolveTaskFrom(app, w, task, p, ns)
 	if len(res.Errors) > 0 {
 		return nil, invalidTask(task, res.Errors)
 	}
-	if !inherit.Equal(task.Spec.Resolved, res.Resolved) && !resolvedWithDetectedLauncher(app, task, p, ns) {
+	if !inherit.Equal(task.Spec.Resolved, res.Resolved) && !resolvedWithDetectedLauncher(app, w, task, p, ns) {
 		return nil, invalidTask(task, field.ErrorList{field.Forbidden(specPath.Child("resolved"), fmt.Sprintf(
-			"must be the configuration taskgate resolves from App %s; leave it unset (if App %s or the policy just changed, create the Task again)",
+			"must be the configuration taskgate resolves from App %s; leave it unset (if App %s, the workload it is from or the policy just changed, create the Task again)",
 			app.Name, app.Name))})
 	}
 	forbidden, err := senderLacks(ctx, v.Access, access.TaskNeeds(task, app))

@@ -16,6 +16,7 @@ import (
 	"github.com/taskgate/taskgate/imageinspect"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/workload"
 )
 
 // ImageLaunchers finds the launcher of an image from its config labels,
@@ -100,10 +101,10 @@ func (h *TaskDefaulter) taskLauncher(ctx context.Context, p *policy.Policy, app 
 // the image's labels. The validator accepts it without reading the
 // registry again: running the image's own launcher grants nothing the
 // Task's command could not do under /bin/sh -c.
-func resolvedWithDetectedLauncher(app *v1alpha1.App, task *v1alpha1.Task, p *policy.Policy, ns inherit.Namespace) bool {
+func resolvedWithDetectedLauncher(app *v1alpha1.App, w *workload.Container, task *v1alpha1.Task, p *policy.Policy, ns inherit.Namespace) bool {
 	if !inherit.DetectsLauncher(app, task) {
 		return false
 	}
-	res := inherit.ResolveTaskInNamespace(inherit.WithLauncher(app, imageinspect.CNBLauncher), task, p, ns)
+	res := inherit.ResolveTaskFrom(inherit.WithLauncher(app, imageinspect.CNBLauncher), w, task, p, ns)
 	return len(res.Errors) == 0 && inherit.Equal(task.Spec.Resolved, res.Resolved)
 }

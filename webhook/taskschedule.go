@@ -35,6 +35,9 @@ type TaskScheduleValidator struct {
 	Namespaces NamespaceLabels
 	// DryRun admits the Task of a tick on the API server; nil skips it.
 	DryRun TaskDryRun
+	// Workloads reads the container an App's spec.from names; nil reads
+	// none, and schedules of such Apps are refused.
+	Workloads Workloads
 }
 
 var _ admission.Validator[*v1alpha1.TaskSchedule] = &TaskScheduleValidator{}
@@ -84,7 +87,14 @@ func (v *TaskScheduleValidator) validate(ctx context.Context, ts *v1alpha1.TaskS
 	}
 	// What both Task webhooks resolve and check, in-process.
 	p := v.Policy.Current()
-	res := inherit.ResolveTaskIn(app, task, p, nsLabels)
+	w, werr, err := v.Workloads.read(ctx, app)
+	if err != nil {
+		return nil, err
+	}
+	if werr != nil {
+		return nil, invalidSchedule(ts, inherit.AppRefErrors(app, field.ErrorList{werr}))
+	}
+	res := inherit.ResolveTaskFrom(app, w, task, p, inherit.Namespace{Labels: nsLabels})
 	res.CheckSecurityGroups(app, nsLabels, p)
 	if len(res.Errors) > 0 {
 		return nil, invalidSchedule(ts, inTemplate(res.Errors))

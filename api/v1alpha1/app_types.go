@@ -17,16 +17,31 @@ import (
 // ARG_MAX for a process's arguments and environment together, and twice the
 // 32 KB Heroku allows all of an app's config vars. Larger configuration
 // belongs in a ConfigMap or Secret (envFrom, or a service binding's files).
+// +kubebuilder:validation:XValidation:rule="has(self.image) || has(self.from)",message="set image, or from to run a workload's container"
 // +kubebuilder:validation:XValidation:rule="(has(self.env) ? self.env.map(e, e.name.size() + (has(e.value) ? e.value.size() : 0)).sum() : 0) + (has(self.command) ? self.command.map(c, c.size()).sum() : 0) + (has(self.args) ? self.args.map(a, a.size()).sum() : 0) <= 65536",message="env names and values, command and args must total at most 65536 characters; put larger configuration in a ConfigMap or Secret and use envFrom or a service binding"
 type AppSpec struct {
+	// from names a workload of the App's namespace (a Deployment,
+	// StatefulSet, DaemonSet or CronJob) whose container the App's Tasks
+	// run, so an app described as a workload is not described twice. At
+	// each Task's creation taskgate reads that container (its image, by
+	// digest where the workload's pods report one, command and args, env,
+	// envFrom, resources, working directory, security contexts, the
+	// Secret, ConfigMap, projected, downwardAPI and emptyDir volumes it
+	// mounts, ServiceAccount and pull Secrets) and pins it in the Task's
+	// spec.resolved. Every field the App sets itself wins over the
+	// workload's; env entries win by name.
+	// +optional
+	From *WorkloadRef `json:"from,omitempty"`
+
 	// image is the container image that the App's tasks run, for example
 	// registry.example.com/shop/web@sha256:... Pin a digest so every task runs
-	// the same code.
-	// +required
+	// the same code. Required unless from is set, whose container's image
+	// it then replaces.
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
 	// +kubebuilder:validation:XValidation:rule="!self.contains(' ')",message="must be an image reference without spaces, for example registry.example.com/team/app:v1"
-	Image string `json:"image"`
+	Image string `json:"image,omitempty"`
 
 	// command is the image's entrypoint, as in a container's command. When
 	// empty, the image's own ENTRYPOINT is used.
@@ -141,6 +156,38 @@ type AppSpec struct {
 	// privilege escalation).
 	// +optional
 	SecurityContext *corev1.SecurityContext `json:"securityContext,omitempty"`
+}
+
+// Kinds of workload an App's spec.from may name.
+const (
+	WorkloadDeployment  = "Deployment"
+	WorkloadStatefulSet = "StatefulSet"
+	WorkloadDaemonSet   = "DaemonSet"
+	WorkloadCronJob     = "CronJob"
+)
+
+// WorkloadRef names one container of a workload in the App's namespace.
+type WorkloadRef struct {
+	// kind of the workload: Deployment, StatefulSet, DaemonSet (apps/v1) or
+	// CronJob (batch/v1, its job template).
+	// +required
+	// +kubebuilder:validation:Enum=Deployment;StatefulSet;DaemonSet;CronJob
+	Kind string `json:"kind"`
+
+	// name of the workload, in the App's namespace.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// container is the name of the pod template's container to run. When
+	// empty, the one the template's kubectl.kubernetes.io/default-container
+	// annotation names, else the first, as kubectl exec and logs choose.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Container string `json:"container,omitempty"`
 }
 
 // ServiceBinding binds one backing service, whose credentials are in a
