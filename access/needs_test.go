@@ -44,6 +44,22 @@ func TestAppNeeds(t *testing.T) {
 			`spec.serviceBindings[0].secretName: get secret "db-creds" in namespace "shop"`,
 			`spec.serviceBindings[1].secretName: get secret "mq-creds" in namespace "shop"`,
 		},
+	}, {
+		name: "an App from a Deployment needs get on it",
+		spec: v1alpha1.AppSpec{From: &v1alpha1.WorkloadRef{Kind: v1alpha1.WorkloadDeployment, Name: "web", Container: "app"}},
+		want: []string{`spec: create pods in namespace "shop"`, `spec.from: get deployment "web" in namespace "shop"`},
+	}, {
+		name: "an App from a StatefulSet needs get on it",
+		spec: v1alpha1.AppSpec{From: &v1alpha1.WorkloadRef{Kind: v1alpha1.WorkloadStatefulSet, Name: "db"}},
+		want: []string{`spec: create pods in namespace "shop"`, `spec.from: get statefulset "db" in namespace "shop"`},
+	}, {
+		name: "an App from a DaemonSet needs get on it",
+		spec: v1alpha1.AppSpec{From: &v1alpha1.WorkloadRef{Kind: v1alpha1.WorkloadDaemonSet, Name: "agent"}},
+		want: []string{`spec: create pods in namespace "shop"`, `spec.from: get daemonset "agent" in namespace "shop"`},
+	}, {
+		name: "an App from a CronJob needs get on it",
+		spec: v1alpha1.AppSpec{From: &v1alpha1.WorkloadRef{Kind: v1alpha1.WorkloadCronJob, Name: "nightly"}},
+		want: []string{`spec: create pods in namespace "shop"`, `spec.from: get cronjob "nightly" in namespace "shop"`},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +80,19 @@ func TestAppNeedsSaysWhyAndHow(t *testing.T) {
 	got.Field = nil
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("binding need (-want +got):\n%s", diff)
+	}
+}
+
+func TestAppNeedsOfAWorkloadNameItsGroup(t *testing.T) {
+	for kind, group := range map[string]string{
+		v1alpha1.WorkloadDeployment: "apps", v1alpha1.WorkloadStatefulSet: "apps",
+		v1alpha1.WorkloadDaemonSet: "apps", v1alpha1.WorkloadCronJob: "batch",
+	} {
+		app := &v1alpha1.App{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"},
+			Spec: v1alpha1.AppSpec{From: &v1alpha1.WorkloadRef{Kind: kind, Name: "web"}}}
+		if got := AppNeeds(app)[1]; got.Group != group || got.Verb != VerbGet || got.Name != "web" {
+			t.Errorf("%s: need = %+v; want get in group %s", kind, got, group)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
@@ -18,8 +19,11 @@ var fromPath = specPath.Child("from")
 // spec.from names w: each of image (pinned), command, args, workingDir,
 // resources (by resource), ServiceAccount and security contexts that the
 // App leaves unset is the container's; env is the container's with the
-// App's entries replacing those of the same name; envFrom and pull Secrets
-// are the workload's, then the App's. With w nil, app is returned as it is.
+// App's entries replacing those of the same name; envFrom is the
+// workload's, then the App's; pull Secrets the App's, then the workload's
+// the App does not name. A security context the template leaves empty
+// ({}, as the API server stores an unset one) counts as unset, so the
+// hardened defaults apply. With w nil, app is returned as it is.
 // The workload's volumes are not App fields: resolving a Task adds them
 // (WorkloadVolumes).
 func WithWorkload(app *v1alpha1.App, w *workload.Container) *v1alpha1.App {
@@ -51,10 +55,10 @@ func WithWorkload(app *v1alpha1.App, w *workload.Container) *v1alpha1.App {
 			spec.ImagePullSecrets = append(spec.ImagePullSecrets, s)
 		}
 	}
-	if spec.PodSecurityContext == nil {
+	if spec.PodSecurityContext == nil && !equality.Semantic.DeepEqual(w.Pod.SecurityContext, &corev1.PodSecurityContext{}) {
 		spec.PodSecurityContext = w.Pod.SecurityContext.DeepCopy()
 	}
-	if spec.SecurityContext == nil {
+	if spec.SecurityContext == nil && !equality.Semantic.DeepEqual(c.SecurityContext, &corev1.SecurityContext{}) {
 		spec.SecurityContext = c.SecurityContext
 	}
 	return out
@@ -64,7 +68,10 @@ func WithWorkload(app *v1alpha1.App, w *workload.Container) *v1alpha1.App {
 // replacing base's.
 func mergeResources(base, over corev1.ResourceRequirements) corev1.ResourceRequirements {
 	out := *base.DeepCopy()
-	for _, m := range []struct{ to *corev1.ResourceList; from corev1.ResourceList }{
+	for _, m := range []struct {
+		to   *corev1.ResourceList
+		from corev1.ResourceList
+	}{
 		{&out.Requests, over.Requests}, {&out.Limits, over.Limits},
 	} {
 		for k, q := range m.from {

@@ -5,10 +5,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/workload"
 )
 
 // guardApp is App web of namespace shop, changed by each of mods.
@@ -171,6 +173,67 @@ func TestRunRefusal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			task := tt.task.DeepCopy()
 			if got := RunRefusal(RunFacts{Task: task, App: tt.app, NamespaceLabels: tt.labels, Policy: tt.policy}); got != tt.want {
+				t.Errorf("RunRefusal() =\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunRefusalFromAWorkload: a Task of an App from a Deployment runs as
+// admitted while the Deployment's container stays the same, and is refused
+// once the Deployment, or its container, is gone, or what it lets a pod
+// do has changed since.
+func TestRunRefusalFromAWorkload(t *testing.T) {
+	p, err := policy.Load([]byte("apiVersion: taskgate.dev/v1alpha1\nkind: Policy\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := guardApp(func(a *v1alpha1.App) {
+		a.Spec.Image, a.Spec.Args = "", nil
+		a.Spec.From = &v1alpha1.WorkloadRef{Kind: v1alpha1.WorkloadDeployment, Name: "web"}
+	})
+	deployed := &workload.Container{
+		Ref: v1alpha1.WorkloadRef{Kind: v1alpha1.WorkloadDeployment, Name: "web", Container: "app"},
+		Pod: corev1.PodSpec{ServiceAccountName: "web", Volumes: []corev1.Volume{
+			{Name: "creds", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "web-creds"}}},
+		}},
+		Container: corev1.Container{Name: "app", Image: "registry.example.com/shop/web:v1",
+			VolumeMounts: []corev1.VolumeMount{{Name: "creds", MountPath: "/etc/creds"}}},
+		Image: "registry.example.com/shop/web:v1@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Pinned: true,
+	}
+	task := &v1alpha1.Task{
+		ObjectMeta: metav1.ObjectMeta{Name: "migrate", Namespace: "shop", UID: "task-uid", OwnerReferences: []metav1.OwnerReference{{
+			APIVersion: "taskgate.dev/v1alpha1", Kind: "App", Name: app.Name, UID: app.UID,
+		}}},
+		Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: app.Name}, Command: "rake db:migrate"},
+	}
+	res := inherit.ResolveTaskFrom(app, deployed, task, p, inherit.Namespace{})
+	if len(res.Errors) > 0 {
+		t.Fatalf("the Task is not admitted: %v", res.Errors)
+	}
+	task.Spec.Resolved = res.Resolved
+
+	rolledOut := deployed.DeepCopy()
+	rolledOut.Image = "registry.example.com/shop/web:v2@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	newIdentity := deployed.DeepCopy()
+	newIdentity.Pod.ServiceAccountName = "admin"
+	for _, tt := range []struct {
+		name     string
+		workload *workload.Container
+		err      *field.Error
+		want     string
+	}{
+		{name: "as admitted", workload: deployed},
+		{name: "a new image since: the Task keeps the one it pinned", workload: rolledOut},
+		{name: "a new ServiceAccount since", workload: newIdentity,
+			want: "spec.resolved: Forbidden: not what App web resolves to now in serviceAccountName: spec.resolved was not written by taskgate, or the App or deployment/web changed since; create the Task again"},
+		{name: "the Deployment is gone",
+			err:  &field.Error{Type: field.ErrorTypeNotFound, Field: "spec.from.name", BadValue: "web", Detail: "deployment/web does not exist in namespace shop"},
+			want: `spec.appRef: Not found: App web (from deployment/web): spec.from.name: Not found: "web": deployment/web does not exist in namespace shop`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := RunRefusal(RunFacts{Task: task.DeepCopy(), App: app, Policy: p, Workload: tt.workload, WorkloadError: tt.err})
+			if got != tt.want {
 				t.Errorf("RunRefusal() =\n%q\nwant\n%q", got, tt.want)
 			}
 		})

@@ -69,12 +69,28 @@ func (v *AppValidator) validate(ctx context.Context, app *v1alpha1.App, review b
 			return nil, err
 		}
 	}
-	p := v.Policy.Current()
-	w, werr, err := v.Workloads.read(ctx, app)
-	if err != nil {
-		return nil, err
+	var forbidden field.ErrorList
+	if review {
+		var err error
+		if forbidden, err = senderLacks(ctx, v.Access, access.AppNeeds(app)); err != nil {
+			return nil, err
+		}
 	}
-	errs, warnings := ValidateApp(app, w, p, nsLabels)
+	// Only a sender who may read the workload and every bound Secret
+	// learns, from the answer, what they hold. An unchanged spec is not
+	// checked again: a workload changed since must not block a label.
+	allowed := review && len(forbidden) == 0
+	var (
+		w    *workload.Container
+		werr *field.Error
+	)
+	if allowed {
+		var err error
+		if w, werr, err = v.Workloads.read(ctx, app); err != nil {
+			return nil, err
+		}
+	}
+	errs, warnings := ValidateApp(app, w, v.Policy.Current(), nsLabels)
 	switch {
 	case werr != nil && werr.Type == field.ErrorTypeNotFound && werr.Field == specPath.Child("from", "name").String():
 		// The App may come first, as with a bound Secret: its Tasks are
@@ -83,21 +99,13 @@ func (v *AppValidator) validate(ctx context.Context, app *v1alpha1.App, review b
 	case werr != nil:
 		errs = append(errs, werr)
 	}
-	if review {
-		forbidden, err := senderLacks(ctx, v.Access, access.AppNeeds(app))
+	errs = append(errs, forbidden...)
+	if allowed {
+		typeErrs, err := v.bindingTypes(ctx, app)
 		if err != nil {
 			return warnings, err
 		}
-		errs = append(errs, forbidden...)
-		// Only a sender who may read every bound Secret learns, from the
-		// answer, what a Secret holds.
-		if len(forbidden) == 0 {
-			typeErrs, err := v.bindingTypes(ctx, app)
-			if err != nil {
-				return warnings, err
-			}
-			errs = append(errs, typeErrs...)
-		}
+		errs = append(errs, typeErrs...)
 	}
 	if len(errs) > 0 {
 		return warnings, apierrors.NewInvalid(v1alpha1.GroupVersion.WithKind("App").GroupKind(), app.Name, errs)

@@ -38,6 +38,14 @@ type Container struct {
 	Pinned bool
 }
 
+// DeepCopy returns a copy of c that shares nothing with it.
+func (c *Container) DeepCopy() *Container {
+	out := *c
+	c.Pod.DeepCopyInto(&out.Pod)
+	c.Container.DeepCopyInto(&out.Container)
+	return &out
+}
+
 // String names the workload as kubectl does, for messages:
 // deployment/web.
 func (c *Container) String() string { return Name(c.Ref) }
@@ -90,22 +98,16 @@ func Choose(ref v1alpha1.WorkloadRef, t *corev1.PodTemplateSpec, fldPath *field.
 	if len(names) == 0 {
 		return -1, field.Invalid(fldPath.Child("name"), ref.Name, fmt.Sprintf("%s has no containers", Name(ref)))
 	}
-	want := ref.Container
-	if want == "" {
-		want = t.Annotations[DefaultContainerAnnotation]
-	}
-	if want == "" {
-		return 0, nil
-	}
-	if i := slices.Index(names, want); i >= 0 {
-		return i, nil
-	}
+	// A stale annotation should not stop a Task; kubectl falls back to
+	// the first container too.
+	byDefault := max(0, slices.Index(names, t.Annotations[DefaultContainerAnnotation]))
 	if ref.Container == "" {
-		// A stale annotation should not stop a Task; kubectl falls back
-		// to the first container too.
-		return 0, nil
+		return byDefault, nil
+	}
+	if i := slices.Index(names, ref.Container); i >= 0 {
+		return i, nil
 	}
 	return -1, &field.Error{Type: field.ErrorTypeNotFound, Field: fldPath.Child("container").String(), BadValue: ref.Container,
 		Detail: fmt.Sprintf("%s has no such container; set spec.from.container to one of %s, or leave it empty for %s",
-			Name(ref), strings.Join(names, ", "), names[0])}
+			Name(ref), strings.Join(names, ", "), names[byDefault])}
 }
