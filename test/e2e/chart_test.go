@@ -717,6 +717,10 @@ func TestRBACManagerPermissions(t *testing.T) {
 		// Apps' VCAP_SERVICES Secrets.
 		{"get", "secrets", "-n", other},
 		{"delete", "secrets", "-n", other},
+		// An App's spec.from: the workload and its pods' digests.
+		{"get", "deployments.apps", "-n", other},
+		{"get", "cronjobs.batch", "-n", other},
+		{"list", "pods", "-n", other},
 	} {
 		if !canI(args...) {
 			t.Errorf("the manager cannot %s; it needs to", strings.Join(args, " "))
@@ -734,6 +738,12 @@ func TestRBACManagerPermissions(t *testing.T) {
 		{"delete", "leases.coordination.k8s.io", "-n", chartNamespace},
 		{"create", "pods", "-n", other},
 		{"create", "pods", "--subresource=exec", "-n", other},
+		// Workloads and pods are read live, one at a time: no cache of
+		// the cluster's, and no write.
+		{"list", "deployments.apps", "-n", other},
+		{"watch", "pods", "-n", other},
+		{"get", "pods", "--subresource=log", "-n", other},
+		{"update", "deployments.apps", "-n", other},
 		{"create", "serviceaccounts", "--subresource=token", "-n", chartNamespace},
 		{"create", "clusterrolebindings"},
 		{"escalate", "clusterroles"},
