@@ -3,4 +3,9 @@
 // replica so each one admits by the same policy, and the reconcilers, which
 // only the elected leader runs. Flags live in cmd/taskgate and arrive here
 // as Options.
+//
+// It is the top floor: it may import every product package, and only
+// cmd/taskgate imports it. It imports webhook only to register admission
+// handlers; the policy and the facts its reconcilers share come from
+// policy and facts.
 package manager

@@ -34,6 +34,7 @@ import (
 
 	"github.com/taskgate/taskgate/access"
 	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/imageinspect"
 	"github.com/taskgate/taskgate/policy"
 	"github.com/taskgate/taskgate/reconciler"
@@ -258,8 +259,8 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 	if err != nil {
 		return err
 	}
-	namespaces := webhook.CachedNamespaceLabels(m.GetCache())
-	namespaceUIDs := webhook.CachedNamespaceUID(m.GetCache())
+	namespaces := facts.NamespaceLabelsFrom(m.GetCache())
+	namespaceUIDs := facts.NamespaceUIDFrom(m.GetCache())
 	apps := webhook.CachedApps(m.GetCache(), m.GetAPIReader())
 	workloads := webhook.ReadWorkloads(m.GetAPIReader())
 	register := func(path string, h http.Handler) { server.Register(path, webhook.RequireReviewV1(h)) }
@@ -308,7 +309,7 @@ func (m *Manager) setupReconcilers() error {
 	}
 	jobs := &reconciler.JobTTLReconciler{
 		Client: m.GetClient(), Policy: m.Policy, Recorder: m.GetEventRecorder("taskgate"),
-		Clock: clock.RealClock{}, Namespaces: webhook.CachedNamespaceLabels(m.GetCache()), Decided: m.Metrics.decided,
+		Clock: clock.RealClock{}, Namespaces: facts.NamespaceLabelsFrom(m.GetCache()), Decided: m.Metrics.decided,
 		Workers: m.opts.JobWorkers,
 	}
 	if err := jobs.SetupWithManager(m); err != nil {

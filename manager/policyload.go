@@ -18,7 +18,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/taskgate/taskgate/policy"
-	"github.com/taskgate/taskgate/webhook"
 )
 
 // policyLoader keeps a policy.Store in step with the policy ConfigMap,
@@ -98,7 +97,7 @@ func (l *policyLoader) load(ctx context.Context) {
 		if prev := l.state.Load(); prev != nil && prev.observed != nil && *prev.observed == cm.ResourceVersion {
 			return // a resync: the version was already decoded
 		}
-		p, obs.errs = webhook.LoadPolicy(cm)
+		p, obs.errs = policy.FromConfigMap(cm)
 	}
 	prev := l.state.Load()
 	if prev == nil {

@@ -9,7 +9,7 @@ package manager
 //
 // Namespaces (cluster-scoped): the webhooks and the Job TTL and cap
 // reconcilers select by namespace labels, read from an informer
-// (webhook.CachedNamespaceLabels), and the cap reconciler GETs one.
+// (facts.NamespaceLabelsFrom), and the cap reconciler GETs one.
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // Events: the reconcilers' and webhooks' decisions on Tasks and Jobs, in
 // their namespaces (create; patch when a repeat is counted on the same

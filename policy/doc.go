@@ -15,4 +15,7 @@
 // reconcilers only gather facts, call in, and apply or report the decision.
 // Every decision records the rule that made it and an Outcome, for metrics,
 // and an Audit flag: in audit mode callers report and change nothing.
+//
+// It imports no other package of taskgate, no client and no logger;
+// FromConfigMap reads a ConfigMap already in hand.
 package policy

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -32,7 +33,7 @@ type CapReconciler struct {
 	Client client.Client
 	// APIReader reads each Task fresh before it is deleted.
 	APIReader client.Reader
-	Policy    PolicySource
+	Policy    facts.PolicySource
 	Recorder  recorder.EventRecorder
 	Deleted   func(reason string)
 }
@@ -85,9 +86,9 @@ func (r *CapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 // is gone (its Tasks still count until the garbage collector takes them).
 func (r *CapReconciler) facts(ctx context.Context, key types.NamespacedName, tasks []v1alpha1.Task) (policy.AppFacts, *v1alpha1.App, error) {
 	f := policy.AppFacts{Namespace: key.Namespace, Tasks: make([]policy.TaskFacts, 0, len(tasks))}
-	ns := &corev1.Namespace{}
-	if err := r.Client.Get(ctx, types.NamespacedName{Name: key.Namespace}, ns); err != nil {
-		return f, nil, fmt.Errorf("reading namespace %s: %w", key.Namespace, err)
+	ns, err := facts.ReadNamespace(ctx, r.Client, key.Namespace)
+	if err != nil {
+		return f, nil, err
 	}
 	f.NamespaceLabels = ns.Labels
 	app := &v1alpha1.App{}

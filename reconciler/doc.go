@@ -1,5 +1,10 @@
 // Package reconciler holds taskgate's controllers: running each Task as a
 // Tekton PipelineRun and mirroring its status, per-app task IDs, cancel,
 // Task TTLs, the per-app cap, and completion-time TTLs for Jobs. Decisions
-// come from package policy; the reconcilers gather facts and apply them.
+// come from package policy; the reconcilers gather facts through package
+// facts, call in and apply the decisions.
+//
+// It may import api/v1alpha1 and the pure packages below it (policy,
+// facts, inherit, patch, schedule, workload, binding); it must not import
+// webhook or manager, which sit above it.
 package reconciler

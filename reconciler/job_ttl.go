@@ -11,7 +11,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -24,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/patch"
 	"github.com/taskgate/taskgate/policy"
 )
@@ -36,13 +36,13 @@ import (
 // dropped by the API server (kubernetes#103182).
 type JobTTLReconciler struct {
 	Client   client.Client
-	Policy   PolicySource
+	Policy   facts.PolicySource
 	Recorder recorder.EventRecorder
 	Clock    clock.PassiveClock
 	// Namespaces returns a namespace's labels, for namespaceSelector rules.
-	Namespaces func(ctx context.Context, namespace string) (map[string]string, error)
+	Namespaces facts.NamespaceLabels
 	// Decided, when set, is told every decision, for metrics.
-	Decided func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
+	Decided facts.Decided
 	// Workers is how many Jobs are reconciled at once.
 	Workers int
 }
@@ -67,17 +67,9 @@ func (r *JobTTLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	facts := policy.ObjectFacts{
-		Kind: policy.KindJob, Namespace: job.Namespace, NamespaceLabels: nsLabels,
-		Labels: job.Labels, Annotations: job.Annotations, TTL: job.Spec.TTLSecondsAfterFinished,
-	}
-	if owner := metav1.GetControllerOfNoCopy(job); owner != nil {
-		facts.OwnerKind = owner.Kind
-	}
-	d := r.Policy.Current().CompletionTTL(facts, policy.Completion{Result: result, FinishedAt: finishedAt, Now: r.Clock.Now()})
-	if r.Decided != nil {
-		r.Decided(policy.KindJob, d.Rule, d.Outcome)
-	}
+	f := facts.Object(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished)
+	d := r.Policy.Current().CompletionTTL(f, policy.Completion{Result: result, FinishedAt: finishedAt, Now: r.Clock.Now()})
+	r.Decided.Report(policy.KindJob, d.Rule, d.Outcome)
 	if !d.PolicyOwned() {
 		// A Job exempt, with its author's own TTL, or no rule applies
 		// to is left as its author made it, and stays watched.

@@ -23,13 +23,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/policy"
 )
-
-// PolicySource returns the policy in force; *policy.Store is one.
-type PolicySource interface {
-	Current() *policy.Policy
-}
 
 // TaskReconciler runs each Task as a Tekton PipelineRun: it gives the Task
 // its per-app ID, creates the PipelineRun once, mirrors its status, cancels
@@ -38,7 +34,7 @@ type TaskReconciler struct {
 	Client client.Client
 	// APIReader reads from the API server, not the cache, before a delete.
 	APIReader client.Reader
-	Policy    PolicySource
+	Policy    facts.PolicySource
 	Recorder  recorder.EventRecorder
 	Clock     clock.PassiveClock
 	// Deleted, when set, is told of every Task deleted, with the reason

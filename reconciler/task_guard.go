@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
 	"github.com/taskgate/taskgate/workload"
@@ -135,11 +135,12 @@ func (r *TaskReconciler) runFacts(ctx context.Context, c client.Reader, task *v1
 	case !apierrors.IsNotFound(err):
 		return f, fmt.Errorf("reading App %s: %w", task.Spec.AppRef.Name, err)
 	}
-	ns := &corev1.Namespace{}
-	if err := c.Get(ctx, types.NamespacedName{Name: task.Namespace}, ns); err != nil && !apierrors.IsNotFound(err) {
-		return f, fmt.Errorf("reading namespace %s: %w", task.Namespace, err)
+	switch ns, err := facts.ReadNamespace(ctx, c, task.Namespace); {
+	case err == nil:
+		f.NamespaceLabels = ns.Labels
+	case !apierrors.IsNotFound(err):
+		return f, err
 	}
-	f.NamespaceLabels = ns.Labels
 	if f.App != nil && f.App.Spec.From != nil {
 		// Live, whichever reader: caching every workload of the cluster
 		// for this one read before a run would cost far more.

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -69,10 +70,10 @@ func (r *TaskReconciler) applyCompletionTTL(ctx context.Context, task *v1alpha1.
 	if status.State == v1alpha1.TaskStateSucceeded {
 		result = policy.ResultSucceeded
 	}
-	d := r.Policy.Current().CompletionTTL(policy.ObjectFacts{
-		Kind: policy.KindTask, Namespace: task.Namespace, Labels: task.Labels,
-		Annotations: task.Annotations, TTL: task.Spec.TTLSecondsAfterFinished,
-	}, policy.Completion{Result: result, FinishedAt: finishedAt(status), Now: r.Clock.Now()})
+	// No namespace labels: this decision has never read them, and reading
+	// them now would change which rules match a finished Task.
+	f := facts.Object(policy.KindTask, &task.ObjectMeta, nil, task.Spec.TTLSecondsAfterFinished)
+	d := r.Policy.Current().CompletionTTL(f, policy.Completion{Result: result, FinishedAt: finishedAt(status), Now: r.Clock.Now()})
 	ttl, ok := d.WriteTTL()
 	if !ok || task.Spec.TTLSecondsAfterFinished != nil && *task.Spec.TTLSecondsAfterFinished == ttl {
 		return nil

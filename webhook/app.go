@@ -16,6 +16,7 @@ import (
 	"github.com/taskgate/taskgate/access"
 	"github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/binding"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
 	"github.com/taskgate/taskgate/workload"
@@ -25,12 +26,12 @@ import (
 // cannot, such as a well-formed image reference and the privileges cluster
 // policy allows.
 type AppValidator struct {
-	Policy PolicySource
+	Policy facts.PolicySource
 	// Access reviews what the sender may do; nil skips the review.
 	Access access.Reviewer
 	// Namespaces gives the App's namespace labels, which policy matches
 	// security-group bindings against; nil matches none by label.
-	Namespaces NamespaceLabels
+	Namespaces facts.NamespaceLabels
 	// Secrets reads a bound Secret, uncached, to find a binding's type
 	// when the binding does not set one; nil skips that check.
 	Secrets client.Reader

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -33,7 +34,7 @@ type fixedPolicy struct{ p *policy.Policy }
 
 func (f fixedPolicy) Current() *policy.Policy { return f.p }
 
-func benchDeps(b testing.TB) (PolicySource, AppGetter, NamespaceLabels) {
+func benchDeps(b testing.TB) (facts.PolicySource, AppGetter, facts.NamespaceLabels) {
 	p, err := policy.Load([]byte(benchPolicy))
 	if err != nil {
 		b.Fatal(err)

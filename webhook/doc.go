@@ -1,6 +1,10 @@
 // Package webhook is taskgate's admission layer: it decodes AdmissionReviews
 // for Tasks, Apps, batch/v1 Jobs and the policy ConfigMap, gathers the facts
-// the policy needs, calls the pure decisions in package policy and
-// translates them into patches, denials and warnings. It decides nothing
-// itself.
+// the policy needs through package facts, calls the pure decisions in
+// packages policy and inherit and translates them into patches, denials and
+// warnings. It decides nothing itself.
+//
+// It must not import reconciler or manager; what the manager also needs
+// (the policy from its ConfigMap, namespace readers) lives in policy and
+// facts, not here.
 package webhook

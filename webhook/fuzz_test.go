@@ -18,6 +18,7 @@ import (
 	kjson "sigs.k8s.io/json"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
 )
@@ -56,7 +57,7 @@ var taskSeeds = []string{
 
 // fuzzDeps are benchDeps, with an App getter that knows only "web", so a
 // Task naming anything else meets the unknown-App denial.
-func fuzzDeps(t testing.TB) (PolicySource, AppGetter, NamespaceLabels) {
+func fuzzDeps(t testing.TB) (facts.PolicySource, AppGetter, facts.NamespaceLabels) {
 	pol, apps, namespaces := benchDeps(t)
 	only := func(ctx context.Context, namespace, name string) (*v1alpha1.App, error) {
 		if name != "web" {

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/patch"
 	"github.com/taskgate/taskgate/policy"
@@ -24,11 +25,11 @@ import (
 // whole-object round trip would write zero values the Job's author never
 // set.
 type JobDefaulter struct {
-	Policy     PolicySource
-	Namespaces NamespaceLabels
+	Policy     facts.PolicySource
+	Namespaces facts.NamespaceLabels
 	Apps       AppGetter
 	// Decided, when set, is told every decision, for metrics.
-	Decided func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
+	Decided facts.Decided
 }
 
 // Handle answers one AdmissionReview for a Job.
@@ -52,10 +53,8 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 		// once the Job finishes.
 		return admission.Allowed("").WithWarnings("taskgate: TTL policy not applied at creation: " + err.Error())
 	}
-	d := h.Policy.Current().CreationTTL(objectFacts(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
-	if h.Decided != nil {
-		h.Decided(policy.KindJob, d.Rule, d.Outcome)
-	}
+	d := h.Policy.Current().CreationTTL(facts.Object(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
+	h.Decided.Report(policy.KindJob, d.Rule, d.Outcome)
 	patches := append(JobTTLPatch(job, d), undecidedPatch(job)...)
 	var warnings []string
 	if d.Audit && d.TTL != nil || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {

@@ -2,13 +2,10 @@ package webhook
 
 import (
 	"context"
-	"errors"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/taskgate/taskgate/policy"
@@ -43,35 +40,9 @@ func (v *PolicyConfigMapValidator) validate(cm *corev1.ConfigMap) error {
 	if cm.Namespace != v.Namespace || cm.Name != v.Name {
 		return nil
 	}
-	_, errs := LoadPolicy(cm)
+	_, errs := policy.FromConfigMap(cm)
 	if len(errs) == 0 {
 		return nil
 	}
 	return apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, cm.Name, errs)
-}
-
-// LoadPolicy loads the policy in a ConfigMap, or returns what is wrong with
-// it, with field paths rooted at the ConfigMap
-// (data[policy.yaml].ttl.rules[0].when).
-func LoadPolicy(cm *corev1.ConfigMap) (*policy.Policy, field.ErrorList) {
-	key := field.NewPath("data").Key(policy.ConfigMapKey)
-	data, ok := cm.Data[policy.ConfigMapKey]
-	if !ok {
-		return nil, field.ErrorList{field.Required(key, "the policy document goes under this key; see docs/policy.md")}
-	}
-	p, err := policy.Load([]byte(data))
-	if err == nil {
-		return p, nil
-	}
-	var perr *policy.Error
-	if !errors.As(err, &perr) {
-		return nil, field.ErrorList{field.Invalid(key, field.OmitValueType{}, strings.TrimPrefix(err.Error(), policy.ConfigMapKey+": "))}
-	}
-	errs := make(field.ErrorList, 0, len(perr.Errs))
-	for _, fe := range perr.Errs {
-		rooted := *fe
-		rooted.Field = key.String() + "." + fe.Field
-		errs = append(errs, &rooted)
-	}
-	return nil, errs
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/taskgate/taskgate/access"
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
 )
@@ -29,13 +30,13 @@ var (
 // what the App said at that moment. It is a plain handler rather than a
 // typed Defaulter because it returns admission warnings.
 type TaskDefaulter struct {
-	Policy     PolicySource
+	Policy     facts.PolicySource
 	Apps       AppGetter
-	Namespaces NamespaceLabels
+	Namespaces facts.NamespaceLabels
 	// NamespaceUIDs gives the namespace's UID, VCAP_APPLICATION's
 	// space_id; nil leaves space_id out.
-	NamespaceUIDs NamespaceUID
-	Decided       func(kind policy.ObjectKind, rule string, outcome policy.Outcome)
+	NamespaceUIDs facts.NamespaceUID
+	Decided       facts.Decided
 	// Images reads image labels to find a Task's launcher where policy
 	// tasks.launcherDetection allows; nil reads none.
 	Images ImageLaunchers
@@ -90,7 +91,7 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 	if err != nil {
 		return nil, err
 	}
-	nsUID, err := h.NamespaceUIDs.get(ctx, task.Namespace)
+	nsUID, err := h.NamespaceUIDs.Get(ctx, task.Namespace)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +139,7 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 		task.OwnerReferences = append(task.OwnerReferences, ownedBy)
 	}
 
-	d := p.CreationTTL(objectFacts(policy.KindTask, &task.ObjectMeta, nsLabels, task.Spec.TTLSecondsAfterFinished))
+	d := p.CreationTTL(facts.Object(policy.KindTask, &task.ObjectMeta, nsLabels, task.Spec.TTLSecondsAfterFinished))
 	h.decided(policy.KindTask, d.Rule, d.Outcome)
 	if ttl, ok := d.WriteTTL(); ok {
 		if task.Spec.TTLSecondsAfterFinished != nil && *task.Spec.TTLSecondsAfterFinished != ttl {
@@ -158,23 +159,23 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 }
 
 func (h *TaskDefaulter) decided(kind policy.ObjectKind, rule string, outcome policy.Outcome) {
-	if h.Decided != nil && rule != "" {
-		h.Decided(kind, rule, outcome)
+	if rule != "" {
+		h.Decided.Report(kind, rule, outcome)
 	}
 }
 
 // TaskValidator checks Tasks on create and update.
 type TaskValidator struct {
-	Policy PolicySource
+	Policy facts.PolicySource
 	Apps   AppGetter
 	// Access reviews what the sender may do; nil skips the review.
 	Access access.Reviewer
 	// Namespaces gives the Task's namespace labels, whose Pod Security
 	// level the Task's pod must meet; nil applies the policy's alone.
-	Namespaces NamespaceLabels
+	Namespaces facts.NamespaceLabels
 	// NamespaceUIDs gives the namespace's UID, which the defaulter wrote
 	// into VCAP_APPLICATION; nil expects none.
-	NamespaceUIDs NamespaceUID
+	NamespaceUIDs facts.NamespaceUID
 	// Workloads reads the container an App's spec.from names, as the
 	// defaulter did; nil reads none.
 	Workloads Workloads
@@ -200,7 +201,7 @@ func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task)
 			return nil, err
 		}
 	}
-	nsUID, err := v.NamespaceUIDs.get(ctx, task.Namespace)
+	nsUID, err := v.NamespaceUIDs.Get(ctx, task.Namespace)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/taskgate/taskgate/access"
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/schedule"
 )
@@ -27,12 +28,12 @@ type TaskDryRun func(ctx context.Context, task *v1alpha1.Task) error
 // writer must be allowed what creating that Task would need of them, and
 // create on tasks: the manager creates it with its own identity.
 type TaskScheduleValidator struct {
-	Policy PolicySource
+	Policy facts.PolicySource
 	Apps   AppGetter
 	// Access reviews what the sender may do; nil skips the review.
 	Access access.Reviewer
 	// Namespaces gives namespace labels; nil applies the policy alone.
-	Namespaces NamespaceLabels
+	Namespaces facts.NamespaceLabels
 	// DryRun admits the Task of a tick on the API server; nil skips it.
 	DryRun TaskDryRun
 	// Workloads reads the container an App's spec.from names; nil reads
