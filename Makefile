@@ -92,9 +92,15 @@ helm-lint: ## Lint the Helm chart, strictly, with the pinned helm, with its defa
 .PHONY: test
 test: verify image test-unit test-fuzz test-e2e ## Run every check and test; the README's test command.
 
+# test/ is a module of its own (test/go.mod). Its e2e and chartinstall
+# packages start a cluster in TestMain, and -short skips localcluster's test
+# that starts one: test-e2e runs those.
+HARNESS_CLUSTER_PKGS := ./e2e ./chartinstall ./localcluster
+
 .PHONY: test-unit
-test-unit: ## Run the unit tests (no cluster).
-	$(GO) test -race $$($(GO) list ./... | grep -v /test/)
+test-unit: ## Run the unit tests of both modules, the product's and test/'s (no cluster).
+	$(GO) test -race ./...
+	cd test && $(GO) test -short $$($(GO) list ./... | grep -v -e '/test/e2e$$' -e '/test/chartinstall$$')
 
 .PHONY: test-fuzz
 test-fuzz: ## Run each fuzzer briefly (FUZZ_TIME executions each).
@@ -107,16 +113,16 @@ test-fuzz: ## Run each fuzzer briefly (FUZZ_TIME executions each).
 
 .PHONY: test-e2e
 test-e2e: cluster-build node-packages ## Run the tests on a fresh local cluster.
-	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./test/...
+	cd test && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) $(HARNESS_CLUSTER_PKGS)
 
 .PHONY: bench
 bench: ## Measure taskgate beside its baselines on a fresh local cluster (about 80 min); see docs/performance.md.
-	$(GO) run ./test/cmd/bench -dir $(CLUSTER_DIR)/bench $(BENCH_FLAGS)
+	cd test && $(GO) run ./cmd/bench -dir $(CLUSTER_DIR)/bench $(BENCH_FLAGS)
 
 ##@ Local cluster
 
-$(LOCALCLUSTER): $(shell git ls-files test/localcluster test/cmd 2>/dev/null)
-	$(GO) build -o $@ ./test/cmd/localcluster
+$(LOCALCLUSTER): $(shell git ls-files test/go.mod test/go.sum test/localcluster test/cmd 2>/dev/null)
+	cd test && $(GO) build -o $@ ./cmd/localcluster
 
 .PHONY: cluster-build
 cluster-build: $(LOCALCLUSTER) ## Build the local cluster's pinned binaries into the cache.

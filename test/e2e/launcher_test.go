@@ -147,8 +147,9 @@ func (l *requestLog) about(s string) []string {
 func pushLabelledBuildpack(t *testing.T, repository string) string {
 	t.Helper()
 	launcher := filepath.Join(t.TempDir(), "launcher")
-	build := exec.Command("go", "build", "-trimpath", "-o", launcher, "./test/cmd/launcher")
-	build.Dir = cluster.RepoRoot
+	// test/ is a module of its own: its packages build from there.
+	build := exec.Command("go", "build", "-trimpath", "-o", launcher, "./cmd/launcher")
+	build.Dir = filepath.Join(cluster.RepoRoot, "test")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building test/cmd/launcher: %v\n%s", err, out)

@@ -188,8 +188,9 @@ func (n *realNode) importImages(ctx context.Context, c *Cluster, repoRoot string
 	programs := map[string]string{}
 	for _, name := range []string{"pause", "netcheck", "launcher"} {
 		programs[name] = filepath.Join(n.dir, name)
-		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", programs[name], "./test/cmd/"+name)
-		build.Dir = repoRoot
+		// test/ is a module of its own: its packages build from there.
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", programs[name], "./cmd/"+name)
+		build.Dir = filepath.Join(repoRoot, "test")
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("building test/cmd/%s: %w: %s", name, err, out)

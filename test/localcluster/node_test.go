@@ -81,6 +81,9 @@ func viewMachine(t *testing.T) machineView {
 // scratch directory, its mounts; and that kubelet's writes to sysctls and
 // the resolver never reached the machine.
 func TestRealNodeLeavesTheMachineAsFound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a local cluster; make test-e2e runs it")
+	}
 	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
