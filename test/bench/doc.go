@@ -8,6 +8,17 @@
 // the manager's memory with many Jobs and Tasks cached. `make bench` runs
 // it through test/cmd/bench.
 //
+// Each figure has its own files: <figure>.go measures it (admission,
+// handlers, throughput, cap, realnode, memory), and <figure>_report.go
+// turns its results into the report's rows, table-tested beside it.
+// admission_setups.go and fixedpatch.go put the admission setups in place,
+// memory_fill.go fills the cluster for the memory figure, and cpu.go reads
+// each process's CPU time for the throughput figure. Several figures share
+// watch.go (Tasks and PipelineRuns as they run), apiserver.go
+// (kube-apiserver's metrics) and profile.go (CPU and heap profiles);
+// env.go starts the cluster and the manager, run.go runs the figures, and
+// report.go, stats.go and plot.go render what they found.
+//
 // Machines are noisy: every figure is repeated where it is cheap to, and
 // reported as a median with its spread. Nothing here asserts a timing; the
 // report says which targets were met.

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -76,3 +77,7 @@ func fmtMs(s Spread) string {
 func fmtSeconds(s Spread) string {
 	return fmt.Sprintf("%.1f s (%.1f–%.1f)", s.Median, s.Min, s.Max)
 }
+
+// within compares a figure with its bound as the report prints it, to two
+// decimals, so a ratio shown as 1.20× meets a bound of 1.2×.
+func within(value, bound float64) bool { return math.Round(value*100)/100 <= bound }

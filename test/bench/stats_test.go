@@ -58,3 +58,11 @@ func TestSpreadOf(t *testing.T) {
 		})
 	}
 }
+
+func ms(v ...float64) []time.Duration {
+	out := make([]time.Duration, len(v))
+	for i, x := range v {
+		out[i] = time.Duration(x * float64(time.Millisecond))
+	}
+	return out
+}
