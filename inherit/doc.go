@@ -21,4 +21,8 @@
 // Everything here is a pure function of its arguments: no clients, no I/O,
 // no logger. Cluster policy decides through package policy; the webhook
 // gathers the App, calls these functions and translates their results.
+//
+// It may import api/v1alpha1, policy, binding, workload, patch and
+// message; it must not import facts, access, webhook, reconciler or
+// manager, nor any client.
 package inherit

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/message"
 )
 
 // WarningCommandReplacesEntrypointLauncher is WarningCommandReplacesEntrypoint
@@ -48,7 +49,7 @@ func DetectedLauncherWarnings(warnings []string) []string {
 // WarningLauncherNotRead is the warning of a Task whose App's image labels
 // could not be read, for reason, a few words (imageinspect.Reason).
 func WarningLauncherNotRead(reason string) string {
-	return truncate("/bin/sh -c runs spec.command: image labels unread: " + reason + "; a CNB image needs App spec.launcher")
+	return message.Warning("/bin/sh -c runs spec.command: image labels unread: " + reason + "; a CNB image needs App spec.launcher")
 }
 
 // DetectsLauncher reports whether a Task's command runs through a launcher

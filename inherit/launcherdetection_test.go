@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/message"
 )
 
 func TestLauncherDetectionWarnings(t *testing.T) {
@@ -12,8 +13,8 @@ func TestLauncherDetectionWarnings(t *testing.T) {
 		WarningLauncherDetected, WarningLauncherRegistryNotListed, WarningLauncherInvalidImage,
 		WarningLauncherNotRead("the registry answered 503"), WarningCommandReplacesEntrypointDetected,
 	} {
-		if len(w) > maxWarning {
-			t.Errorf("warning of %d characters, more than %d: %q", len(w), maxWarning, w)
+		if len(w) > message.MaxWarning {
+			t.Errorf("warning of %d characters, more than %d: %q", len(w), message.MaxWarning, w)
 		}
 	}
 	if got, want := WarningLauncherNotRead("the registry timed out"),

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/message"
 	"github.com/taskgate/taskgate/policy"
 	"github.com/taskgate/taskgate/workload"
 )
@@ -28,9 +29,6 @@ const (
 // WarningCommandReplacesEntrypoint is given when a Task's command replaces
 // an App that sets its own command (entrypoint), which then does not run.
 const WarningCommandReplacesEntrypoint = "spec.command runs as /bin/sh -c <command>; the App's command (entrypoint) and args are not used"
-
-// maxWarning keeps warnings under the 120 characters kubectl shows well.
-const maxWarning = 119
 
 // Result is what ResolveTask decides for one Task.
 type Result struct {
@@ -136,7 +134,7 @@ func ResolveTaskFrom(app *v1alpha1.App, w *workload.Container, task *v1alpha1.Ta
 	pod.Volumes, pod.VolumeMounts = append(pod.Volumes, volumes...), append(pod.VolumeMounts, mounts...)
 	r.Resolved = appRun(app, pod)
 	if w != nil && !w.Pinned && app.Spec.Image == w.Image {
-		r.Warnings = append(r.Warnings, truncate(fmt.Sprintf(
+		r.Warnings = append(r.Warnings, message.Warning(fmt.Sprintf(
 			"no pod of %s reports a digest: the Task runs what %s names when it starts", w, w.Image)))
 	}
 	r.Resolved.Env = mergeEnv(pod.Env, task.Spec.Env)
@@ -417,7 +415,7 @@ func (r *Result) resolveSecurity(app *v1alpha1.App, pod PodConfig, p *policy.Pol
 	psErrs, psWarnings := p.ValidatePodSecurity(p.PodSecurityFor(namespaceLabels), meta, spec, SecurityPaths)
 	r.appErrors(app, append(errs, psErrs...))
 	for _, w := range append(warnings, psWarnings...) {
-		r.Warnings = append(r.Warnings, truncate("App "+app.Name+": "+w))
+		r.Warnings = append(r.Warnings, message.Warning("App "+app.Name+": "+w))
 	}
 }
 
@@ -473,7 +471,7 @@ func (r *Result) CheckSecurityGroups(app *v1alpha1.App, nsLabels map[string]stri
 	errs, warnings := p.ValidateSecurityGroups(app.Spec.SecurityGroups, app.Namespace, nsLabels, specPath.Child("securityGroups"))
 	r.appErrors(app, errs)
 	for _, w := range warnings {
-		r.Warnings = append(r.Warnings, truncate("App "+app.Name+": "+w))
+		r.Warnings = append(r.Warnings, message.Warning("App "+app.Name+": "+w))
 	}
 }
 
@@ -507,12 +505,4 @@ func appName(app *v1alpha1.App) string {
 		return "App " + app.Name + " (from " + workload.Name(*app.Spec.From) + ")"
 	}
 	return "App " + app.Name
-}
-
-// truncate cuts s to maxWarning bytes, marking the cut.
-func truncate(s string) string {
-	if len(s) <= maxWarning {
-		return s
-	}
-	return strings.TrimSpace(s[:maxWarning-3]) + "..."
 }

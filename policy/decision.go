@@ -2,7 +2,8 @@ package policy
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/taskgate/taskgate/message"
 )
 
 // Outcome is what a decision does, for callers' "decisions by rule and
@@ -88,10 +89,6 @@ const (
 	// OptOutValue is the value of the opt-out label that exempts.
 	OptOutValue = "disabled"
 )
-
-// maxMessage keeps decision strings under the 120 characters an admission
-// warning should have.
-const maxMessage = 119
 
 // TTLDecision is what TTL policy decides for one object.
 type TTLDecision struct {
@@ -183,7 +180,7 @@ func (d TTLDecision) String() string {
 	if d.Audit {
 		s = "audit: " + s
 	}
-	return truncate(s)
+	return message.Warning(s)
 }
 
 func boundPhrase(b Bound) string {
@@ -196,13 +193,4 @@ func boundPhrase(b Bound) string {
 		return ", raised by ttl.completionGraceSeconds"
 	}
 	return ", raised to ttl." + string(b)
-}
-
-// truncate cuts s to maxMessage bytes, marking the cut. Decision strings
-// are ASCII: rule names are DNS labels and the rest is fixed text.
-func truncate(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	return strings.TrimSpace(s[:maxMessage-3]) + "..."
 }

@@ -16,6 +16,6 @@
 // Every decision records the rule that made it and an Outcome, for metrics,
 // and an Audit flag: in audit mode callers report and change nothing.
 //
-// It imports no other package of taskgate, no client and no logger;
-// FromConfigMap reads a ConfigMap already in hand.
+// Of taskgate's packages it imports only message; it imports no client and
+// no logger: FromConfigMap reads a ConfigMap already in hand.
 package policy

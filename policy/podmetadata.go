@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/taskgate/taskgate/message"
 )
 
 // reservedPrefix is the prefix of taskgate's own annotations and labels
@@ -80,10 +82,10 @@ func (d PodMetadataDecision) Warnings() []string {
 		if d.Audit {
 			s = "audit: annotations would not be copied to the pod"
 		}
-		w = append(w, truncate(s+" (policy tasks.podMetadata.annotations): "+strings.Join(d.DroppedAnnotations, ", ")))
+		w = append(w, message.Warning(s+" (policy tasks.podMetadata.annotations): "+strings.Join(d.DroppedAnnotations, ", ")))
 	}
 	if len(d.DroppedLabels) > 0 {
-		w = append(w, truncate("labels not copied to the pod (policy tasks.podMetadata.labels): "+strings.Join(d.DroppedLabels, ", ")))
+		w = append(w, message.Warning("labels not copied to the pod (policy tasks.podMetadata.labels): "+strings.Join(d.DroppedLabels, ", ")))
 	}
 	return w
 }

@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/taskgate/taskgate/message"
 )
 
 // The resources a Task may set, as named in the policy and in Task spec.
@@ -68,7 +70,7 @@ func (d ResourceDecision) String() string {
 	if d.Audit {
 		s = "audit: would " + s
 	}
-	return truncate(s)
+	return message.Warning(s)
 }
 
 // ResolveTaskResources fills each of cpu, memory and disk that set leaves
@@ -150,7 +152,7 @@ func (p *Policy) verdict(fs []finding) (field.ErrorList, []string) {
 	if p.Mode == ModeAudit {
 		warnings := make([]string, len(fs))
 		for i, f := range fs {
-			warnings[i] = truncate("audit: would reject " + f.short)
+			warnings[i] = message.Warning("audit: would reject " + f.short)
 		}
 		return nil, warnings
 	}

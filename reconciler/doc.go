@@ -4,7 +4,7 @@
 // come from package policy; the reconcilers gather facts through package
 // facts, call in and apply the decisions.
 //
-// It may import api/v1alpha1 and the pure packages below it (policy,
-// facts, inherit, patch, schedule, workload, binding); it must not import
-// webhook or manager, which sit above it.
+// It may import api/v1alpha1 and the packages below it (policy, facts,
+// inherit, patch, message, schedule, workload, binding); it must not
+// import webhook or manager, which sit above it.
 package reconciler

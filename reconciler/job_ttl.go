@@ -114,10 +114,7 @@ func (r *JobTTLReconciler) reportAdmission(ctx context.Context, job *batchv1.Job
 // the Job out of the manager's watch: its decision is made.
 func JobCompletionPatch(job *batchv1.Job, d policy.TTLDecision) []byte {
 	ops := []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("test", "/metadata/resourceVersion", job.ResourceVersion)}
-	if ttl, ok := d.WriteTTL(); ok {
-		ops = append(ops, jsonpatch.NewOperation("add", "/spec/ttlSecondsAfterFinished", ttl))
-	}
-	ops = append(ops, patch.AddToMap(job.Annotations != nil, "/metadata/annotations", d.Annotations())...)
+	ops = append(ops, patch.JobTTL(job, d)...)
 	ops = append(ops, patch.AddToMap(job.Labels != nil, "/metadata/labels", map[string]string{v1alpha1.LabelCompletionDecided: "true"})...)
 	b, _ := json.Marshal(ops) // strings, numbers and string maps always marshal
 	return b

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -15,6 +14,7 @@ import (
 	"knative.dev/pkg/apis"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/message"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -99,7 +99,7 @@ func ComputeTaskStatus(in StatusInput) v1alpha1.TaskStatus {
 		Conditions:         slices.Clone(task.Status.Conditions), // holds no pointers
 		ObservedGeneration: gen,
 		ExitCode:           o.exitCode,
-		FailureReason:      truncate(o.failureReason, maxFailureReason),
+		FailureReason:      message.Truncate(o.failureReason, maxFailureReason, "…"),
 	}
 	if pr := in.PipelineRun; pr != nil {
 		s.PipelineRunName = pr.Name
@@ -142,7 +142,7 @@ func ComputeTaskStatus(in StatusInput) v1alpha1.TaskStatus {
 		Type:               v1alpha1.ConditionSucceeded,
 		Status:             o.status,
 		Reason:             o.reason,
-		Message:            truncate(o.message, maxConditionMessage),
+		Message:            message.Truncate(o.message, maxConditionMessage, "…"),
 		ObservedGeneration: gen,
 		LastTransitionTime: now,
 	})
@@ -383,14 +383,6 @@ func timedOut(limit *metav1.Duration) outcome {
 func runFailed(message string) outcome {
 	return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonRunFailed,
 		message: message, failureReason: message}
-}
-
-// truncate cuts s to at most n characters, as the API counts them.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
 }
 
 // TaskRunName returns the name of pr's TaskRun from status.childReferences,

@@ -55,7 +55,7 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 	}
 	d := h.Policy.Current().CreationTTL(facts.Object(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
 	h.Decided.Report(policy.KindJob, d.Rule, d.Outcome)
-	patches := append(JobTTLPatch(job, d), undecidedPatch(job)...)
+	patches := append(patch.JobTTL(job, d), undecidedPatch(job)...)
 	var warnings []string
 	if d.Audit && d.TTL != nil || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
 		warnings = append(warnings, "taskgate: "+d.String())
@@ -87,19 +87,4 @@ func undecidedPatch(job *batchv1.Job) []jsonpatch.JsonPatchOperation {
 		return nil
 	}
 	return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("remove", "/metadata/labels/"+patch.EscapeToken(v1alpha1.LabelCompletionDecided), nil)}
-}
-
-// JobTTLPatch returns the JSON-patch operations that apply a creation-time
-// TTL decision to a Job: the TTL itself (unless auditing) and the decision
-// annotations. No operations when the decision changes nothing.
-func JobTTLPatch(job *batchv1.Job, d policy.TTLDecision) []jsonpatch.JsonPatchOperation {
-	annotations := d.Annotations()
-	if len(annotations) == 0 {
-		return nil
-	}
-	var ops []jsonpatch.JsonPatchOperation
-	if ttl, ok := d.WriteTTL(); ok {
-		ops = append(ops, jsonpatch.NewOperation("add", "/spec/ttlSecondsAfterFinished", ttl))
-	}
-	return append(ops, patch.AddToMap(job.Annotations != nil, "/metadata/annotations", annotations)...)
 }
