@@ -25,18 +25,31 @@ type runFlags struct {
 	cpu, memory, disk, timeout string
 	env, annotations           []string
 	wait, follow               bool
+	// from, app and container are --from TYPE/NAME, the App's name
+	// for it and the workload's container.
+	from, app, container string
 }
 
 func newRunCommand(o *Options) *cobra.Command {
 	f := &runFlags{}
 	printFlags := genericclioptions.NewPrintFlags("created")
 	cmd := &cobra.Command{
-		Use:   "run APP [COMMAND | -c COMMAND] [--name NAME]",
+		Use:   "run (APP | --from TYPE/NAME) [COMMAND | -c COMMAND] [--name NAME]",
 		Short: "Run a one-off Task of an App and print its name and ID",
 		Long: `Run a one-off Task of an App, as cf run-task does. The Task runs in the App's
 image with its environment, service bindings and resources; the command, given
 as the second argument or with --command, replaces the App's start command and
 runs as /bin/sh -c COMMAND.
+
+--from TYPE/NAME runs a Task of a Deployment, StatefulSet, DaemonSet or
+CronJob instead, with no App of your own: the Task runs that workload's
+container (--container, else its default container) with its image, at the
+digest its pods run, and its environment, volumes and resources. TYPE is any of
+kubectl's names for the kind: deployment, deploy, statefulset, sts, daemonset,
+ds, cronjob, cj. The first run creates an App named after the workload (or
+--app NAME) whose spec.from names it, and later runs reuse that App. An App of
+that name that runs something else is left as it is, and the run fails: pass
+--app NAME to create another App for the workload.
 
 --name is the run's display name, as in cf and kf: it need not be unique, and
 the Task's object name is generated from the App's. -o prints the new Task
@@ -53,17 +66,33 @@ a B, in any case) count in powers of 1024: 512M and 512MB mean 512Mi, 1G and
   task=$(kubectl task run shop -c "bin/report" -o name)
 
   # Run a bigger import, showing its logs as it runs
-  kubectl task run shop -c "bin/import orders.csv" --memory 2G --follow`,
-		Args:              cobra.RangeArgs(1, 2),
-		ValidArgsFunction: completeAppThenID(o, false),
+  kubectl task run shop -c "bin/import orders.csv" --memory 2G --follow
+
+  # Migrate with what Deployment web runs, creating App web for it on the first run
+  kubectl task run --from deployment/web -c "rake db:migrate" --wait
+
+  # Run the worker container of StatefulSet queue, as App queue-worker
+  kubectl task run --from sts/queue --container worker --app queue-worker -c "bin/drain"`,
+		Args: cobra.MaximumNArgs(2),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			// With --from, the App is no argument.
+			if f.from != "" {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeAppThenID(o, false)(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			app, from, err := runTarget(args, f)
+			if err != nil {
+				return err
+			}
 			if len(args) == 2 {
 				if f.command != "" {
 					return fmt.Errorf("give the command once: as the second argument or with -c, not both")
 				}
 				f.command = args[1]
 			}
-			task, err := buildTask(args[0], f)
+			task, err := buildTask(app, f)
 			if err != nil {
 				return err
 			}
@@ -78,6 +107,11 @@ a B, in any case) count in powers of 1024: 512M and 512MB mean 512Mi, 1G and
 			}
 			if err := o.complete(); err != nil {
 				return err
+			}
+			if from != nil {
+				if err := o.appFrom(cmd.Context(), app, *from, o.reportTo(printer, f.follow)); err != nil {
+					return err
+				}
 			}
 			return o.run(cmd.Context(), task, printer, f.wait, f.follow)
 		},
@@ -105,6 +139,9 @@ func bindRunFlags(fl *pflag.FlagSet, f *runFlags) {
 	fl.StringVar(&f.timeout, "timeout", "", "limit on the run, such as 30m or 2h; 0s for none (default: cluster policy)")
 	fl.BoolVarP(&f.wait, "wait", "w", false, "wait for the Task to finish; if it fails, exit with its command's exit status, or 1 if it has none (cancelled, timed out)")
 	fl.BoolVarP(&f.follow, "follow", "f", false, "stream the Task's logs while it runs, then exit as --wait does")
+	fl.StringVar(&f.from, "from", "", "run a Task of a workload, TYPE/NAME such as deployment/web or sts/db, through an App for it, created on the first run")
+	fl.StringVar(&f.app, "app", "", "with --from, the name of the App for the workload (default: the workload's name)")
+	fl.StringVar(&f.container, "container", "", "with --from, the workload's container to run (default: its default container, else its first)")
 }
 
 // buildTask returns the Task that `run app` with flags f creates.
@@ -201,12 +238,7 @@ func (o *Options) run(ctx context.Context, task *v1alpha1.Task, printer printers
 	}
 	task = o.waitForID(ctx, task)
 
-	// With --follow, standard output carries the Task's logs alone; with
-	// -o, the printed Task alone.
-	report := o.Out
-	if follow || printer != nil {
-		report = o.ErrOut
-	}
+	report := o.reportTo(printer, follow)
 	if printer != nil {
 		if err := printer.PrintObj(task, o.Out); err != nil {
 			return fmt.Errorf("printing Task %s: %w", task.Name, err)
@@ -229,6 +261,16 @@ func (o *Options) run(ctx context.Context, task *v1alpha1.Task, printer printers
 		return err
 	}
 	return o.outcome(report, done)
+}
+
+// reportTo is where run reports what it created: standard output, but
+// with --follow, standard output carries the Task's logs alone, and with
+// -o the printed Task alone.
+func (o *Options) reportTo(printer printers.ResourcePrinter, follow bool) io.Writer {
+	if follow || printer != nil {
+		return o.ErrOut
+	}
+	return o.Out
 }
 
 // waitForID watches for the ID that taskgate gives a new Task within
