@@ -58,9 +58,6 @@ type AppReconciler struct {
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps,verbs=get;list;watch
 // +kubebuilder:rbac:groups=taskgate.dev,resources=apps/status,verbs=patch
 
-// ConditionReady is the App condition that says its bindings resolve.
-const ConditionReady = "Ready"
-
 // Reconcile updates one App's VCAP_SERVICES Secret and Ready condition.
 func (r *AppReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	app := &v1alpha1.App{}
@@ -228,12 +225,12 @@ func untyped(bound []binding.Bound) []string {
 // App's status must not tell its readers which Secrets exist in the
 // namespace.
 func readyCondition(generation int64, missingBindings, untypedBindings []string) metav1.Condition {
-	cond := metav1.Condition{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: "BindingsResolved",
+	cond := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.AppReasonBindingsResolved,
 		Message: "Every binding's Secret exists", ObservedGeneration: generation}
 	if len(missingBindings) > 0 {
 		missing := slices.Clone(missingBindings)
 		slices.Sort(missing)
-		cond.Status, cond.Reason = metav1.ConditionFalse, "SecretNotFound"
+		cond.Status, cond.Reason = metav1.ConditionFalse, v1alpha1.AppReasonSecretNotFound
 		cond.Message = fmt.Sprintf("The Secret of binding %s was not found; create it, or Tasks start without those credentials",
 			strings.Join(missing, ", "))
 		if len(missing) > 1 {
@@ -245,7 +242,7 @@ func readyCondition(generation int64, missingBindings, untypedBindings []string)
 	if len(untypedBindings) > 0 {
 		names := slices.Clone(untypedBindings)
 		slices.Sort(names)
-		cond.Status, cond.Reason = metav1.ConditionFalse, "BindingTypeMissing"
+		cond.Status, cond.Reason = metav1.ConditionFalse, v1alpha1.AppReasonBindingTypeMissing
 		cond.Message = fmt.Sprintf("Binding %s gets no servicebinding.io type, so Tasks see no type file; set type on the binding or add a type key to its Secret",
 			names[0])
 		if len(names) > 1 {

@@ -267,8 +267,8 @@ func (r *TaskReconciler) event(task *v1alpha1.Task, from v1alpha1.TaskState) {
 		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Succeeded", "Run", "Task %d of App %s succeeded", s.ID, task.Spec.AppRef.Name)
 	case v1alpha1.TaskStateFailed:
 		reason := "Failed"
-		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionSucceeded); c != nil && c.Reason == ReasonRefused {
-			reason = ReasonRefused
+		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionSucceeded); c != nil && c.Reason == v1alpha1.TaskReasonRefused {
+			reason = v1alpha1.TaskReasonRefused
 		}
 		r.Recorder.Eventf(task, nil, corev1.EventTypeWarning, reason, "Run", "Task %d of App %s failed: %s", s.ID, task.Spec.AppRef.Name, s.FailureReason)
 	case v1alpha1.TaskStateCancelled:

@@ -17,10 +17,6 @@ import (
 	"github.com/taskgate/taskgate/workload"
 )
 
-// ReasonRefused is the Succeeded condition's reason for a Task taskgate
-// will not run.
-const ReasonRefused = "Refused"
-
 // RunFacts are what RunRefusal decides on, gathered by the reconciler.
 type RunFacts struct {
 	Task *v1alpha1.Task

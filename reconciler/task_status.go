@@ -18,29 +18,6 @@ import (
 	"github.com/taskgate/taskgate/policy"
 )
 
-// Reasons of a Task's Succeeded condition. Users match on them
-// (kubectl wait, alerts), so they are part of the API.
-const (
-	// ReasonPending: Unknown; the Task's pod is not running yet.
-	ReasonPending = "Pending"
-	// ReasonRunning: Unknown; the command is running.
-	ReasonRunning = "Running"
-	// ReasonSucceeded: True; the command exited with status 0.
-	ReasonSucceeded = "Succeeded"
-	// ReasonFailed: False; the command exited with a non-zero status.
-	ReasonFailed = "Failed"
-	// ReasonTimedOut: False; the run exceeded its timeout.
-	ReasonTimedOut = "TimedOut"
-	// ReasonCancelled: False; the run was cancelled.
-	ReasonCancelled = "Cancelled"
-	// ReasonPendingExpired: False; the pod did not start within the pending
-	// deadline.
-	ReasonPendingExpired = "PendingExpired"
-	// ReasonRunFailed: False; Tekton or Kubernetes could not run the command
-	// (invalid run, image pull failure, eviction, deleted PipelineRun).
-	ReasonRunFailed = "RunFailed"
-)
-
 // Length limits of the API: TaskStatus.failureReason and
 // metav1.Condition.message.
 const (
@@ -174,7 +151,7 @@ func classify(in StatusInput) outcome {
 			return runFailed(fmt.Sprintf("PipelineRun %s was deleted before it finished", seen))
 		case in.Refusal != "":
 			msg := "Task refused: " + in.Refusal
-			return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonRefused,
+			return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: v1alpha1.TaskReasonRefused,
 				message: msg, failureReason: msg}
 		}
 		if in.CreateError != "" {
@@ -187,11 +164,11 @@ func classify(in StatusInput) outcome {
 	switch {
 	case c == nil || c.IsUnknown():
 		if commandStarted(tr) {
-			return notFinished(in, v1alpha1.TaskStateRunning, ReasonRunning, fmt.Sprintf("Pod %s is running", tr.Status.PodName))
+			return notFinished(in, v1alpha1.TaskStateRunning, v1alpha1.TaskReasonRunning, fmt.Sprintf("Pod %s is running", tr.Status.PodName))
 		}
 		return pending(in, pendingMessage(tr))
 	case c.IsTrue():
-		o := outcome{state: v1alpha1.TaskStateSucceeded, status: metav1.ConditionTrue, reason: ReasonSucceeded, message: "Task completed successfully"}
+		o := outcome{state: v1alpha1.TaskStateSucceeded, status: metav1.ConditionTrue, reason: v1alpha1.TaskReasonSucceeded, message: "Task completed successfully"}
 		if st := mainStep(tr); st != nil && st.Terminated != nil {
 			o.exitCode = new(st.Terminated.ExitCode)
 		}
@@ -234,7 +211,7 @@ func taskRunFailure(tr *pipelinev1.TaskRun) (outcome, bool) {
 		if st.Terminated.Reason == "OOMKilled" {
 			msg += " (out of memory)"
 		}
-		return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonFailed,
+		return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: v1alpha1.TaskReasonFailed,
 			message: msg, failureReason: msg, exitCode: new(st.Terminated.ExitCode)}, true
 	}
 	if c != nil && c.IsFalse() && c.Message != "" {
@@ -352,11 +329,11 @@ func pending(in StatusInput, message string) outcome {
 	created := in.Task.CreationTimestamp
 	retried := in.TaskRun != nil && len(in.TaskRun.Status.RetriesStatus) > 0
 	if in.PendingDeadline > 0 && !created.IsZero() && !retried && in.Now.Sub(created.Time) >= in.PendingDeadline {
-		return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonPendingExpired,
+		return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: v1alpha1.TaskReasonPendingExpired,
 			message:       fmt.Sprintf("%s: its pod did not start within %s of creation", policy.PendingExpiredMessage, in.PendingDeadline),
 			failureReason: policy.PendingExpiredMessage}
 	}
-	return notFinished(in, v1alpha1.TaskStatePending, ReasonPending, message)
+	return notFinished(in, v1alpha1.TaskStatePending, v1alpha1.TaskReasonPending, message)
 }
 
 func notFinished(in StatusInput, state v1alpha1.TaskState, reason, message string) outcome {
@@ -367,7 +344,7 @@ func notFinished(in StatusInput, state v1alpha1.TaskState, reason, message strin
 }
 
 func cancelled(message string) outcome {
-	return outcome{state: v1alpha1.TaskStateCancelled, status: metav1.ConditionFalse, reason: ReasonCancelled,
+	return outcome{state: v1alpha1.TaskStateCancelled, status: metav1.ConditionFalse, reason: v1alpha1.TaskReasonCancelled,
 		message: message, failureReason: message}
 }
 
@@ -376,12 +353,12 @@ func timedOut(limit *metav1.Duration) outcome {
 	if limit != nil && limit.Duration > 0 {
 		msg = fmt.Sprintf("Task timed out after %s", limit.Duration)
 	}
-	return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonTimedOut,
+	return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: v1alpha1.TaskReasonTimedOut,
 		message: msg, failureReason: msg}
 }
 
 func runFailed(message string) outcome {
-	return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: ReasonRunFailed,
+	return outcome{state: v1alpha1.TaskStateFailed, status: metav1.ConditionFalse, reason: v1alpha1.TaskReasonRunFailed,
 		message: message, failureReason: message}
 }
 

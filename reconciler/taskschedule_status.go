@@ -12,14 +12,6 @@ import (
 	"github.com/taskgate/taskgate/api/v1alpha1"
 )
 
-// Reasons of the TaskSchedule Ready condition.
-const (
-	ReasonScheduled       = "Scheduled"
-	ReasonSuspended       = "Suspended"
-	ReasonInvalidSchedule = "InvalidSchedule"
-	ReasonCreateFailed    = "TaskCreateFailed"
-)
-
 // ownedTasks are the Tasks of tasks that ts controls, by UID: a label
 // alone could be any Task's, or a former schedule's of the same name.
 func ownedTasks(ts *v1alpha1.TaskSchedule, tasks []v1alpha1.Task) []*v1alpha1.Task {
@@ -88,16 +80,16 @@ func setReadyCondition(ts *v1alpha1.TaskSchedule, res tickResult, runErr error) 
 	c := metav1.Condition{Type: v1alpha1.ConditionReady, ObservedGeneration: ts.Generation}
 	switch {
 	case res.invalid != nil:
-		c.Status, c.Reason = metav1.ConditionFalse, ReasonInvalidSchedule
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.TaskScheduleReasonInvalidSchedule
 		c.Message = fmt.Sprintf("spec.schedule or spec.timeZone does not parse: %v; fix the schedule", res.invalid)
 	case ptrTrue(ts.Spec.Suspend):
-		c.Status, c.Reason = metav1.ConditionFalse, ReasonSuspended
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.TaskScheduleReasonSuspended
 		c.Message = "No Task starts while spec.suspend is true"
 	case runErr != nil:
-		c.Status, c.Reason = metav1.ConditionFalse, ReasonCreateFailed
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.TaskScheduleReasonTaskCreateFailed
 		c.Message = fmt.Sprintf("The last tick's Task could not be created: %v", runErr)
 	default:
-		c.Status, c.Reason = metav1.ConditionTrue, ReasonScheduled
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.TaskScheduleReasonScheduled
 		c.Message = "A Task starts at each tick"
 	}
 	meta.SetStatusCondition(&ts.Status.Conditions, c)
