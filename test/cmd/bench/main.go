@@ -1,6 +1,7 @@
 // Command bench runs taskgate's benchmark suite on a fresh local cluster and
 // prints a markdown table of results beside their baselines; `make bench`
-// runs it. It writes results.md and the latency plot to -out.
+// runs it from test/, the module it belongs to. It writes results.md and
+// the latency plot to -dir (.cluster/bench by default).
 package main
 
 import (
