@@ -1,18 +1,15 @@
 package reconciler
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
@@ -26,13 +23,8 @@ import (
 // order, and labels the Task with it. An ID new to the Task is not in its
 // status yet: the caller writes it there with the Task's first status, one
 // write rather than two. It returns 0 when the App is gone, or is not the
-// App the Task was created for.
-//
-// The counter lives in the App's status. One status write takes IDs for
-// every Task of the App still without one and records each promise in
-// pendingTaskIDs; each Task then writes its own. A manager that stops in
-// between finds the promises there and keeps them, so IDs have no gaps and
-// none is given twice.
+// App the Task was created for. TaskIDLedger is the protocol; this file
+// reads and writes what it decides.
 func (r *TaskReconciler) ensureID(ctx context.Context, task *v1alpha1.Task) (int64, error) {
 	id := task.Status.ID
 	if id == 0 {
@@ -67,13 +59,13 @@ func (r *TaskReconciler) takeID(ctx context.Context, task *v1alpha1.Task) (int64
 		return 0, nil
 	}
 	state := r.ids.of(key)
-	id := promisedID(state.latest(cached), task.UID)
+	id := TaskIDLedger{App: state.latest(cached)}.Promised(task.UID)
 	if id == 0 {
 		state.mu.Lock()
 		defer state.mu.Unlock()
 		// Another worker may have taken this Task's ID while we waited.
 		app := state.latest(cached)
-		if id = promisedID(app, task.UID); id == 0 {
+		if id = (TaskIDLedger{App: app}).Promised(task.UID); id == 0 {
 			var err error
 			if id, err = r.takeIDs(ctx, task, app.DeepCopy(), state); err != nil || id == 0 {
 				return 0, err
@@ -100,7 +92,7 @@ func (r *TaskReconciler) takeIDs(ctx context.Context, task *v1alpha1.Task, app *
 			if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: task.Namespace, Name: task.Spec.AppRef.Name}, app); err != nil {
 				return err
 			}
-			if id = promisedID(app, task.UID); id != 0 {
+			if id = (TaskIDLedger{App: app}).Promised(task.UID); id != 0 {
 				return nil
 			}
 		}
@@ -116,7 +108,7 @@ func (r *TaskReconciler) takeIDs(ctx context.Context, task *v1alpha1.Task, app *
 		} else if own.DeletionTimestamp != nil {
 			return fmt.Errorf("task %s is being deleted", task.Name)
 		}
-		plan := PlanTaskIDs(app, tasks, v1alpha1.MaxPendingTaskIDs)
+		plan := TaskIDLedger{App: app}.Plan(tasks, v1alpha1.MaxPendingTaskIDs)
 		if err := r.writePromised(ctx, plan, state, done); err != nil {
 			return err
 		}
@@ -126,7 +118,7 @@ func (r *TaskReconciler) takeIDs(ctx context.Context, task *v1alpha1.Task, app *
 			return fmt.Errorf("app %s holds %d task IDs promised and not yet written, the most it can", app.Name, len(plan.Pending))
 		}
 		// Not promised, the Task is among the new: there is a batch to write.
-		app.Status.LastTaskID, app.Status.PendingTaskIDs = plan.LastTaskID, plan.Pending
+		plan.ApplyTo(app)
 		if err := r.Client.Status().Update(ctx, app); err != nil {
 			return err
 		}
@@ -168,7 +160,7 @@ func (r *TaskReconciler) writePromised(ctx context.Context, plan TaskIDPlan, sta
 func (r *TaskReconciler) appTasks(ctx context.Context, app *v1alpha1.App, task *v1alpha1.Task) ([]v1alpha1.Task, error) {
 	list := &v1alpha1.TaskList{}
 	// Not copied: an App may have thousands of finished Tasks, and
-	// PlanTaskIDs only reads them.
+	// the ledger only reads them.
 	if err := r.Client.List(ctx, list, client.InNamespace(app.Namespace), client.MatchingLabels{v1alpha1.LabelApp: app.Name},
 		client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing Tasks of App %s: %w", app.Name, err)
@@ -263,97 +255,6 @@ func (r *TaskReconciler) ensureIDLabel(ctx context.Context, task *v1alpha1.Task,
 // names an App which does not own it.
 const ReasonNotOwnedByApp = "NotOwnedByApp"
 
-// OwnedBy reports whether the Task's ownerReferences name the App of uid:
-// the admission webhook sets one on every Task it admits, and the garbage
-// collector removes it when the App is deleted without its Tasks.
-func OwnedBy(task *v1alpha1.Task, uid types.UID) bool {
-	return uid != "" && slices.ContainsFunc(task.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == uid })
-}
-
-// promisedID is the ID the App promised the Task, or 0.
-func promisedID(app *v1alpha1.App, uid types.UID) int64 {
-	for _, p := range app.Status.PendingTaskIDs {
-		if p.UID == string(uid) {
-			return p.ID
-		}
-	}
-	return 0
-}
-
-// TaskIDPlan is what one status write of an App does to its Tasks' IDs.
-type TaskIDPlan struct {
-	// Complete are the promised IDs that their Tasks do not show yet.
-	Complete []TaskIDWrite
-	// New are the Tasks that take IDs in this write, in ID order.
-	New []TaskIDWrite
-	// LastTaskID and Pending are the App's status.lastTaskID and
-	// status.pendingTaskIDs after the write.
-	LastTaskID int64
-	Pending    []v1alpha1.TaskIDGrant
-}
-
-// TaskIDWrite is an ID to write to a Task.
-type TaskIDWrite struct {
-	Task *v1alpha1.Task
-	ID   int64
-}
-
-// IDOf returns the ID the plan gives or promises the Task, or 0.
-func (p TaskIDPlan) IDOf(uid types.UID) int64 {
-	for _, w := range slices.Concat(p.Complete, p.New) {
-		if w.Task.UID == uid {
-			return w.ID
-		}
-	}
-	return 0
-}
-
-// PlanTaskIDs decides the App's next status write from what is known of
-// its Tasks.
-//
-// Only Tasks the App owns count (OwnedBy): a Task of an App deleted without
-// its Tasks takes nothing from a new App of the same name. A promise whose
-// Task is not among them is dropped: the Task is gone, or was replaced by
-// one of the same name. So is a promise whose Task shows an
-// ID. Any other stays, and its ID is to be written; keeping it until the
-// Task shows it means a lagging copy of that Task is never taken for one
-// still waiting. The waiting Tasks, without an ID or a promise and not
-// being deleted, take the next IDs in order of creation and then name, as
-// many as fit in limit promises.
-func PlanTaskIDs(app *v1alpha1.App, tasks []v1alpha1.Task, limit int) TaskIDPlan {
-	byUID := make(map[types.UID]*v1alpha1.Task, len(tasks))
-	for i := range tasks {
-		t := &tasks[i]
-		if _, dup := byUID[t.UID]; !dup && t.Namespace == app.Namespace && t.Spec.AppRef.Name == app.Name && OwnedBy(t, app.UID) {
-			byUID[t.UID] = t
-		}
-	}
-	plan := TaskIDPlan{LastTaskID: app.Status.LastTaskID}
-	promised := make(map[types.UID]bool, len(app.Status.PendingTaskIDs))
-	for _, p := range app.Status.PendingTaskIDs {
-		promised[types.UID(p.UID)] = true
-		if t, ok := byUID[types.UID(p.UID)]; ok && t.Status.ID == 0 {
-			plan.Pending = append(plan.Pending, p)
-			plan.Complete = append(plan.Complete, TaskIDWrite{Task: t, ID: p.ID})
-		}
-	}
-	var waiting []*v1alpha1.Task
-	for _, t := range byUID {
-		if t.Status.ID == 0 && t.DeletionTimestamp == nil && !promised[t.UID] {
-			waiting = append(waiting, t)
-		}
-	}
-	slices.SortFunc(waiting, func(a, b *v1alpha1.Task) int {
-		return cmp.Or(a.CreationTimestamp.Compare(b.CreationTimestamp.Time), strings.Compare(a.Name, b.Name))
-	})
-	for _, t := range waiting[:min(len(waiting), max(limit-len(plan.Pending), 0))] {
-		plan.LastTaskID++
-		plan.Pending = append(plan.Pending, v1alpha1.TaskIDGrant{Name: t.Name, UID: string(t.UID), ID: plan.LastTaskID})
-		plan.New = append(plan.New, TaskIDWrite{Task: t, ID: plan.LastTaskID})
-	}
-	return plan
-}
-
 // appIDs serialises the taking of each App's task IDs within the process,
 // so the Task workers do not conflict on the App's resourceVersion. Its
 // zero value is ready to use.
@@ -407,7 +308,7 @@ func (s *appIDState) latest(cached *v1alpha1.App) *v1alpha1.App {
 func (s *appIDState) wrote(app *v1alpha1.App) {
 	s.written.Store(app)
 	s.claimed.Range(func(uid, _ any) bool {
-		if promisedID(app, uid.(types.UID)) == 0 {
+		if (TaskIDLedger{App: app}).Promised(uid.(types.UID)) == 0 {
 			s.claimed.Delete(uid)
 		}
 		return true

@@ -49,7 +49,7 @@ func promise(name string, id int64) v1alpha1.TaskIDGrant {
 	return v1alpha1.TaskIDGrant{Name: name, UID: name, ID: id}
 }
 
-func TestPlanTaskIDs(t *testing.T) {
+func TestTaskIDLedgerPlan(t *testing.T) {
 	other := idTask("other-app", 0, 0)
 	other.Spec.AppRef.Name = "api"
 	otherNS := idTask("other-ns", 0, 0)
@@ -173,7 +173,7 @@ func TestPlanTaskIDs(t *testing.T) {
 			if limit == 0 {
 				limit = v1alpha1.MaxPendingTaskIDs
 			}
-			plan := PlanTaskIDs(app, tc.tasks, limit)
+			plan := TaskIDLedger{App: app}.Plan(tc.tasks, limit)
 			if diff := cmp.Diff(tc.complete, writes(plan.Complete)); diff != "" {
 				t.Errorf("Complete (-want +got):\n%s", diff)
 			}
@@ -190,6 +190,53 @@ func TestPlanTaskIDs(t *testing.T) {
 				if got := plan.IDOf(w.Task.UID); got != w.ID {
 					t.Errorf("IDOf(%s) = %d, want %d", w.Task.UID, got, w.ID)
 				}
+			}
+		})
+	}
+}
+
+func TestTaskIDLedgerPromised(t *testing.T) {
+	app := &v1alpha1.App{Status: v1alpha1.AppStatus{LastTaskID: 3, PendingTaskIDs: []v1alpha1.TaskIDGrant{promise("w2", 2), promise("w3", 3)}}}
+	for _, tc := range []struct {
+		name string
+		uid  types.UID
+		want int64
+	}{
+		{name: "promised", uid: "w3", want: 3},
+		{name: "the first promise", uid: "w2", want: 2},
+		{name: "not promised", uid: "w1", want: 0},
+		{name: "no UID", uid: "", want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := (TaskIDLedger{App: app}).Promised(tc.uid); got != tc.want {
+				t.Errorf("Promised(%q) = %d, want %d", tc.uid, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTaskIDPlanApplyTo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		plan TaskIDPlan
+		want v1alpha1.AppStatus
+	}{{
+		name: "a batch taken",
+		plan: TaskIDPlan{LastTaskID: 5, Pending: []v1alpha1.TaskIDGrant{promise("a", 4), promise("b", 5)}},
+		want: v1alpha1.AppStatus{LastTaskID: 5, PendingTaskIDs: []v1alpha1.TaskIDGrant{promise("a", 4), promise("b", 5)}},
+	}, {
+		name: "every promise kept: none pending",
+		plan: TaskIDPlan{LastTaskID: 5},
+		want: v1alpha1.AppStatus{LastTaskID: 5},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := &v1alpha1.App{Status: v1alpha1.AppStatus{LastTaskID: 3, PendingTaskIDs: []v1alpha1.TaskIDGrant{promise("a", 4)}}}
+			tc.plan.ApplyTo(app)
+			if diff := cmp.Diff(tc.want, app.Status); diff != "" {
+				t.Errorf("status (-want +got):\n%s", diff)
+			}
+			if got := tc.plan.IDOf("unknown"); got != 0 {
+				t.Errorf("IDOf(unknown) = %d, want 0", got)
 			}
 		})
 	}
