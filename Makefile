@@ -94,13 +94,15 @@ test: verify image test-unit test-fuzz test-e2e ## Run every check and test; the
 
 # test/ is a module of its own (test/go.mod). Its e2e and chartinstall
 # packages start a cluster in TestMain, and -short skips localcluster's test
-# that starts one: test-e2e runs those.
+# that starts one: test-e2e runs those. The harness's unit tests run with
+# -count=1, as they did in test-e2e: helm reads the chart in a process of its
+# own, which go test's cache cannot see.
 HARNESS_CLUSTER_PKGS := ./e2e ./chartinstall ./localcluster
 
 .PHONY: test-unit
 test-unit: ## Run the unit tests of both modules, the product's and test/'s (no cluster).
 	$(GO) test -race ./...
-	cd test && $(GO) test -short $$($(GO) list ./... | grep -v -e '/test/e2e$$' -e '/test/chartinstall$$')
+	cd test && $(GO) test -short -count=1 $$($(GO) list ./... | grep -v -e '/test/e2e$$' -e '/test/chartinstall$$')
 
 .PHONY: test-fuzz
 test-fuzz: ## Run each fuzzer briefly (FUZZ_TIME executions each).
