@@ -7,5 +7,6 @@
 // It is the top floor: it may import every product package, and only
 // cmd/taskgate imports it. It imports webhook only to register admission
 // handlers; the policy and the facts its reconcilers share come from
-// policy and facts.
+// policy and facts. Logs key objects by Kind with klog.KObj values, as
+// package reconciler's doc says.
 package manager

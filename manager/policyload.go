@@ -90,7 +90,7 @@ func (l *policyLoader) load(ctx context.Context) {
 	switch err := l.cache.Get(ctx, l.key, cm); {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		l.log.Error(err, "Reading the policy ConfigMap failed; the last good policy stays in force", "configMap", l.key)
+		l.log.Error(err, "Reading the policy ConfigMap failed; the last good policy stays in force", "ConfigMap", klog.KRef(l.key.Namespace, l.key.Name))
 		return
 	default:
 		obs.exists, obs.resourceVersion = true, cm.ResourceVersion
@@ -109,20 +109,20 @@ func (l *policyLoader) load(ctx context.Context) {
 	case policyDefaults:
 		l.store.Reset()
 		l.metrics.setPolicyInfo(policySourceDefaults, "")
-		l.log.Info("No policy ConfigMap; the documented defaults apply", "configMap", l.key)
+		l.log.Info("No policy ConfigMap; the documented defaults apply", "ConfigMap", klog.KRef(l.key.Namespace, l.key.Name))
 	case policyLoaded:
 		l.store.Set(p)
 		l.metrics.setPolicyInfo(policySourceConfigMap, cm.ResourceVersion)
-		l.log.Info("Policy loaded", "configMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion, "mode", l.store.Current().Mode)
+		l.log.Info("Policy loaded", "ConfigMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion, "mode", l.store.Current().Mode)
 		l.recorder.Eventf(cm, nil, corev1.EventTypeNormal, "PolicyLoaded", "Load", "Policy loaded (mode %s)", l.store.Current().Mode)
 	case policyKept:
 		l.metrics.PolicyReloadErrors.Inc()
-		l.log.Error(obs.errs.ToAggregate(), "Invalid policy; the last good policy stays in force", "configMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion)
+		l.log.Error(obs.errs.ToAggregate(), "Invalid policy; the last good policy stays in force", "ConfigMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion)
 		l.recorder.Eventf(cm, nil, corev1.EventTypeWarning, "InvalidPolicy", "Load",
 			"Policy not loaded; the last good policy stays in force: %s", obs.errs.ToAggregate().Error())
 	case policyUnready:
 		l.metrics.PolicyReloadErrors.Inc()
-		l.log.Error(obs.errs.ToAggregate(), "Invalid policy and none loaded since start; this replica is not ready until it is fixed", "configMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion)
+		l.log.Error(obs.errs.ToAggregate(), "Invalid policy and none loaded since start; this replica is not ready until it is fixed", "ConfigMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion)
 		l.recorder.Eventf(cm, nil, corev1.EventTypeWarning, "InvalidPolicy", "Load",
 			"Policy not loaded and none has loaded since the manager started, so it is not ready (it never falls back to the defaults): %s", obs.errs.ToAggregate().Error())
 	}

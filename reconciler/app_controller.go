@@ -200,7 +200,7 @@ func (r *AppReconciler) deleteVCAPServices(ctx context.Context, app *v1alpha1.Ap
 	if err != nil {
 		return fmt.Errorf("deleting VCAP_SERVICES Secret: %w", err)
 	}
-	log.FromContext(ctx).Info("Deleted VCAP_SERVICES Secret of an App without bindings", "app", klog.KObj(app), "secret", klog.KObj(secret))
+	log.FromContext(ctx).Info("Deleted VCAP_SERVICES Secret of an App without bindings", "App", klog.KObj(app), "Secret", klog.KObj(secret))
 	r.Recorder.Eventf(app, secret, corev1.EventTypeNormal, "VCAPServicesDeleted", "Delete",
 		"Secret %s deleted: App %s has no service bindings left", secret.Name, app.Name)
 	return nil

@@ -73,7 +73,7 @@ func (r *CapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.R
 		}
 	}
 	if deleted > 0 {
-		ctrl.LoggerFrom(ctx).Info("Pruned Tasks past the cap", "app", req.NamespacedName, "deleted", deleted, "cap", d.Max, "rule", d.Rule)
+		ctrl.LoggerFrom(ctx).Info("Pruned Tasks past the cap", "App", klog.KRef(req.Namespace, req.Name), "deleted", deleted, "cap", d.Max, "rule", d.Rule)
 		if app != nil {
 			r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, "Pruned", "Prune",
 				"Deleted the %d oldest finished Tasks to keep %d (rule %s)", deleted, d.Max, d.Rule)
@@ -125,7 +125,7 @@ func (r *CapReconciler) deleteIfStillPastCap(ctx context.Context, key types.Name
 	if err := DeleteTask(ctx, r.Client, task); err != nil {
 		return false, err
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("Deleted Task past the cap", "task", klog.KObj(task), "taskID", task.Status.ID)
+	ctrl.LoggerFrom(ctx).V(1).Info("Deleted Task past the cap", "Task", klog.KObj(task), "taskID", task.Status.ID)
 	if r.Deleted != nil {
 		r.Deleted(DeleteReasonCap)
 	}

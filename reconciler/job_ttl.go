@@ -84,7 +84,7 @@ func (r *JobTTLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if d.Audit && changed {
 		r.Recorder.Eventf(job, nil, corev1.EventTypeNormal, "AuditTTL", "TTL", "%s", d.String())
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("Decided completion TTL", "job", klog.KObj(job), "decision", d.String(), "changed", changed)
+	ctrl.LoggerFrom(ctx).V(1).Info("Decided completion TTL", "Job", klog.KObj(job), "decision", d.String(), "changed", changed)
 	return ctrl.Result{}, nil
 }
 

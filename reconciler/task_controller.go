@@ -197,7 +197,7 @@ func (r *TaskReconciler) createRun(ctx context.Context, task *v1alpha1.Task, id 
 	if err := r.Client.Create(ctx, pr); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, &createRunError{err}
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("Created PipelineRun", "pipelineRun", klog.KObj(pr), "taskID", id)
+	ctrl.LoggerFrom(ctx).V(1).Info("Created PipelineRun", "PipelineRun", klog.KObj(pr), "taskID", id)
 	return pr, nil
 }
 
@@ -305,7 +305,7 @@ func (r *TaskReconciler) cancel(ctx context.Context, task *v1alpha1.Task, pr *pi
 	if err := r.Client.Patch(ctx, pr, client.RawPatch(types.JSONPatchType, CancelPatch())); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("cancelling PipelineRun: %w", err))
 	}
-	ctrl.LoggerFrom(ctx).Info("Cancelled PipelineRun", "pipelineRun", klog.KObj(pr), "state", task.Status.State)
+	ctrl.LoggerFrom(ctx).Info("Cancelled PipelineRun", "PipelineRun", klog.KObj(pr), "state", task.Status.State)
 	return nil
 }
 

@@ -123,7 +123,7 @@ func (r *TaskReconciler) takeIDs(ctx context.Context, task *v1alpha1.Task, app *
 			return err
 		}
 		state.wrote(app)
-		ctrl.LoggerFrom(ctx).V(1).Info("Took task IDs", "app", klog.KObj(app), "count", len(plan.New), "lastTaskID", plan.LastTaskID)
+		ctrl.LoggerFrom(ctx).V(1).Info("Took task IDs", "App", klog.KObj(app), "count", len(plan.New), "lastTaskID", plan.LastTaskID)
 		id = mine
 		return nil
 	})

@@ -55,7 +55,7 @@ func (r *TaskReconciler) expire(ctx context.Context, task *v1alpha1.Task) (ctrl.
 	if err := DeleteTask(ctx, r.Client, fresh); err != nil {
 		return ctrl.Result{}, err
 	}
-	ctrl.LoggerFrom(ctx).Info("Deleted expired Task", "task", klog.KObj(fresh), "ttlSecondsAfterFinished", *fresh.Spec.TTLSecondsAfterFinished)
+	ctrl.LoggerFrom(ctx).Info("Deleted expired Task", "Task", klog.KObj(fresh), "ttlSecondsAfterFinished", *fresh.Spec.TTLSecondsAfterFinished)
 	if r.Deleted != nil {
 		r.Deleted(DeleteReasonTTL)
 	}

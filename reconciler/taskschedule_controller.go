@@ -140,7 +140,7 @@ func (r *TaskScheduleReconciler) tick(ctx context.Context, ts *v1alpha1.TaskSche
 			"Creating Task %s for the tick at %s: %v", task.Name, d.Start.UTC().Format(time.RFC3339), err)
 		return res, fmt.Errorf("creating Task %s: %w", klog.KObj(task), err)
 	default:
-		log.FromContext(ctx).Info("Started scheduled Task", "taskSchedule", klog.KObj(ts), "task", klog.KObj(task), "tick", d.Start)
+		log.FromContext(ctx).Info("Started scheduled Task", "TaskSchedule", klog.KObj(ts), "Task", klog.KObj(task), "tick", d.Start)
 		r.Recorder.Eventf(ts, task, corev1.EventTypeNormal, "Started", "Schedule",
 			"Started Task %s for the tick at %s", task.Name, d.Start.UTC().Format(time.RFC3339))
 		res.started = task.Name

@@ -57,13 +57,13 @@ func remove(ctx context.Context, c client.Client, kind string, obj client.Object
 		return fmt.Errorf("reading %s %s: %w", kind, key, err)
 	}
 	if certificate != "" && obj.GetAnnotations()[CertificateNameAnnotation] != certificate {
-		log.Info("Keeping a Secret cert-manager did not issue for the chart", "secret", klog.KObj(obj), "certificate", certificate)
+		log.Info("Keeping a Secret cert-manager did not issue for the chart", "Secret", klog.KObj(obj), "certificate", certificate)
 		return nil
 	}
 	uid := obj.GetUID()
 	if err := c.Delete(ctx, obj, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s %s: %w", kind, key, err)
 	}
-	log.Info("Deleted what the release left", "kind", kind, "object", klog.KObj(obj))
+	log.Info("Deleted what the release left", kind, klog.KObj(obj))
 	return nil
 }

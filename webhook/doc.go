@@ -6,5 +6,6 @@
 //
 // It must not import reconciler or manager; what the manager also needs
 // (the policy from its ConfigMap, namespace readers) lives in policy and
-// facts, not here.
+// facts, not here. Logs key objects by Kind with klog.KObj values, as
+// package reconciler's doc says.
 package webhook

@@ -80,14 +80,14 @@ func (h *TaskDefaulter) taskLauncher(ctx context.Context, p *policy.Policy, app 
 		var err error
 		if secrets, err = h.PullSecrets(ctx, app.Namespace, app.Spec.ImagePullSecrets); err != nil {
 			log.Info("Reading the pull Secrets of an App failed; its Task runs with /bin/sh -c",
-				"app", klog.KObj(app), "err", err)
+				"App", klog.KObj(app), "err", err)
 			return "", inherit.WarningLauncherNotRead(warningPullSecretsUnread)
 		}
 	}
 	launcher, err := h.Images.Launcher(ctx, d.Reference, secrets)
 	if err != nil {
 		log.Info("Reading the image labels of an App failed; its Task runs with /bin/sh -c",
-			"app", klog.KObj(app), "image", app.Spec.Image, "err", err)
+			"App", klog.KObj(app), "image", app.Spec.Image, "err", err)
 		return "", inherit.WarningLauncherNotRead(imageinspect.Reason(err))
 	}
 	if launcher != imageinspect.CNBLauncher {
