@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,10 +13,17 @@ import (
 	"github.com/taskgate/taskgate/policy"
 )
 
-func TestJobTTL(t *testing.T) {
-	set := policy.TTLDecision{TTL: ptr.To[int32](3600), Rule: "hour", Outcome: policy.OutcomeSet}
-	audit := set
+// decisions returns a decision that sets ttl by rule, and the same in
+// audit mode.
+func decisions(ttl int32, rule string) (set, audit policy.TTLDecision) {
+	set = policy.TTLDecision{TTL: ptr.To(ttl), Rule: rule, Outcome: policy.OutcomeSet}
+	audit = set
 	audit.Audit = true
+	return set, audit
+}
+
+func TestJobTTL(t *testing.T) {
+	set, audit := decisions(3600, "hour")
 	tests := []struct {
 		name     string
 		existing map[string]string
@@ -59,6 +67,83 @@ func TestJobTTL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Annotations: tt.existing}}
 			if diff := cmp.Diff(tt.want, JobTTL(job, tt.decision)); diff != "" {
+				t.Fatalf("patch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestJobCompletion(t *testing.T) {
+	set, audit := decisions(60, "failed")
+	tests := []struct {
+		name                string
+		labels, annotations map[string]string
+		decision            policy.TTLDecision
+		want                string
+	}{{
+		name:     "a Job with neither labels nor annotations",
+		decision: set,
+		want: `[{"op":"test","path":"/metadata/resourceVersion","value":"7"},` +
+			`{"op":"add","path":"/spec/ttlSecondsAfterFinished","value":60},` +
+			`{"op":"add","path":"/metadata/annotations","value":{"taskgate.dev/policy-decision":"set ttlSecondsAfterFinished=60 (rule failed)","taskgate.dev/ttl-source":"policy"}},` +
+			`{"op":"add","path":"/metadata/labels","value":{"taskgate.dev/completion-decided":"true"}}]`,
+	}, {
+		name:        "a Job's own labels and annotations stay",
+		labels:      map[string]string{"team": "a"},
+		annotations: map[string]string{"owner": "b"},
+		decision:    set,
+		want: `[{"op":"test","path":"/metadata/resourceVersion","value":"7"},` +
+			`{"op":"add","path":"/spec/ttlSecondsAfterFinished","value":60},` +
+			`{"op":"add","path":"/metadata/annotations/taskgate.dev~1policy-decision","value":"set ttlSecondsAfterFinished=60 (rule failed)"},` +
+			`{"op":"add","path":"/metadata/annotations/taskgate.dev~1ttl-source","value":"policy"},` +
+			`{"op":"add","path":"/metadata/labels/taskgate.dev~1completion-decided","value":"true"}]`,
+	}, {
+		name:     "audit mode writes no TTL, but the decision is made",
+		labels:   map[string]string{"team": "a"},
+		decision: audit,
+		want: `[{"op":"test","path":"/metadata/resourceVersion","value":"7"},` +
+			`{"op":"add","path":"/metadata/annotations","value":{"taskgate.dev/policy-decision":"audit: would set ttlSecondsAfterFinished=60 (rule failed)"}},` +
+			`{"op":"add","path":"/metadata/labels/taskgate.dev~1completion-decided","value":"true"}]`,
+	}, {
+		name:     "policy's TTL from admission stands: only the label",
+		labels:   map[string]string{"team": "a"},
+		decision: policy.TTLDecision{Rule: "failed", Outcome: policy.OutcomeUnchanged},
+		want: `[{"op":"test","path":"/metadata/resourceVersion","value":"7"},` +
+			`{"op":"add","path":"/metadata/labels/taskgate.dev~1completion-decided","value":"true"}]`,
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "7", Labels: tt.labels, Annotations: tt.annotations}}
+			got := JobCompletion(job, tt.decision)
+			if !json.Valid(got) {
+				t.Fatalf("patch is not JSON: %s", got)
+			}
+			if diff := cmp.Diff(tt.want, string(got)); diff != "" {
+				t.Fatalf("patch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestJobUndecided(t *testing.T) {
+	tests := []struct {
+		name   string
+		labels map[string]string
+		want   []jsonpatch.JsonPatchOperation
+	}{{
+		name: "no labels",
+	}, {
+		name:   "other labels",
+		labels: map[string]string{"team": "a"},
+	}, {
+		name:   "copied from a decided Job",
+		labels: map[string]string{"team": "a", "taskgate.dev/completion-decided": "true"},
+		want:   []jsonpatch.JsonPatchOperation{{Operation: "remove", Path: "/metadata/labels/taskgate.dev~1completion-decided"}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Labels: tt.labels}}
+			if diff := cmp.Diff(tt.want, JobUndecided(job)); diff != "" {
 				t.Fatalf("patch (-want +got):\n%s", diff)
 			}
 		})

@@ -2,12 +2,10 @@ package reconciler
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
-	"gomodules.xyz/jsonpatch/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -49,7 +47,7 @@ type JobTTLReconciler struct {
 
 // Jobs: watched (undecided ones only) and read; patched with the
 // completion TTL and the decided label, one JSON patch of those fields
-// (JobCompletionPatch). Never created, updated or deleted: the Kubernetes
+// (patch.JobCompletion). Never created, updated or deleted: the Kubernetes
 // TTL-after-finished controller deletes them.
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;patch
 
@@ -78,7 +76,7 @@ func (r *JobTTLReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	// Written even when admission already set this TTL: the label takes
 	// the Job out of the watch.
 	changed := job.Annotations[policy.AnnotationDecision] != d.String()
-	if err := r.Client.Patch(ctx, job, client.RawPatch(types.JSONPatchType, JobCompletionPatch(job, d))); err != nil {
+	if err := r.Client.Patch(ctx, job, client.RawPatch(types.JSONPatchType, patch.JobCompletion(job, d))); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("applying completion TTL: %w", err))
 	}
 	if d.Audit && changed {
@@ -106,18 +104,6 @@ func (r *JobTTLReconciler) reportAdmission(ctx context.Context, job *batchv1.Job
 		return nil
 	}
 	return client.IgnoreNotFound(err)
-}
-
-// JobCompletionPatch returns the explicit JSON patch for a completion-time
-// decision: a resourceVersion test, so a stale read changes nothing, the
-// TTL unless auditing, the decision annotations, and the label that takes
-// the Job out of the manager's watch: its decision is made.
-func JobCompletionPatch(job *batchv1.Job, d policy.TTLDecision) []byte {
-	ops := []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("test", "/metadata/resourceVersion", job.ResourceVersion)}
-	ops = append(ops, patch.JobTTL(job, d)...)
-	ops = append(ops, patch.AddToMap(job.Labels != nil, "/metadata/labels", map[string]string{v1alpha1.LabelCompletionDecided: "true"})...)
-	b, _ := json.Marshal(ops) // strings, numbers and string maps always marshal
-	return b
 }
 
 // jobFinished reports how a Job ended and when its TTL clock started: the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -55,7 +54,7 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 	}
 	d := h.Policy.Current().CreationTTL(facts.Object(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
 	h.Decided.Report(policy.KindJob, d.Rule, d.Outcome)
-	patches := append(patch.JobTTL(job, d), undecidedPatch(job)...)
+	patches := append(patch.JobTTL(job, d), patch.JobUndecided(job)...)
 	var warnings []string
 	if d.Audit && d.TTL != nil || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
 		warnings = append(warnings, "taskgate: "+d.String())
@@ -77,14 +76,4 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 		return admission.Allowed("").WithWarnings(warnings...)
 	}
 	return admission.Patched("", patches...).WithWarnings(warnings...)
-}
-
-// undecidedPatch removes taskgate.dev/completion-decided from a new Job,
-// copied there with another Job's labels: the manager watches only Jobs
-// without it, and this one's completion is still to be decided.
-func undecidedPatch(job *batchv1.Job) []jsonpatch.JsonPatchOperation {
-	if _, ok := job.Labels[v1alpha1.LabelCompletionDecided]; !ok {
-		return nil
-	}
-	return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("remove", "/metadata/labels/"+patch.EscapeToken(v1alpha1.LabelCompletionDecided), nil)}
 }
