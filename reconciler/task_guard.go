@@ -58,7 +58,7 @@ var resolvedPath = field.NewPath("spec", "resolved")
 // In audit mode, 3 and 5 do not refuse, as they do not deny at admission.
 func RunRefusal(f RunFacts) string {
 	task, p := f.Task, f.Policy
-	switch p.Exemption(policy.ObjectFacts{Namespace: task.Namespace}) {
+	switch p.Exemption(facts.Object(policy.KindTask, &task.ObjectMeta, nil, nil)) {
 	case policy.ExemptSystemNamespace, policy.ExemptManagerNamespace:
 		return field.Forbidden(field.NewPath("metadata", "namespace"), fmt.Sprintf(
 			"taskgate's webhooks do not admit Tasks in namespace %s, so taskgate runs none there; create the Task in an application namespace",
