@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -33,10 +32,7 @@ type JobDefaulter struct {
 
 // Handle answers one AdmissionReview for a Job.
 func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admission.Response {
-	if req.Operation != admissionv1.Create {
-		return admission.Allowed("")
-	}
-	if resp, wrong := wrongKind(req, jobKind); wrong {
+	if resp, done := notCreateOf(req, jobKind); done {
 		return resp
 	}
 	job := &batchv1.Job{}

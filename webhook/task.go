@@ -18,6 +18,7 @@ import (
 	"github.com/taskgate/taskgate/facts"
 	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/workload"
 )
 
 var (
@@ -50,10 +51,7 @@ type TaskDefaulter struct {
 
 // Handle answers one AdmissionReview for a Task.
 func (h *TaskDefaulter) Handle(ctx context.Context, req admission.Request) admission.Response {
-	if req.Operation != admissionv1.Create {
-		return admission.Allowed("")
-	}
-	if resp, wrong := wrongKind(req, taskKind); wrong {
+	if resp, done := notCreateOf(req, taskKind); done {
 		return resp
 	}
 	task := &v1alpha1.Task{}
@@ -80,41 +78,24 @@ func (h *TaskDefaulter) Handle(ctx context.Context, req admission.Request) admis
 // Running it again on its own output changes nothing.
 func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]string, error) {
 	p := h.Policy.Current()
-	app, err := h.Apps(ctx, task.Namespace, task.Spec.AppRef.Name)
+	f, err := taskSources{h.Apps, h.Namespaces, h.NamespaceUIDs, h.Workloads}.read(ctx, task)
 	if err != nil {
 		return nil, err
 	}
-	if app == nil {
-		return nil, invalidTask(task, field.ErrorList{appNotFound(task)})
-	}
-	nsLabels, err := h.Namespaces(ctx, task.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	nsUID, err := h.NamespaceUIDs.Get(ctx, task.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	w, werr, err := h.Workloads.read(ctx, app)
-	if err != nil {
-		return nil, err
-	}
-	if werr != nil {
-		return nil, invalidTask(task, inherit.AppRefErrors(app, field.ErrorList{werr}))
-	}
+	app, ns, w := f.app, f.ns, f.workload
 	launcher, launcherWarning := h.taskLauncher(ctx, p, inherit.WithWorkload(app, w), task)
 	resolveApp := app
 	if launcher != "" {
 		resolveApp = inherit.WithLauncher(app, launcher)
 	}
-	res := inherit.ResolveTaskFrom(resolveApp, w, task, p, inherit.Namespace{Labels: nsLabels, UID: nsUID})
+	res := inherit.ResolveTaskFrom(resolveApp, w, task, p, ns)
 	if launcher != "" {
 		res.Warnings = inherit.DetectedLauncherWarnings(res.Warnings)
 	}
 	if launcherWarning != "" {
 		res.Warnings = append(res.Warnings, launcherWarning)
 	}
-	res.CheckSecurityGroups(app, nsLabels, p)
+	res.CheckSecurityGroups(app, ns.Labels, p)
 	h.decided(policy.KindTask, res.Resources.Rule, res.Resources.Outcome)
 	h.decided(policy.KindTask, res.Timeout.Rule, res.Timeout.Outcome)
 	if len(res.Errors) > 0 {
@@ -139,7 +120,7 @@ func (h *TaskDefaulter) Default(ctx context.Context, task *v1alpha1.Task) ([]str
 		task.OwnerReferences = append(task.OwnerReferences, ownedBy)
 	}
 
-	d := p.CreationTTL(facts.Object(policy.KindTask, &task.ObjectMeta, nsLabels, task.Spec.TTLSecondsAfterFinished))
+	d := p.CreationTTL(facts.Object(policy.KindTask, &task.ObjectMeta, ns.Labels, task.Spec.TTLSecondsAfterFinished))
 	h.decided(policy.KindTask, d.Rule, d.Outcome)
 	if ttl, ok := d.WriteTTL(); ok {
 		if task.Spec.TTLSecondsAfterFinished != nil && *task.Spec.TTLSecondsAfterFinished != ttl {
@@ -188,31 +169,11 @@ var _ admission.Validator[*v1alpha1.Task] = &TaskValidator{}
 // the mutating webhook, and the sender to be allowed to read each Secret
 // or ConfigMap the Task's env adds to its App's.
 func (v *TaskValidator) ValidateCreate(ctx context.Context, task *v1alpha1.Task) (admission.Warnings, error) {
-	app, err := v.Apps(ctx, task.Namespace, task.Spec.AppRef.Name)
+	f, err := taskSources{v.Apps, v.Namespaces, v.NamespaceUIDs, v.Workloads}.read(ctx, task)
 	if err != nil {
 		return nil, err
 	}
-	if app == nil {
-		return nil, invalidTask(task, field.ErrorList{appNotFound(task)})
-	}
-	var nsLabels map[string]string
-	if v.Namespaces != nil {
-		if nsLabels, err = v.Namespaces(ctx, task.Namespace); err != nil {
-			return nil, err
-		}
-	}
-	nsUID, err := v.NamespaceUIDs.Get(ctx, task.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	w, werr, err := v.Workloads.read(ctx, app)
-	if err != nil {
-		return nil, err
-	}
-	if werr != nil {
-		return nil, invalidTask(task, inherit.AppRefErrors(app, field.ErrorList{werr}))
-	}
-	ns := inherit.Namespace{Labels: nsLabels, UID: nsUID}
+	app, ns, w := f.app, f.ns, f.workload
 	p := v.Policy.Current()
 	res := inherit.ResolveTaskFrom(app, w, task, p, ns)
 	if len(res.Errors) > 0 {
@@ -276,4 +237,50 @@ func denied(err error) admission.Response {
 		return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: false, Result: &s}}
 	}
 	return admission.Errored(http.StatusInternalServerError, err)
+}
+
+// taskSources are where admitting a Task reads its facts.
+type taskSources struct {
+	apps      AppGetter
+	labels    facts.NamespaceLabels
+	uids      facts.NamespaceUID
+	workloads Workloads
+}
+
+// taskFacts are what admitting a Task decides on, besides the policy.
+type taskFacts struct {
+	app      *v1alpha1.App
+	ns       inherit.Namespace
+	workload *workload.Container
+}
+
+// read gathers the Task's App, its namespace's labels (none without a
+// reader) and UID, and the container the App's spec.from names. A missing
+// App, or one whose workload cannot be used, makes the Task invalid.
+func (s taskSources) read(ctx context.Context, task *v1alpha1.Task) (taskFacts, error) {
+	var f taskFacts
+	var err error
+	if f.app, err = s.apps(ctx, task.Namespace, task.Spec.AppRef.Name); err != nil {
+		return f, err
+	}
+	if f.app == nil {
+		return f, invalidTask(task, field.ErrorList{appNotFound(task)})
+	}
+	if s.labels != nil {
+		if f.ns.Labels, err = s.labels(ctx, task.Namespace); err != nil {
+			return f, err
+		}
+	}
+	if f.ns.UID, err = s.uids.Get(ctx, task.Namespace); err != nil {
+		return f, err
+	}
+	w, werr, err := s.workloads.read(ctx, f.app)
+	if err != nil {
+		return f, err
+	}
+	if werr != nil {
+		return f, invalidTask(task, inherit.AppRefErrors(f.app, field.ErrorList{werr}))
+	}
+	f.workload = w
+	return f, nil
 }
