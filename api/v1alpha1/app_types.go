@@ -19,6 +19,7 @@ import (
 // belongs in a ConfigMap or Secret (envFrom, or a service binding's files).
 // +kubebuilder:validation:XValidation:rule="has(self.image) || has(self.from)",message="set image, or from to run a workload's container"
 // +kubebuilder:validation:XValidation:rule="(has(self.env) ? self.env.map(e, e.name.size() + (has(e.value) ? e.value.size() : 0)).sum() : 0) + (has(self.command) ? self.command.map(c, c.size()).sum() : 0) + (has(self.args) ? self.args.map(a, a.size()).sum() : 0) <= 65536",message="env names and values, command and args must total at most 65536 characters; put larger configuration in a ConfigMap or Secret and use envFrom or a service binding"
+// +kubebuilder:validation:MinProperties=1
 type AppSpec struct {
 	// from names a workload of the App's namespace (a Deployment,
 	// StatefulSet, DaemonSet or CronJob) whose container the App's Tasks
@@ -75,6 +76,7 @@ type AppSpec struct {
 	// App's user with the App's security context, which whoever may
 	// create the App could already run as spec.command.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('/')",message="must be an absolute path in the image, for example /cnb/lifecycle/launcher"
 	Launcher string `json:"launcher,omitempty"`
@@ -82,6 +84,7 @@ type AppSpec struct {
 	// workingDir is the directory tasks start in. When empty, the image's
 	// WORKDIR is used.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
 	WorkingDir string `json:"workingDir,omitempty"`
 
@@ -134,6 +137,7 @@ type AppSpec struct {
 	// the namespace's default ServiceAccount is used. A Task cannot choose
 	// another.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
@@ -172,19 +176,20 @@ type WorkloadRef struct {
 	// CronJob (batch/v1, its job template).
 	// +required
 	// +kubebuilder:validation:Enum=Deployment;StatefulSet;DaemonSet;CronJob
-	Kind string `json:"kind"`
+	Kind string `json:"kind,omitempty"`
 
 	// name of the workload, in the App's namespace.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// container is the name of the pod template's container to run. When
 	// empty, the one the template's kubectl.kubernetes.io/default-container
 	// annotation names, else the first, as kubectl exec and logs choose.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Container string `json:"container,omitempty"`
@@ -199,7 +204,7 @@ type ServiceBinding struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// secretName is the Secret, in the App's namespace, that holds the
 	// binding's credentials.
@@ -207,7 +212,7 @@ type ServiceBinding struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
-	SecretName string `json:"secretName"`
+	SecretName string `json:"secretName,omitempty"`
 
 	// Service metadata (issue 26): what servicebinding.io clients read from
 	// the type and provider files, and what Cloud Foundry puts in each
@@ -222,6 +227,7 @@ type ServiceBinding struct {
 	// servicebinding.io/<type>; a binding must get a type from one of the
 	// three.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
 	Type string `json:"type,omitempty"`
@@ -230,6 +236,7 @@ type ServiceBinding struct {
 	// bitnami, written to $SERVICE_BINDING_ROOT/<name>/provider and to
 	// VCAP_SERVICES. It is used only when the Secret has no provider key.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
 	Provider string `json:"provider,omitempty"`
@@ -237,12 +244,14 @@ type ServiceBinding struct {
 	// label is the service's label in VCAP_SERVICES, which keys the
 	// document and which cfenv libraries match on. When empty, the type.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
 	Label string `json:"label,omitempty"`
 
-	// plan is the service plan shown in VCAP_SERVICES. When empty, "".
+	// plan is the service plan shown in VCAP_SERVICES. When unset, "".
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	Plan string `json:"plan,omitempty"`
 
@@ -260,19 +269,22 @@ type AppStatus struct {
 	// conditions describe the App. Ready is True when its configuration is
 	// valid and its bindings resolve.
 	// +optional
+	// +patchStrategy=merge
+	// +patchMergeKey=type
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=8
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
 	// observedGeneration is the spec generation the conditions describe.
 	// +optional
+	// +kubebuilder:validation:Minimum=1
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// lastTaskID is the ID given to the App's most recent Task. IDs are
 	// handed out in order 1, 2, 3... without gaps.
 	// +optional
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	LastTaskID int64 `json:"lastTaskID,omitempty"`
 
 	// pendingTaskIDs lists the IDs that taskgate has given to Tasks which
@@ -297,19 +309,19 @@ type TaskIDGrant struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// uid of the Task, so that a Task created later under the same name
 	// does not take the ID.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=36
-	UID string `json:"uid"`
+	UID string `json:"uid,omitempty"`
 
 	// id is the ID given to the Task.
 	// +required
 	// +kubebuilder:validation:Minimum=1
-	ID int64 `json:"id"`
+	ID int64 `json:"id,omitempty"`
 }
 
 // App is a parent app whose runtime configuration its Tasks inherit: image,
@@ -326,12 +338,13 @@ type TaskIDGrant struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type App struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec is the App's runtime configuration.
 	// +required
-	Spec AppSpec `json:"spec"`
+	Spec AppSpec `json:"spec,omitzero"`
 
 	// status is the App's observed state.
 	// +optional

@@ -59,11 +59,12 @@ type TaskSpec struct {
 	// configuration the Task runs with. It cannot change after creation.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="appRef is immutable; create a new Task to run another App"
-	AppRef AppReference `json:"appRef"`
+	AppRef AppReference `json:"appRef,omitzero"`
 
 	// displayName is a human-readable name for the run, for example
 	// "migrate-2026-11". It need not be unique.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="displayName is immutable"
 	DisplayName string `json:"displayName,omitempty"`
@@ -139,7 +140,7 @@ type TaskSpec struct {
 	// desiredState is Run, or Cancelled to terminate the Task. Cancelling is
 	// final: it cannot be set back to Run.
 	// +optional
-	// +kubebuilder:default=Run
+	// +default="Run"
 	// +kubebuilder:validation:XValidation:rule="oldSelf != 'Cancelled' || self == 'Cancelled'",message="a cancel request cannot be withdrawn; create a new Task to run again"
 	DesiredState DesiredState `json:"desiredState,omitempty"`
 
@@ -161,7 +162,7 @@ type AppReference struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 }
 
 // ResolvedRun is the complete pod configuration of one Task run: the App's
@@ -180,7 +181,7 @@ type ResolvedRun struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
-	Image string `json:"image"`
+	Image string `json:"image,omitempty"`
 
 	// command is the container entrypoint: the App's (64 items of 4096
 	// characters), or /bin/sh -c or the App's launcher, and the Task's
@@ -200,6 +201,7 @@ type ResolvedRun struct {
 
 	// workingDir is the container's working directory.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
 	WorkingDir string `json:"workingDir,omitempty"`
 
@@ -241,6 +243,7 @@ type ResolvedRun struct {
 
 	// serviceAccountName is the pod's ServiceAccount.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
@@ -266,25 +269,28 @@ type ResolvedRun struct {
 // TaskStatus is the observed state of a Task, mirrored from its PipelineRun,
 // TaskRun and pod.
 type TaskStatus struct {
+	// conditions describe the Task. Succeeded is Unknown while it runs,
+	// then True or False with a reason.
+	// +optional
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
 	// id is the Task's sequence number within its App: 1, 2, 3...
 	// +optional
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	ID int64 `json:"id,omitempty"`
 
 	// state is Pending, Running, Succeeded, Failed or Cancelled.
 	// +optional
 	State TaskState `json:"state,omitempty"`
 
-	// conditions describe the Task. Succeeded is Unknown while it runs,
-	// then True or False with a reason.
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	// +kubebuilder:validation:MaxItems=8
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
-
 	// observedGeneration is the spec generation the status describes.
 	// +optional
+	// +kubebuilder:validation:Minimum=1
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// startTime is when the Task started running.
@@ -301,11 +307,13 @@ type TaskStatus struct {
 
 	// pipelineRunName is the Tekton PipelineRun that runs the Task.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	PipelineRunName string `json:"pipelineRunName,omitempty"`
 
 	// podName is the pod that ran the Task; `kubectl logs` it while the
 	// Task exists.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	PodName string `json:"podName,omitempty"`
 
 	// exitCode is the command's exit status.
@@ -315,6 +323,7 @@ type TaskStatus struct {
 	// failureReason says why the Task failed, for example
 	// "Exited with status 127".
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	FailureReason string `json:"failureReason,omitempty"`
 }
@@ -351,12 +360,13 @@ type TaskStatus struct {
 // +kubebuilder:resource:shortName=tgtask,categories=taskgate
 type Task struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec asks for the run.
 	// +required
-	Spec TaskSpec `json:"spec"`
+	Spec TaskSpec `json:"spec,omitzero"`
 
 	// status is the run's observed state.
 	// +optional

@@ -30,7 +30,7 @@ type TaskScheduleSpec struct {
 	// appRef names the App, in the schedule's namespace, whose Tasks the
 	// schedule starts.
 	// +required
-	AppRef AppReference `json:"appRef"`
+	AppRef AppReference `json:"appRef,omitzero"`
 
 	// schedule is a standard five-field cron expression, for example
 	// "0 3 * * *" (03:00 every day) or "*/15 * * * *", or a descriptor such
@@ -38,7 +38,7 @@ type TaskScheduleSpec struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
-	Schedule string `json:"schedule"`
+	Schedule string `json:"schedule,omitempty"`
 
 	// timeZone is the IANA time zone the schedule is read in, for example
 	// "Europe/Berlin". When unset, the schedule is read in UTC.
@@ -59,7 +59,7 @@ type TaskScheduleSpec struct {
 	// concurrencyPolicy is Allow, Forbid (skip a tick while a Task of the
 	// schedule runs) or Replace (cancel it and start the tick's).
 	// +optional
-	// +kubebuilder:default=Allow
+	// +default="Allow"
 	ConcurrencyPolicy ConcurrencyPolicy `json:"concurrencyPolicy,omitempty"`
 
 	// startingDeadlineSeconds is how late, in seconds, a missed tick may
@@ -103,12 +103,14 @@ type TaskTemplateMetadata struct {
 type TaskTemplateSpec struct {
 	// displayName is each Task's spec.displayName.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	DisplayName string `json:"displayName,omitempty"`
 
 	// command is each Task's spec.command; when empty the App's start
 	// command runs.
 	// +optional
+	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8192
 	Command string `json:"command,omitempty"`
 
@@ -146,10 +148,13 @@ type TaskTemplateSpec struct {
 type TaskReference struct {
 	// name of the Task.
 	// +required
-	Name string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name,omitempty"`
 
 	// id is the Task's ID within its App.
 	// +optional
+	// +kubebuilder:validation:Minimum=1
 	ID int64 `json:"id,omitempty"`
 }
 
@@ -168,6 +173,16 @@ type FinishedTaskReference struct {
 
 // TaskScheduleStatus is the observed state of a TaskSchedule.
 type TaskScheduleStatus struct {
+	// conditions describe the schedule. Ready is True while it starts
+	// Tasks at its ticks.
+	// +optional
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
 	// lastScheduleTime is the last tick at which a Task was started.
 	// +optional
 	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
@@ -186,16 +201,9 @@ type TaskScheduleStatus struct {
 	// +optional
 	LastFinished *FinishedTaskReference `json:"lastFinished,omitempty"`
 
-	// conditions describe the schedule. Ready is True while it starts
-	// Tasks at its ticks.
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	// +kubebuilder:validation:MaxItems=8
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
-
 	// observedGeneration is the spec generation the status describes.
 	// +optional
+	// +kubebuilder:validation:Minimum=1
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
 
@@ -223,12 +231,13 @@ type TaskScheduleStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type TaskSchedule struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec says which Task to start, and when.
 	// +required
-	Spec TaskScheduleSpec `json:"spec"`
+	Spec TaskScheduleSpec `json:"spec,omitzero"`
 
 	// status is the schedule's observed state.
 	// +optional
