@@ -1,8 +1,9 @@
 # taskgate's build, test and demo entry points. `make help` lists them.
 #
-# Every tool is pinned: controller-gen in tools/go.mod, and the local
-# cluster's binaries (Kubernetes, etcd, kwok, Tekton) in test/clusterbin/*,
-# and the real node's Debian packages in hack/install-node-packages.sh.
+# Every tool is pinned: controller-gen, helm and golangci-lint (built with
+# kube-api-linter) in tools/go.mod, the local cluster's binaries
+# (Kubernetes, etcd, kwok, Tekton) in test/clusterbin/*, and the real
+# node's Debian packages in hack/install-node-packages.sh.
 
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
@@ -18,6 +19,9 @@ BENCH_FLAGS   ?=
 # "context deadline exceeded" on Go 1.26 (golang/go#75804).
 FUZZ_TIME     ?= 20000x
 LOCALCLUSTER  := $(CURDIR)/bin/localcluster
+# Every Go module of the tree, for the tidy check: the product, its tools,
+# the test harness and the local cluster's pinned binaries.
+GO_MODULES    := $(dir $(wildcard go.mod tools/go.mod test/go.mod test/clusterbin/*/go.mod))
 # The manager image docker-build tags.
 IMG           ?= ghcr.io/taskgate/taskgate:dev
 # Image timestamps come from the commit, for reproducible builds.
@@ -54,12 +58,27 @@ fmt: ## Format the Go code.
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: verify
-verify: ## Fail if generated files are stale, code is unformatted or vet complains.
+verify: ## Fail if generated files are stale, code is unformatted, a module is untidy, vet or a linter complains, or helm lint does.
 	@$(MAKE) --no-print-directory generate
 	@git diff --exit-code -- api charts/taskgate/files/crds charts/taskgate/files/rbac || { echo "generated files are stale: run 'make generate' and commit the result"; exit 1; }
 	@test -z "$$(git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac)" || { git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac; echo "generated files are untracked: run 'make generate' and commit the result"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run 'make fmt'"; exit 1; }
 	$(GO) vet ./...
+	@$(MAKE) --no-print-directory verify-tidy lint helm-lint
+
+.PHONY: tidy
+tidy: ## Run go mod tidy in every module.
+	@for dir in $(GO_MODULES); do echo "go mod tidy in $$dir"; (cd $$dir && $(GO) mod tidy); done
+
+.PHONY: verify-tidy
+verify-tidy: ## Fail if go mod tidy would change any module's go.mod or go.sum.
+	@for dir in $(GO_MODULES); do \
+		(cd $$dir && $(GO) mod tidy -diff) || { echo "$${dir}go.mod or go.sum is not tidy: run 'make tidy' and commit the result"; exit 1; }; \
+	done
+
+.PHONY: lint
+lint: ## Lint the Go code, and api/ against the Kubernetes API conventions, with the pinned golangci-lint and kube-api-linter (.golangci.yml).
+	$(TOOL) golangci-lint-kube-api-linter run ./...
 
 ##@ Build
 

@@ -142,7 +142,7 @@ func build(s Spec) (v1.Image, error) {
 	if p.OS == "" || p.Architecture == "" {
 		return nil, fmt.Errorf("platform with OS %q and architecture %q: both are needed", p.OS, p.Architecture)
 	}
-	var base v1.Image = empty.Image
+	base := empty.Image
 	layerType := types.DockerLayer
 	switch s.MediaType {
 	case "", types.DockerManifestSchema2:

@@ -105,9 +105,7 @@ type PodSecurityPaths struct {
 }
 
 // podSecurityChecks are PodSecurity admission's own checks, by ID.
-var podSecurityChecks = sync.OnceValue(func() []psapolicy.Check {
-	return psapolicy.DefaultChecks()
-})
+var podSecurityChecks = sync.OnceValue(psapolicy.DefaultChecks)
 
 // ValidatePodSecurity evaluates a pod against req with PodSecurity
 // admission's checks, and returns one error per failed check at the field
