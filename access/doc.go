@@ -14,4 +14,8 @@
 // lacks; SubjectAccessReviewer does so with SubjectAccessReviews and a
 // short-lived cache of decisions. Forbidden turns what is missing into a
 // field.ErrorList in kubectl's words.
+//
+// It may import the API types, inherit (for what an App's pods are given)
+// and Kubernetes' authorization libraries; it must not import webhook,
+// reconciler or manager, which call it.
 package access

@@ -14,4 +14,7 @@
 // Everything here is a pure function of an App's bindings and the Secrets
 // they name: the reconciler reads the Secrets and writes the result, and
 // the App webhook refuses a binding with no type.
+//
+// It may import only the API types and Kubernetes' libraries: it knows
+// nothing of webhooks, reconcilers or clients.
 package binding

@@ -9,4 +9,7 @@
 // a short timeout, through a transport the caller may replace, and caches
 // what it learns: an image named by digest for as long as the cache holds
 // it, by tag and a failure for a short time.
+//
+// It imports no package of taskgate: policy decides whether to read, and
+// the webhook calls it.
 package imageinspect

@@ -10,4 +10,7 @@
 // -trimpath, no VCS stamp and an empty build ID; image files and configs,
 // SBOMs and the chart archive are dated at SOURCE_DATE_EPOCH; so the same
 // commit, Go toolchain and options give the same digests.
+//
+// It may import ociimage and the standard library's build tooling; no
+// package of the manager or the plugin imports it.
 package release

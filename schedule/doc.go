@@ -11,4 +11,7 @@
 // Event rather than walking them all; and Forbid does not record a skipped
 // tick, so it still starts once the running Task ends, if its deadline
 // allows.
+//
+// It may import only the API types, robfig/cron and Kubernetes' libraries;
+// the webhook and the reconciler call it, and it never reads a cluster.
 package schedule

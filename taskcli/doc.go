@@ -10,4 +10,9 @@
 // of the Task CRD's printer columns, or the objects. Waiting and log streaming poll
 // the Task through the API server, so they work with any RBAC that lets a
 // developer read Tasks and pod logs.
+//
+// It may import the API types, schedule and workload (pure helpers), and
+// Kubernetes' client libraries; it must not import webhook, reconciler,
+// manager or policy, which run in the manager, not on a developer's
+// machine.
 package taskcli

@@ -1,10 +1,22 @@
 package v1alpha1
 
-// Condition reasons, in one place so clients can import them: users and
-// tools match on them (kubectl wait, alerts, the plugin), so they are part
-// of the API. The condition types, ConditionSucceeded (a Task's outcome)
-// and ConditionReady (an App's or a TaskSchedule's), are declared beside
-// their types.
+// Condition types and reasons, in one place so clients can import them:
+// users and tools match on them (kubectl wait, alerts, the plugin), so they
+// are part of the API.
+
+// Condition types.
+const (
+	// ConditionSucceeded is the Task condition that summarises its
+	// outcome: Unknown while it runs, True when it succeeded, False when
+	// it failed or was cancelled. `kubectl wait --for=condition=Succeeded
+	// task/NAME` waits on it.
+	ConditionSucceeded = "Succeeded"
+	// ConditionReady is the App condition that says whether its bindings
+	// resolve, and the TaskSchedule condition that says whether it starts
+	// Tasks at its ticks (False while suspended or when its App is
+	// missing).
+	ConditionReady = "Ready"
+)
 
 // Reasons of a Task's Succeeded condition.
 const (

@@ -40,11 +40,6 @@ func (s TaskState) IsFinished() bool {
 	return s == TaskStateSucceeded || s == TaskStateFailed || s == TaskStateCancelled
 }
 
-// ConditionSucceeded is the Task condition that summarises its outcome:
-// Unknown while it runs, True when it succeeded, False when it failed or was
-// cancelled. `kubectl wait --for=condition=Succeeded task/NAME` waits on it.
-const ConditionSucceeded = "Succeeded"
-
 // TaskSpec asks for one run of an App. Its environment and command are
 // bounded as the App's are (see AppSpec), and for the same reasons.
 // +kubebuilder:validation:XValidation:rule="has(self.command) == has(oldSelf.command)",message="command cannot be added or removed after the Task is created; create a new Task instead",fieldPath=".command"

@@ -21,10 +21,6 @@ const (
 	ConcurrencyReplace ConcurrencyPolicy = "Replace"
 )
 
-// ConditionReady is the TaskSchedule condition that says whether it starts
-// Tasks at its ticks: False while suspended or when its App is missing.
-const ConditionReady = "Ready"
-
 // TaskScheduleSpec starts a Task of an App at each tick of a cron schedule.
 type TaskScheduleSpec struct {
 	// appRef names the App, in the schedule's namespace, whose Tasks the

@@ -1,5 +1,3 @@
-// Command kubectl-task is the `kubectl task` plugin: put it on PATH and
-// run `kubectl task --help`. The commands live in package taskcli.
 package main
 
 import (

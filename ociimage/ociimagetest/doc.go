@@ -3,4 +3,7 @@
 // back as comparable entries, and reads a docker-archive back as the digest
 // under each tag, each failing the test on an error, as net/http/httptest
 // does for HTTP.
+//
+// It may import only ociimage and the standard library; product code must
+// not import it.
 package ociimagetest
