@@ -64,6 +64,7 @@ verify: ## Fail if generated files are stale, code is unformatted, a module is u
 	@test -z "$$(git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac)" || { git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac; echo "generated files are untracked: run 'make generate' and commit the result"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run 'make fmt'"; exit 1; }
 	$(GO) vet ./...
+	cd test && $(GO) vet ./...
 	@$(MAKE) --no-print-directory verify-tidy lint helm-lint
 
 .PHONY: tidy
@@ -77,8 +78,9 @@ verify-tidy: ## Fail if go mod tidy would change any module's go.mod or go.sum.
 	done
 
 .PHONY: lint
-lint: ## Lint the Go code, and api/ against the Kubernetes API conventions, with the pinned golangci-lint and kube-api-linter (.golangci.yml).
+lint: ## Lint the Go code of both modules, and api/ against the Kubernetes API conventions, with the pinned golangci-lint and kube-api-linter (.golangci.yml).
 	$(TOOL) golangci-lint-kube-api-linter run ./...
+	cd test && $(GO) tool -modfile=../tools/go.mod golangci-lint-kube-api-linter run --config ../.golangci.yml ./...
 
 ##@ Build
 

@@ -229,7 +229,7 @@ func testPluginRunNow(t *testing.T) {
 	// creator's entry is the one with generateName.
 	var creator []string
 	for _, f := range task.ManagedFields {
-		if f.FieldsV1 != nil && strings.Contains(string(f.FieldsV1.Raw), `"f:generateName"`) {
+		if f.FieldsV1 != nil && strings.Contains(string(f.FieldsV1.GetRawBytes()), `"f:generateName"`) {
 			creator = append(creator, f.Manager+" "+string(f.Operation))
 		}
 	}

@@ -274,7 +274,7 @@ func (c *Cluster) startAPIServer(ctx context.Context, opts Options) error {
 		return err
 	}
 	api := &envtest.APIServer{Out: logs, Err: logs, CertDir: certDir}
-	api.SecureServing.Address, api.SecureServing.Port, api.SecureServing.CA = "127.0.0.1", strconv.Itoa(apiPort), ca
+	api.Address, api.Port, api.CA = "127.0.0.1", strconv.Itoa(apiPort), ca
 	// Pods reach the apiserver as the Service "kubernetes", whose
 	// endpoint is the advertised node address; a namespace without a
 	// default route leaves the apiserver no address to pick itself.
@@ -465,7 +465,7 @@ func applyManifest(ctx context.Context, cl client.Client, manifest string) error
 			continue
 		}
 		status, hasStatus := u.Object["status"]
-		if err := cl.Patch(ctx, u, client.Apply, client.FieldOwner("localcluster"), client.ForceOwnership); err != nil {
+		if err := cl.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("localcluster"), client.ForceOwnership); err != nil {
 			return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 		// Nodes report capacity through status, which apply to the main
@@ -474,7 +474,7 @@ func applyManifest(ctx context.Context, cl client.Client, manifest string) error
 			u.Object["status"] = status
 			u.SetManagedFields(nil)
 			u.SetResourceVersion("")
-			if err := cl.Status().Patch(ctx, u, client.Apply, client.FieldOwner("localcluster"), client.ForceOwnership); err != nil && !apierrors.IsNotFound(err) {
+			if err := cl.Status().Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("localcluster"), client.ForceOwnership); err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("applying status of %s %s: %w", u.GetKind(), u.GetName(), err)
 			}
 		}

@@ -90,7 +90,7 @@ func statusFields(fields *metav1.FieldsV1) ([]string, error) {
 	var tree struct {
 		Status map[string]map[string]any `json:"f:status"`
 	}
-	if err := json.Unmarshal(fields.Raw, &tree); err != nil {
+	if err := json.Unmarshal(fields.GetRawBytes(), &tree); err != nil {
 		return nil, fmt.Errorf("decoding managed fields: %w", err)
 	}
 	var paths []string

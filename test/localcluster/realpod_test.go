@@ -9,7 +9,7 @@ import (
 
 func TestCheckStatusWriters(t *testing.T) {
 	entry := func(manager, fields string) metav1.ManagedFieldsEntry {
-		return metav1.ManagedFieldsEntry{Manager: manager, Subresource: "status", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+		return metav1.ManagedFieldsEntry{Manager: manager, Subresource: "status", FieldsV1: metav1.NewFieldsV1(fields)}
 	}
 	kubelet := entry("kubelet", `{"f:status":{"f:containerStatuses":{},"f:phase":{}}}`)
 	for _, tc := range []struct {
@@ -27,7 +27,7 @@ func TestCheckStatusWriters(t *testing.T) {
 		{"kwok", []metav1.ManagedFieldsEntry{kubelet, entry("kwok", `{"f:status":{"f:phase":{}}}`)},
 			"the status was written by [kubelet kwok], want kubelet alone (and kube-scheduler's PodScheduled condition)"},
 		{"nobody", nil, "the status was written by [], want kubelet"},
-		{"a spec writer is not a status writer", []metav1.ManagedFieldsEntry{kubelet, {Manager: "kwok", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{}`)}}}, ""},
+		{"a spec writer is not a status writer", []metav1.ManagedFieldsEntry{kubelet, {Manager: "kwok", FieldsV1: metav1.NewFieldsV1(`{}`)}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := checkStatusWriters(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{ManagedFields: tc.entries}})

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -362,7 +363,7 @@ func TestPostgresServes(t *testing.T) {
 	})
 
 	port := freePort(t)
-	serverEnv := append(env[:len(env):len(env)], "POSTGRES_PASSWORD=s3cret", "PGDATA=/tmp/pgdata", fmt.Sprintf("PGPORT=%d", port))
+	serverEnv := slices.Concat(env, []string{"POSTGRES_PASSWORD=s3cret", "PGDATA=/tmp/pgdata", fmt.Sprintf("PGPORT=%d", port)})
 	// Loopback only, whatever the image's listen_addresses.
 	startPostgres(t, serverRoot, serverEnv, "-c", "listen_addresses=127.0.0.1")
 	ready := time.Now()
