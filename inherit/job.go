@@ -177,22 +177,19 @@ func resourceOps(have, want *corev1.ResourceRequirements, path string) []jsonpat
 // appendOps appends items to the JSON array at path, creating it when it
 // does not exist (or is null).
 func appendOps[T any](exists bool, path string, items []T) []jsonpatch.JsonPatchOperation {
-	if len(items) == 0 {
-		return nil
-	}
-	if !exists {
-		return []jsonpatch.JsonPatchOperation{jsonpatch.NewOperation("add", path, items)}
-	}
-	ops := make([]jsonpatch.JsonPatchOperation, len(items))
-	for i, it := range items {
-		ops[i] = jsonpatch.NewOperation("add", path+"/-", it)
-	}
-	return ops
+	return insertOps(exists, path, items, func(int) string { return "-" })
 }
 
 // prependOps inserts items, in order, at the start of the JSON array at
 // path, creating it when it does not exist (or is null).
 func prependOps[T any](exists bool, path string, items []T) []jsonpatch.JsonPatchOperation {
+	return insertOps(exists, path, items, strconv.Itoa)
+}
+
+// insertOps adds each of items to the JSON array at path, the i-th at
+// the index at(i) gives ("-" appends), or adds the array with items when
+// it does not exist.
+func insertOps[T any](exists bool, path string, items []T, at func(int) string) []jsonpatch.JsonPatchOperation {
 	if len(items) == 0 {
 		return nil
 	}
@@ -201,7 +198,7 @@ func prependOps[T any](exists bool, path string, items []T) []jsonpatch.JsonPatc
 	}
 	ops := make([]jsonpatch.JsonPatchOperation, len(items))
 	for i, it := range items {
-		ops[i] = jsonpatch.NewOperation("add", path+"/"+strconv.Itoa(i), it)
+		ops[i] = jsonpatch.NewOperation("add", path+"/"+at(i), it)
 	}
 	return ops
 }
