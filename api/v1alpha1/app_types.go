@@ -17,7 +17,7 @@ import (
 // ARG_MAX for a process's arguments and environment together, and twice the
 // 32 KB Heroku allows all of an app's config vars. Larger configuration
 // belongs in a ConfigMap or Secret (envFrom, or a service binding's files).
-// +kubebuilder:validation:XValidation:rule="has(self.image) || has(self.from)",message="set image, or from to run a workload's container"
+// +kubebuilder:validation:XValidation:rule="has(self.image) || has(self.from)",message="set image, or from to run a workload's container",fieldPath=".image",reason=FieldValueRequired
 // +kubebuilder:validation:XValidation:rule="(has(self.env) ? self.env.map(e, e.name.size() + (has(e.value) ? e.value.size() : 0)).sum() : 0) + (has(self.command) ? self.command.map(c, c.size()).sum() : 0) + (has(self.args) ? self.args.map(a, a.size()).sum() : 0) <= 65536",message="env names and values, command and args must total at most 65536 characters; put larger configuration in a ConfigMap or Secret and use envFrom or a service binding"
 // +kubebuilder:validation:MinProperties=1
 type AppSpec struct {

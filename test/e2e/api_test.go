@@ -133,7 +133,7 @@ func TestInvalidObjectsAreRejected(t *testing.T) {
 		name: "app without an image",
 		verb: []string{"create"},
 		yaml: "apiVersion: taskgate.dev/v1alpha1\nkind: App\nmetadata: {name: noimage}\nspec: {args: [run]}\n",
-		want: `spec.image: Required value`,
+		want: `spec.image: Required value: set image, or from to run a workload's container`,
 	}, {
 		name: "app with duplicate binding names",
 		verb: []string{"create"},
