@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/inherit"
 	"github.com/taskgate/taskgate/patch"
 	"github.com/taskgate/taskgate/policy"
 )
@@ -77,6 +78,13 @@ func BuildPipelineRun(task *v1alpha1.Task, p *policy.Policy) (*pipelinev1.Pipeli
 	}
 	// Copy so that the PipelineRun shares no memory with the Task.
 	r := task.Spec.Resolved.DeepCopy()
+	// The step is the container inherit.RunPod gives, the pod the run
+	// guard and admission checked against Pod Security; Tekton names its
+	// container step-<step name>, inherit.StepContainerName.
+	_, pod := inherit.RunPod(r)
+	var step pipelinev1.Step
+	step.SetContainerFields(pod.Containers[0])
+	step.Name = StepName
 	retries := 0
 	if task.Spec.Retries != nil {
 		retries = int(*task.Spec.Retries)
@@ -107,19 +115,8 @@ func BuildPipelineRun(task *v1alpha1.Task, p *policy.Policy) (*pipelinev1.Pipeli
 					Name:    PipelineTaskName,
 					Retries: retries,
 					TaskSpec: &pipelinev1.EmbeddedTask{TaskSpec: pipelinev1.TaskSpec{
-						Steps: []pipelinev1.Step{{
-							Name:             StepName,
-							Image:            r.Image,
-							Command:          r.Command,
-							Args:             r.Args,
-							WorkingDir:       r.WorkingDir,
-							Env:              r.Env,
-							EnvFrom:          r.EnvFrom,
-							ComputeResources: r.Resources,
-							VolumeMounts:     r.VolumeMounts,
-							SecurityContext:  r.SecurityContext,
-						}},
-						Volumes: r.Volumes,
+						Steps:   []pipelinev1.Step{step},
+						Volumes: pod.Volumes,
 					}},
 				}},
 			},

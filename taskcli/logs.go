@@ -35,14 +35,7 @@ with cluster logging.`,
   kubectl task logs shop-8h2kd -f`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeAppThenID(o, true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseTaskRef(args)
-			if err != nil {
-				return err
-			}
-			if err := o.complete(); err != nil {
-				return err
-			}
+		RunE: onTask(o, func(ctx context.Context, ref taskRef) error {
 			to := &logTarget{out: o.Out, timestamps: timestamps}
 			if tail >= 0 {
 				to.tail = &tail
@@ -55,8 +48,8 @@ with cluster logging.`,
 				// nothing asked for is left out.
 				to.sinceSeconds = new(int64((since + time.Second - 1) / time.Second))
 			}
-			return o.logs(cmd.Context(), ref, follow, to)
-		},
+			return o.logs(ctx, ref, follow, to)
+		}),
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream the logs until the Task ends, waiting for it to start if needed")
 	cmd.Flags().Int64Var(&tail, "tail", -1, "show only the last N lines; -1 shows all")

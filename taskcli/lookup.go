@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -44,6 +45,21 @@ type taskRef struct {
 }
 
 // parseTaskRef reads `APP ID` or `TASK`.
+// onTask is the RunE of a command on one Task, named by APP ID or by its
+// name: it reads the arguments, completes the options, then runs run.
+func onTask(o *Options, run func(ctx context.Context, ref taskRef) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ref, err := parseTaskRef(args)
+		if err != nil {
+			return err
+		}
+		if err := o.complete(); err != nil {
+			return err
+		}
+		return run(cmd.Context(), ref)
+	}
+}
+
 func parseTaskRef(args []string) (taskRef, error) {
 	switch len(args) {
 	case 1:

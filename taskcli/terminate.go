@@ -28,16 +28,9 @@ pod of a cancelled Task, and its logs with it.`,
 		Example:           `  kubectl task terminate shop 3`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeAppThenID(o, true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseTaskRef(args)
-			if err != nil {
-				return err
-			}
-			if err := o.complete(); err != nil {
-				return err
-			}
-			return o.terminate(cmd.Context(), ref)
-		},
+		RunE: onTask(o, func(ctx context.Context, ref taskRef) error {
+			return o.terminate(ctx, ref)
+		}),
 	}
 }
 

@@ -20,18 +20,10 @@ failed without one, or the wait timed out (the Task then keeps running).`,
   kubectl task wait shop 3 --timeout 10m`,
 		Args:              cobra.RangeArgs(1, 2),
 		ValidArgsFunction: completeAppThenID(o, true),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseTaskRef(args)
-			if err != nil {
-				return err
-			}
+		RunE: onTask(o, func(ctx context.Context, ref taskRef) error {
 			if timeout < 0 {
 				return fmt.Errorf("--timeout %s: want a duration of 0 or more, such as 10m (0 waits as long as it takes)", timeout)
 			}
-			if err := o.complete(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
 			if timeout > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -46,7 +38,7 @@ failed without one, or the wait timed out (the Task then keeps running).`,
 				return err
 			}
 			return o.outcome(o.Out, done)
-		},
+		}),
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up waiting after this long, such as 10m; 0 waits as long as it takes")
 	return cmd
