@@ -121,20 +121,25 @@ a B, in any case) count in powers of 1024: 512M and 512MB mean 512Mi, 1G and
 	return cmd
 }
 
+// bindResourceFlags binds what a Task takes beyond its App, cpu, memory,
+// disk and env, to f, with Kf's names for the same flags too, so that kf
+// run-task lines port as they are; each says what the values are for.
+func bindResourceFlags(fl *pflag.FlagSet, f *runFlags, each string) {
+	fl.StringVar(&f.cpu, "cpu", "", "CPU for "+each+", such as 500m or 2 (default: the App's)")
+	fl.StringVarP(&f.memory, "memory", "m", "", "memory for "+each+", such as 512M, 1G or 1Gi (default: the App's)")
+	fl.StringVarP(&f.disk, "disk", "k", "", "ephemeral disk for "+each+", such as 1G or 2Gi (default: the App's)")
+	fl.StringVar(&f.cpu, "cpu-cores", "", "the same as --cpu (Kf's name)")
+	fl.StringVar(&f.memory, "memory-limit", "", "the same as --memory (Kf's name)")
+	fl.StringVar(&f.disk, "disk-quota", "", "the same as --disk (Kf's name)")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable NAME=VALUE, added to the App's; repeatable")
+}
+
 // bindRunFlags binds run's flags, with cf's and Kf's names, to f.
 func bindRunFlags(fl *pflag.FlagSet, f *runFlags) {
 	fl.StringVarP(&f.command, "command", "c", "", "shell command to run in place of the App's start command")
 	fl.StringVar(&f.displayName, "name", "", "display name of the run, as in cf and kf; it need not be unique (the Task's object name is generated)")
 	fl.StringVar(&f.displayName, "display-name", "", "the same as --name")
-	fl.StringVar(&f.cpu, "cpu", "", "CPU for this run, such as 500m or 2 (default: the App's)")
-	fl.StringVarP(&f.memory, "memory", "m", "", "memory for this run, such as 512M, 1G or 1Gi (default: the App's)")
-	fl.StringVarP(&f.disk, "disk", "k", "", "ephemeral disk for this run, such as 1G or 2Gi (default: the App's)")
-	// Kf's names for the same flags, so that kf run-task lines port as
-	// they are.
-	fl.StringVar(&f.cpu, "cpu-cores", "", "the same as --cpu (Kf's name)")
-	fl.StringVar(&f.memory, "memory-limit", "", "the same as --memory (Kf's name)")
-	fl.StringVar(&f.disk, "disk-quota", "", "the same as --disk (Kf's name)")
-	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable NAME=VALUE, added to the App's; repeatable")
+	bindResourceFlags(fl, f, "this run")
 	fl.StringArrayVar(&f.annotations, "annotation", nil, "annotation KEY=VALUE for the Task, which taskgate copies to its pod; repeatable")
 	fl.StringVar(&f.timeout, "timeout", "", "limit on the run, such as 30m or 2h; 0s for none (default: cluster policy)")
 	fl.BoolVarP(&f.wait, "wait", "w", false, "wait for the Task to finish; if it fails, exit with its command's exit status, or 1 if it has none (cancelled, timed out)")
