@@ -135,8 +135,11 @@ test-fuzz: ## Run each fuzzer briefly (FUZZ_TIME executions each).
 	done
 
 .PHONY: test-e2e
+# -p 1: each of these packages starts a cluster, and only one runs on a
+# machine at a time; run side by side, the second would wait on the first
+# against its own 30-minute start deadline.
 test-e2e: cluster-build node-packages ## Run the tests on a fresh local cluster.
-	cd test && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) $(HARNESS_CLUSTER_PKGS)
+	cd test && $(GO) test -p 1 -count=1 -timeout $(E2E_TIMEOUT) $(HARNESS_CLUSTER_PKGS)
 
 .PHONY: bench
 bench: ## Measure taskgate beside its baselines on a fresh local cluster (about 80 min); see docs/performance.md.
