@@ -126,12 +126,9 @@ func ResolveTaskFrom(app *v1alpha1.App, w *workload.Container, task *v1alpha1.Ta
 	if app.Spec.From != nil && w == nil {
 		r.appErrors(app, field.ErrorList{field.InternalError(fromPath, fmt.Errorf("%s was not read", workload.Name(*app.Spec.From)))})
 	}
-	volumes, mounts, errs := WorkloadVolumes(w, p)
-	r.appErrors(app, append(errs, validateVolumeNames(app, volumes)...))
-	app = WithWorkload(app, w)
-	pod := AppPod(app)
-	// After the bindings', whose indices Pod Security errors name.
-	pod.Volumes, pod.VolumeMounts = append(pod.Volumes, volumes...), append(pod.VolumeMounts, mounts...)
+	withWorkload, pod, errs := workloadPod(app, w, p)
+	r.appErrors(app, errs)
+	app = withWorkload
 	r.Resolved = appRun(app, pod)
 	if w != nil && !w.Pinned && app.Spec.Image == w.Image {
 		r.Warnings = append(r.Warnings, message.Warning(fmt.Sprintf(
@@ -210,14 +207,24 @@ func ValidateAppPodSecurity(app *v1alpha1.App, p *policy.Policy, namespaceLabels
 // ValidateAppPodSecurityFrom is ValidateAppPodSecurity for an App whose
 // spec.from names w, with the workload's container and volumes.
 func ValidateAppPodSecurityFrom(app *v1alpha1.App, w *workload.Container, p *policy.Policy, namespaceLabels map[string]string) (field.ErrorList, []string) {
-	volumes, mounts, _ := WorkloadVolumes(w, p)
-	app = WithWorkload(app, w)
-	pod := AppPod(app)
-	pod.Volumes, pod.VolumeMounts = append(pod.Volumes, volumes...), append(pod.VolumeMounts, mounts...)
+	app, pod, _ := workloadPod(app, w, p)
 	run := appRun(app, pod)
 	run.PodSecurityContext, run.SecurityContext = securityContexts(pod)
 	meta, spec := RunPod(run)
 	return p.ValidatePodSecurity(p.PodSecurityFor(namespaceLabels), meta, spec, SecurityPaths)
+}
+
+// workloadPod is the App as WithWorkload gives it and its AppPod with the
+// volumes WorkloadVolumes allows, mounted as the container mounts them,
+// after the bindings', whose indices Pod Security errors name; and the
+// errors of the workload's volumes, at the App's fields.
+func workloadPod(app *v1alpha1.App, w *workload.Container, p *policy.Policy) (*v1alpha1.App, PodConfig, field.ErrorList) {
+	volumes, mounts, errs := WorkloadVolumes(w, p)
+	errs = append(errs, validateVolumeNames(app, volumes)...)
+	app = WithWorkload(app, w)
+	pod := AppPod(app)
+	pod.Volumes, pod.VolumeMounts = append(pod.Volumes, volumes...), append(pod.VolumeMounts, mounts...)
+	return app, pod, errs
 }
 
 // appRun is the part of a resolved run every Task of the App shares,
