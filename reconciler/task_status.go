@@ -97,9 +97,13 @@ func ComputeTaskStatus(in StatusInput) v1alpha1.TaskStatus {
 		// A deleted run: keep what it showed while it existed.
 		s.StartTime, s.PodName = task.Status.StartTime.DeepCopy(), task.Status.PodName
 	}
-	if s.PodName == "" {
+	if s.PodName == "" || (s.State == v1alpha1.TaskStatePending && task.Status.State == v1alpha1.TaskStatePending && !o.waitNews) {
 		// A TaskRun not seen this time (the cache catching up after an
 		// API server restart) does not take back the pod the Task showed.
+		// Nor is a new pod of a Pending Task news on its own: it is
+		// published with Tekton's reason for the wait, or once it runs,
+		// rather than costing a status write of its own. Until then
+		// the pod is found by its labels.
 		s.PodName = task.Status.PodName
 	}
 	if s.State == v1alpha1.TaskStatePending {
@@ -134,6 +138,9 @@ type outcome struct {
 	message       string
 	failureReason string
 	exitCode      *int32
+	// waitNews is set when a Pending Task's message passes on Tekton's
+	// reason for the wait.
+	waitNews bool
 }
 
 func classify(in StatusInput) outcome {
@@ -166,7 +173,9 @@ func classify(in StatusInput) outcome {
 		if commandStarted(tr) {
 			return notFinished(in, v1alpha1.TaskStateRunning, v1alpha1.TaskReasonRunning, fmt.Sprintf("Pod %s is running", tr.Status.PodName))
 		}
-		return pending(in, pendingMessage(tr))
+		o := pending(in, pendingMessage(tr))
+		o.waitNews = o.message != msgWaitingForPod
+		return o
 	case c.IsTrue():
 		o := outcome{state: v1alpha1.TaskStateSucceeded, status: metav1.ConditionTrue, reason: v1alpha1.TaskReasonSucceeded, message: "Task completed successfully"}
 		if st := mainStep(tr); st != nil && st.Terminated != nil {
@@ -302,6 +311,10 @@ func mainStep(tr *pipelinev1.TaskRun) *pipelinev1.StepState {
 	return nil
 }
 
+// msgWaitingForPod is a Pending Task's message while its PipelineRun
+// exists and Tekton gives no reason for the wait.
+const msgWaitingForPod = "Waiting for the pod to start"
+
 // pendingMessage passes on why the pod is waiting (scheduling, image pull)
 // when Tekton says.
 func pendingMessage(tr *pipelinev1.TaskRun) string {
@@ -311,16 +324,14 @@ func pendingMessage(tr *pipelinev1.TaskRun) string {
 	}
 	// Tekton's message for a pod it has no news of is its reason again,
 	// "Pending": passing it on would cost a status write and say nothing.
+	// Nor is the pod's creation: one message holds from the PipelineRun's
+	// creation until the pod runs or Tekton says why it waits, one status
+	// write rather than two.
 	if c == nil || c.Message == "" || c.Message == c.Reason ||
 		c.Reason == pipelinev1.TaskRunReasonStarted.String() || c.Reason == pipelinev1.TaskRunReasonRunning.String() {
-		// Until the pod exists, Tekton is still starting the run: a
-		// TaskRun without one is no news either.
-		if tr == nil || tr.Status.PodName == "" {
-			return "Waiting for Tekton to start the run"
-		}
-		return "Waiting for the pod to start"
+		return msgWaitingForPod
 	}
-	return "Waiting for the pod to start: " + c.Message
+	return msgWaitingForPod + ": " + c.Message
 }
 
 // pending is Pending, or Failed once the pending deadline has passed. A

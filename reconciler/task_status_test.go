@@ -144,7 +144,7 @@ func TestComputeTaskStatus(t *testing.T) {
 			now:  2 * time.Second,
 			want: v1alpha1.TaskStatus{
 				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
-				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for Tekton to start the run", 2*time.Second)},
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 2*time.Second)},
 			},
 		},
 		{
@@ -171,6 +171,33 @@ func TestComputeTaskStatus(t *testing.T) {
 			},
 		},
 		{
+			// The pod's name alone would cost a status write, between the
+			// first Pending status and Running, and say nothing new.
+			name: "pod created with no news: the Pending status stays as written",
+			task: withStatus(statusTask(), v1alpha1.TaskStatus{ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 2*time.Second)}}),
+			pr:  runningPR,
+			tr:  taskRun(cond(corev1.ConditionUnknown, "Pending", "Pending"), mt(6*time.Second), "migrate-run-pod", waitingStep()),
+			now: 10 * time.Second,
+			want: v1alpha1.TaskStatus{
+				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 2*time.Second)},
+			},
+		},
+		{
+			name: "pod pending, with Tekton's reason: the pod is named with it",
+			task: withStatus(statusTask(), v1alpha1.TaskStatus{ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 2*time.Second)}}),
+			pr:  runningPR,
+			tr:  pendingTR,
+			now: 10 * time.Second,
+			want: v1alpha1.TaskStatus{
+				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate", PodName: "migrate-run-pod",
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending",
+					`Waiting for the pod to start: pod status "PodScheduled":"False"; message: "0/1 nodes are available: 1 Insufficient memory."`, 2*time.Second)},
+			},
+		},
+		{
 			name:        "PipelineRun not created: the Task says why, with its new ID",
 			task:        withStatus(statusTask(), v1alpha1.TaskStatus{}),
 			id:          8,
@@ -183,14 +210,14 @@ func TestComputeTaskStatus(t *testing.T) {
 			},
 		},
 		{
-			name: "TaskRun without a pod yet: Tekton is still starting the run",
+			name: "TaskRun without a pod yet: the same message as with one",
 			task: statusTask(),
 			pr:   runningPR,
 			tr:   taskRun(cond(corev1.ConditionUnknown, "Pending", "Pending"), mt(6*time.Second), ""),
 			now:  10 * time.Second,
 			want: v1alpha1.TaskStatus{
 				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
-				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for Tekton to start the run", 10*time.Second)},
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 10*time.Second)},
 			},
 		},
 		{
@@ -201,7 +228,7 @@ func TestComputeTaskStatus(t *testing.T) {
 			now:  10 * time.Second,
 			want: v1alpha1.TaskStatus{
 				ID: 8, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
-				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for Tekton to start the run", 10*time.Second)},
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 10*time.Second)},
 			},
 		},
 		{
@@ -458,7 +485,7 @@ func TestComputeTaskStatus(t *testing.T) {
 			refusal: "spec.resolved.securityContext.privileged: Forbidden: no",
 			want: v1alpha1.TaskStatus{
 				ID: 7, State: "Pending", ObservedGeneration: 1, PipelineRunName: "migrate",
-				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for Tekton to start the run", 2*time.Second)},
+				Conditions: []metav1.Condition{succeeded("Unknown", "Pending", "Waiting for the pod to start", 2*time.Second)},
 			},
 		},
 		{
