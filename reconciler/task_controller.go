@@ -258,22 +258,36 @@ func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, 
 	return nil
 }
 
+// event records a Task's end. Its start has no Event of its own: the
+// status says it while the Task runs (Running, its pod, startTime), and
+// the Event at the end names the pod and the start, one write per Task
+// rather than two (docs/performance.md, run 23).
 func (r *TaskReconciler) event(task *v1alpha1.Task, from v1alpha1.TaskState) {
 	s := task.Status
 	switch s.State {
-	case v1alpha1.TaskStateRunning:
-		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Started", "Run", "Task %d of App %s started in pod %s", s.ID, task.Spec.AppRef.Name, s.PodName)
 	case v1alpha1.TaskStateSucceeded:
-		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Succeeded", "Run", "Task %d of App %s succeeded", s.ID, task.Spec.AppRef.Name)
+		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Succeeded", "Run", "Task %d of App %s succeeded%s", s.ID, task.Spec.AppRef.Name, ranIn(s))
 	case v1alpha1.TaskStateFailed:
 		reason := "Failed"
 		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionSucceeded); c != nil && c.Reason == v1alpha1.TaskReasonRefused {
 			reason = v1alpha1.TaskReasonRefused
 		}
-		r.Recorder.Eventf(task, nil, corev1.EventTypeWarning, reason, "Run", "Task %d of App %s failed: %s", s.ID, task.Spec.AppRef.Name, s.FailureReason)
+		r.Recorder.Eventf(task, nil, corev1.EventTypeWarning, reason, "Run", "Task %d of App %s failed: %s%s", s.ID, task.Spec.AppRef.Name, s.FailureReason, ranIn(s))
 	case v1alpha1.TaskStateCancelled:
-		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Cancelled", "Cancel", "Task %d of App %s was cancelled (it was %s)", s.ID, task.Spec.AppRef.Name, from)
+		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Cancelled", "Cancel", "Task %d of App %s was cancelled (it was %s)%s", s.ID, task.Spec.AppRef.Name, from, ranIn(s))
 	}
+}
+
+// ranIn says where and since when a finished Task ran, for its Event: ""
+// when it never started.
+func ranIn(s v1alpha1.TaskStatus) string {
+	switch {
+	case s.PodName == "":
+		return ""
+	case s.StartTime == nil:
+		return fmt.Sprintf(" (pod %s)", s.PodName)
+	}
+	return fmt.Sprintf(" (pod %s, started %s)", s.PodName, s.StartTime.UTC().Format(time.RFC3339))
 }
 
 // recordRuns labels a finished Task's done runs as recorded, which takes

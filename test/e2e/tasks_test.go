@@ -14,6 +14,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -165,6 +166,20 @@ func TestTaskSucceeds(t *testing.T) {
 	step := pod.Spec.Containers[len(pod.Spec.Containers)-1]
 	if !slices.ContainsFunc(step.Env, func(e corev1.EnvVar) bool { return e.Name == "RAILS_ENV" && e.Value == "production" }) {
 		t.Fatalf("the App's env did not reach the pod: %+v", step.Env)
+	}
+
+	// One Event for the run, at its end, naming the pod and the start;
+	// none when it started (docs/performance.md, run 23).
+	waitForEvent(t, c, ns, "migrate", "Succeeded", fmt.Sprintf("Task 1 of App shop succeeded (pod %s, started %s)",
+		task.Status.PodName, task.Status.StartTime.UTC().Format(time.RFC3339)))
+	var events eventsv1.EventList
+	if err := c.List(context.Background(), &events, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events.Items {
+		if e.Regarding.Kind == "Task" && e.Reason != "Succeeded" {
+			t.Errorf("Event %s %s on Task %s: %q; want only the one at the end", e.Type, e.Reason, e.Regarding.Name, e.Note)
+		}
 	}
 }
 
