@@ -266,28 +266,40 @@ func (r *TaskReconciler) event(task *v1alpha1.Task, from v1alpha1.TaskState) {
 	s := task.Status
 	switch s.State {
 	case v1alpha1.TaskStateSucceeded:
-		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Succeeded", "Run", "Task %d of App %s succeeded%s", s.ID, task.Spec.AppRef.Name, ranIn(s))
+		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Succeeded", "Run", "Task %d of App %s succeeded%s", s.ID, task.Spec.AppRef.Name, parenthesized(ranIn(s)))
 	case v1alpha1.TaskStateFailed:
 		reason := "Failed"
 		if c := meta.FindStatusCondition(s.Conditions, v1alpha1.ConditionSucceeded); c != nil && c.Reason == v1alpha1.TaskReasonRefused {
 			reason = v1alpha1.TaskReasonRefused
 		}
-		r.Recorder.Eventf(task, nil, corev1.EventTypeWarning, reason, "Run", "Task %d of App %s failed: %s%s", s.ID, task.Spec.AppRef.Name, s.FailureReason, ranIn(s))
+		r.Recorder.Eventf(task, nil, corev1.EventTypeWarning, reason, "Run", "Task %d of App %s failed: %s%s", s.ID, task.Spec.AppRef.Name, s.FailureReason, parenthesized(ranIn(s)))
 	case v1alpha1.TaskStateCancelled:
-		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Cancelled", "Cancel", "Task %d of App %s was cancelled (it was %s)%s", s.ID, task.Spec.AppRef.Name, from, ranIn(s))
+		note := "it was " + string(from)
+		if ran := ranIn(s); ran != "" {
+			note += "; " + ran
+		}
+		r.Recorder.Eventf(task, nil, corev1.EventTypeNormal, "Cancelled", "Cancel", "Task %d of App %s was cancelled (%s)", s.ID, task.Spec.AppRef.Name, note)
 	}
 }
 
-// ranIn says where and since when a finished Task ran, for its Event: ""
-// when it never started.
+// ranIn says where and since when a finished Task ran, for its Event, as
+// "pod NAME, started TIME": "" when it never had a pod.
 func ranIn(s v1alpha1.TaskStatus) string {
 	switch {
 	case s.PodName == "":
 		return ""
 	case s.StartTime == nil:
-		return fmt.Sprintf(" (pod %s)", s.PodName)
+		return "pod " + s.PodName
 	}
-	return fmt.Sprintf(" (pod %s, started %s)", s.PodName, s.StartTime.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("pod %s, started %s", s.PodName, s.StartTime.UTC().Format(time.RFC3339))
+}
+
+// parenthesized returns " (s)", or "" for an empty s.
+func parenthesized(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
 }
 
 // recordRuns labels a finished Task's done runs as recorded, which takes
