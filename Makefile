@@ -52,6 +52,7 @@ generate: ## Generate deepcopy code, CRDs and RBAC with the pinned controller-ge
 	$(TOOL) controller-gen object paths=./api/...
 	$(TOOL) controller-gen crd paths=./api/... output:crd:dir=charts/taskgate/files/crds
 	$(TOOL) controller-gen rbac:roleName=taskgate-manager paths=./manager/... paths=./reconciler/... output:rbac:dir=charts/taskgate/files/rbac
+	$(GO) run ./hack/admissionpolicies
 
 .PHONY: fmt
 fmt: ## Format the Go code.
@@ -60,8 +61,8 @@ fmt: ## Format the Go code.
 .PHONY: verify
 verify: ## Fail if generated files are stale, code is unformatted, a module is untidy, vet or a linter complains, or helm lint does.
 	@$(MAKE) --no-print-directory generate
-	@git diff --exit-code -- api charts/taskgate/files/crds charts/taskgate/files/rbac || { echo "generated files are stale: run 'make generate' and commit the result"; exit 1; }
-	@test -z "$$(git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac)" || { git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac; echo "generated files are untracked: run 'make generate' and commit the result"; exit 1; }
+	@git diff --exit-code -- api charts/taskgate/files/crds charts/taskgate/files/rbac charts/taskgate/files/admission || { echo "generated files are stale: run 'make generate' and commit the result"; exit 1; }
+	@test -z "$$(git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac charts/taskgate/files/admission)" || { git status --porcelain -- api charts/taskgate/files/crds charts/taskgate/files/rbac charts/taskgate/files/admission; echo "generated files are untracked: run 'make generate' and commit the result"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run 'make fmt'"; exit 1; }
 	$(GO) vet ./...
 	cd test && $(GO) vet ./...

@@ -220,6 +220,14 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 	if err := mgr.Add(loader); err != nil {
 		return nil, fmt.Errorf("adding policy loader: %w", err)
 	}
+	if opts.JobAdmission == JobAdmissionPolicy {
+		w := newJobTTLParamsWriter(m.Policy, loader.loaded, mgr.GetClient(), mgr.GetAPIReader(), opts.Namespace, opts.PolicyConfigMap,
+			mgr.GetEventRecorder("taskgate"), log.WithName("jobttlparams"))
+		loader.changed = w.policyChanged
+		if err := mgr.Add(w); err != nil {
+			return nil, fmt.Errorf("adding the Job TTL params writer: %w", err)
+		}
+	}
 	// Asking the manager for its webhook server is what adds it as a
 	// runnable.
 	hookServer = mgr.GetWebhookServer()
@@ -282,7 +290,7 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 		},
 	}))
 	register(PathValidatePolicyConfMap, admission.WithValidator(scheme, &webhook.PolicyConfigMapValidator{
-		Namespace: m.opts.Namespace, Name: m.opts.PolicyConfigMap,
+		Namespace: m.opts.Namespace, Name: m.opts.PolicyConfigMap, JobAdmission: m.opts.JobAdmission == JobAdmissionPolicy,
 	}))
 	return nil
 }

@@ -98,6 +98,12 @@ type Options struct {
 	// to reach a registry in another network namespace.
 	RegistryTransport http.RoundTripper
 
+	// JobAdmission is who sets new Jobs' creation TTL: JobAdmissionPolicy,
+	// kube-apiserver's admission policies, from the JobTTLParams the
+	// manager writes; or JobAdmissionWebhook, the Job webhook. The chart
+	// registers the matching one (its jobAdmission value).
+	JobAdmission string
+
 	// SkipNameValidation lets a second manager start in the same process,
 	// as tests that restart the manager do.
 	SkipNameValidation bool
@@ -125,8 +131,15 @@ func DefaultOptions() Options {
 		KubeAPIBurst:     200,
 		ShutdownDrain:    5 * time.Second,
 		GracefulShutdown: 30 * time.Second,
+		JobAdmission:     JobAdmissionWebhook,
 	}
 }
+
+// Who sets new Jobs' creation TTL (Options.JobAdmission).
+const (
+	JobAdmissionPolicy  = "policy"
+	JobAdmissionWebhook = "webhook"
+)
 
 // Validate reports options that cannot work.
 func (o Options) Validate() error {
@@ -137,6 +150,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("--policy-configmap must name a ConfigMap")
 	case o.WebhookPort <= 0 || o.WebhookPort > 65535:
 		return fmt.Errorf("--webhook-port %d is not a port", o.WebhookPort)
+	case o.JobAdmission != JobAdmissionPolicy && o.JobAdmission != JobAdmissionWebhook:
+		return fmt.Errorf("--job-admission %q must be %s or %s", o.JobAdmission, JobAdmissionPolicy, JobAdmissionWebhook)
 	case o.AppResync <= 0:
 		return fmt.Errorf("--app-resync %s must be positive", o.AppResync)
 	case o.LeaderElection && !(o.LeaseDuration > o.RenewDeadline && o.RenewDeadline > o.RetryPeriod):

@@ -30,6 +30,8 @@ type policyLoader struct {
 	recorder recorder.EventRecorder
 	metrics  *Metrics
 	log      logr.Logger
+	// changed, when set, is told each time a policy is put in force.
+	changed func()
 
 	// state is the replica's policyState; only load swaps it, and the
 	// readiness check reads it.
@@ -108,10 +110,12 @@ func (l *policyLoader) load(ctx context.Context) {
 	switch outcome {
 	case policyDefaults:
 		l.store.Reset()
+		l.notify()
 		l.metrics.setPolicyInfo(policySourceDefaults, "")
 		l.log.Info("No policy ConfigMap; the documented defaults apply", "ConfigMap", klog.KRef(l.key.Namespace, l.key.Name))
 	case policyLoaded:
 		l.store.Set(p)
+		l.notify()
 		l.metrics.setPolicyInfo(policySourceConfigMap, cm.ResourceVersion)
 		l.log.Info("Policy loaded", "ConfigMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion, "mode", l.store.Current().Mode)
 		l.recorder.Eventf(cm, nil, corev1.EventTypeNormal, "PolicyLoaded", "Load", "Policy loaded (mode %s)", l.store.Current().Mode)
@@ -125,5 +129,11 @@ func (l *policyLoader) load(ctx context.Context) {
 		l.log.Error(obs.errs.ToAggregate(), "Invalid policy and none loaded since start; this replica is not ready until it is fixed", "ConfigMap", klog.KObj(cm), "resourceVersion", cm.ResourceVersion)
 		l.recorder.Eventf(cm, nil, corev1.EventTypeWarning, "InvalidPolicy", "Load",
 			"Policy not loaded and none has loaded since the manager started, so it is not ready (it never falls back to the defaults): %s", obs.errs.ToAggregate().Error())
+	}
+}
+
+func (l *policyLoader) notify() {
+	if l.changed != nil {
+		l.changed()
 	}
 }

@@ -110,6 +110,11 @@ type TTLDecision struct {
 	Reason string
 	// Audit is true in audit mode: report the decision, change nothing.
 	Audit bool
+	// Replaced is true when an OutcomeSet decision replaces a TTL the
+	// object was created with (ttl.explicit: Override, or a TTL marked as
+	// policy's). Its message says so, which is what the admission policy
+	// that warns of it reads.
+	Replaced bool
 }
 
 // WriteTTL returns the TTL to patch onto the object, and false when there
@@ -160,9 +165,12 @@ func (d TTLDecision) String() string {
 		if d.TTL != nil {
 			ttl = *d.TTL
 		}
-		if d.Outcome == OutcomeSet {
+		switch {
+		case d.Outcome == OutcomeSet && d.Replaced:
+			s = fmt.Sprintf("%s ttlSecondsAfterFinished with %d", verb("replaced", "would replace"), ttl)
+		case d.Outcome == OutcomeSet:
 			s = fmt.Sprintf("%s ttlSecondsAfterFinished=%d", verb("set", "would set"), ttl)
-		} else {
+		default:
 			s = fmt.Sprintf("%s ttlSecondsAfterFinished to %d", verb("shortened", "would shorten"), ttl)
 		}
 		s += " (rule " + d.Rule + boundPhrase(d.Bound) + ")"

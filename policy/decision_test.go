@@ -14,6 +14,8 @@ func TestTTLDecisionString(t *testing.T) {
 	}{
 		{set(3600, "failed-jobs-week"), "set ttlSecondsAfterFinished=3600 (rule failed-jobs-week)"},
 		{audited(set(3600, "failed-jobs-week")), "audit: would set ttlSecondsAfterFinished=3600 (rule failed-jobs-week)"},
+		{replaced(set(3600, "day")), "replaced ttlSecondsAfterFinished with 3600 (rule day)"},
+		{audited(replaced(set(3600, "day"))), "audit: would replace ttlSecondsAfterFinished with 3600 (rule day)"},
 		{shortened(60, "quick"), "shortened ttlSecondsAfterFinished to 60 (rule quick)"},
 		{audited(shortened(60, "quick")), "audit: would shorten ttlSecondsAfterFinished to 60 (rule quick)"},
 		{bounded(set(3600, "fast"), BoundHookFloorSeconds), "set ttlSecondsAfterFinished=3600 (rule fast, raised to ttl.hookFloorSeconds)"},

@@ -48,6 +48,10 @@ type Completion struct {
 // and Argo CD's.
 var hookAnnotations = []string{"helm.sh/hook", "argocd.argoproj.io/hook"}
 
+// HookAnnotations are the annotation keys that mark a Job as a deploy
+// tool's hook, whichever their value.
+func HookAnnotations() []string { return slices.Clone(hookAnnotations) }
+
 // CreationTTL decides the TTL to write when an object is created, at
 // admission. It is the largest TTL any phase could want — the first
 // matching Created rule, and the TTLs CompletionTTL would give on success
@@ -78,7 +82,7 @@ func (p *Policy) CreationTTL(f ObjectFacts) TTLDecision {
 	if f.TTL != nil && *f.TTL == ttl {
 		d.Outcome = OutcomeUnchanged
 	} else {
-		d.Outcome, d.TTL = OutcomeSet, &ttl
+		d.Outcome, d.TTL, d.Replaced = OutcomeSet, &ttl, f.TTL != nil
 	}
 	return p.decision(d)
 }
@@ -175,6 +179,12 @@ func (p *Policy) applies(r *TTLRule, f ObjectFacts) bool {
 // bounded clamps a rule's TTL into [minSeconds, maxSeconds] and raises a
 // hook Job's to hookFloorSeconds, saying which bound moved it last.
 func (p *Policy) bounded(ttl int32, f ObjectFacts) (int32, Bound) {
+	return p.Bounded(ttl, isHook(f.Annotations))
+}
+
+// Bounded is the TTL a rule's ttl becomes on an object that is, or is not,
+// a deploy tool's hook, and the bound that moved it last, if any.
+func (p *Policy) Bounded(ttl int32, hook bool) (int32, Bound) {
 	var bound Bound
 	if m := deref(p.TTL.MinSeconds); ttl < m {
 		ttl, bound = m, BoundMinSeconds
@@ -182,7 +192,7 @@ func (p *Policy) bounded(ttl int32, f ObjectFacts) (int32, Bound) {
 	if m := p.TTL.MaxSeconds; m != nil && ttl > *m {
 		ttl, bound = *m, BoundMaxSeconds
 	}
-	if isHook(f.Annotations) {
+	if hook {
 		if m := deref(p.TTL.HookFloorSeconds); ttl < m {
 			ttl, bound = m, BoundHookFloorSeconds
 		}

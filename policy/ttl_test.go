@@ -65,6 +65,8 @@ func shortened(ttl int32, rule string) TTLDecision {
 
 func bounded(d TTLDecision, b Bound) TTLDecision { d.Bound = b; return d }
 
+func replaced(d TTLDecision) TTLDecision { d.Replaced = true; return d }
+
 func unchanged(rule string) TTLDecision { return TTLDecision{Rule: rule, Outcome: OutcomeUnchanged} }
 
 var (
@@ -83,8 +85,8 @@ func show(d TTLDecision) string {
 	if d.TTL != nil {
 		ttl = fmt.Sprint(*d.TTL)
 	}
-	return fmt.Sprintf("{TTL:%s Rule:%q Outcome:%s Bound:%q Exempt:%v Reason:%q Audit:%v}",
-		ttl, d.Rule, d.Outcome, d.Bound, d.Exempt, d.Reason, d.Audit)
+	return fmt.Sprintf("{TTL:%s Rule:%q Outcome:%s Bound:%q Exempt:%v Reason:%q Audit:%v Replaced:%v}",
+		ttl, d.Rule, d.Outcome, d.Bound, d.Exempt, d.Reason, d.Audit, d.Replaced)
 }
 
 // weekAndHour is the worked example of docs/policy.md: failed Jobs and
@@ -264,7 +266,7 @@ ttl:
 			name:   "explicit: Override replaces the author's TTL",
 			policy: "ttl: {explicit: Override, rules: [{name: day, kinds: [Job], when: Created, ttlSecondsAfterFinished: 86400}]}",
 			facts:  job("default", userTTL(100)),
-			want:   set(86400, "day"),
+			want:   replaced(set(86400, "day")),
 		},
 		{
 			name:   "explicit: Override with the same value changes nothing",
@@ -282,7 +284,7 @@ ttl:
 			name:   "a TTL policy wrote is not explicit",
 			policy: "ttl: {rules: [{name: day, kinds: [Job], when: Created, ttlSecondsAfterFinished: 86400}]}",
 			facts:  job("default", policyTTL(100)),
-			want:   set(86400, "day"),
+			want:   replaced(set(86400, "day")),
 		},
 		{
 			name:   "minSeconds raises a rule's TTL",

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	"github.com/taskgate/taskgate/jobadmission"
 	"github.com/taskgate/taskgate/policy"
 )
 
@@ -17,6 +18,9 @@ type PolicyConfigMapValidator struct {
 	// Namespace and Name locate the policy ConfigMap; others are allowed
 	// untouched (matchConditions should keep them from ever arriving).
 	Namespace, Name string
+	// JobAdmission is true when kube-apiserver's admission policies set
+	// new Jobs' TTLs: the policy must then also fit their parameters.
+	JobAdmission bool
 }
 
 var _ admission.Validator[*corev1.ConfigMap] = &PolicyConfigMapValidator{}
@@ -40,7 +44,10 @@ func (v *PolicyConfigMapValidator) validate(cm *corev1.ConfigMap) error {
 	if cm.Namespace != v.Namespace || cm.Name != v.Name {
 		return nil
 	}
-	_, errs := policy.FromConfigMap(cm)
+	p, errs := policy.FromConfigMap(cm)
+	if len(errs) == 0 && v.JobAdmission {
+		_, errs = jobadmission.Params(p)
+	}
 	if len(errs) == 0 {
 		return nil
 	}

@@ -17,7 +17,7 @@ var (
 )
 
 func addKnownTypes(scheme *runtime.Scheme) error {
-	scheme.AddKnownTypes(GroupVersion, &App{}, &AppList{}, &Task{}, &TaskList{}, &TaskSchedule{}, &TaskScheduleList{})
+	scheme.AddKnownTypes(GroupVersion, &App{}, &AppList{}, &Task{}, &TaskList{}, &TaskSchedule{}, &TaskScheduleList{}, &JobTTLParams{}, &JobTTLParamsList{})
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	return nil
 }

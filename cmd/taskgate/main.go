@@ -69,6 +69,7 @@ func run() error {
 	fs.IntVar(&opts.KubeAPIBurst, "kube-api-burst", opts.KubeAPIBurst, "burst of requests the manager may make to the API server")
 	fs.IntVar(&opts.TaskWorkers, "task-workers", opts.TaskWorkers, "how many Tasks are reconciled at once")
 	fs.IntVar(&opts.JobWorkers, "job-workers", opts.JobWorkers, "how many finished Jobs get their completion TTL at once")
+	fs.StringVar(&opts.JobAdmission, "job-admission", opts.JobAdmission, "who sets new Jobs' creation TTL: policy (kube-apiserver's admission policies, from the JobTTLParams the manager writes) or webhook (the Job webhook); the chart's jobAdmission")
 	fs.DurationVar(&opts.AppResync, "app-resync", opts.AppResync, "how often each App's bound Secrets and VCAP_SERVICES Secret are read again (they are not watched)")
 	fs.DurationVar(&opts.ShutdownDrain, "shutdown-drain", opts.ShutdownDrain, "how long to keep serving, unready, after SIGTERM")
 	fs.DurationVar(&opts.GracefulShutdown, "graceful-shutdown-timeout", opts.GracefulShutdown, "how long runnables get to stop")

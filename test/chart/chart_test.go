@@ -108,8 +108,8 @@ taskgate:
 	if args := field[[]any](dep, "spec", "template", "spec", "containers", 0, "args"); !slices.Contains(args, any("--watch-namespaces=team-a")) {
 		t.Errorf("the subchart's manager args %v lack --watch-namespaces=team-a", args)
 	}
-	if n := len(all(objs, "CustomResourceDefinition")); n != 3 {
-		t.Errorf("the subchart renders %d CRDs, want 3", n)
+	if n := len(all(objs, "CustomResourceDefinition")); n != 4 {
+		t.Errorf("the subchart renders %d CRDs, want 4", n)
 	}
 
 	out, err := helm(t, "template", release, parentChart(t, func(schema map[string]any) {
@@ -150,6 +150,10 @@ func TestDefaultsAsBefore(t *testing.T) {
 			// argument the defaults add.
 			container := field[map[string]any](want, "containers", 0)
 			container["args"] = append(container["args"].([]any), "--logging-format=text")
+			// --job-admission came after too; helm template, which asks
+			// no cluster, resolves jobAdmission: auto to webhook.
+			args := container["args"].([]any)
+			container["args"] = slices.Insert(args, 2, any("--job-admission=webhook"))
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("the manager's pod spec:\n%v\nbefore:\n%v", got, want)
 			}

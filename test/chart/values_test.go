@@ -173,8 +173,8 @@ func TestCRDs(t *testing.T) {
 		t.Errorf("charts/taskgate/crds exists (%v): Helm would install those CRDs once and never upgrade them", err)
 	}
 	files, err := filepath.Glob(filepath.Join(chartDir(t), "files", "crds", "*.yaml"))
-	if err != nil || len(files) != 3 {
-		t.Fatalf("files/crds holds %v (%v), want the three CRDs", files, err)
+	if err != nil || len(files) != 4 {
+		t.Fatalf("files/crds holds %v (%v), want the four CRDs", files, err)
 	}
 	labels := map[string]any{
 		"app.kubernetes.io/name": "taskgate", "app.kubernetes.io/instance": release, "app.kubernetes.io/managed-by": "Helm",

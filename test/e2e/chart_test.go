@@ -692,6 +692,7 @@ func TestRBACManagerPermissions(t *testing.T) {
 	// ClusterRole's identical rule already lists them once.
 	own := []string{
 		"configmaps [] [] [get list watch]",
+		"jobttlparams.taskgate.dev [] [] [create get update]",
 		"leases.coordination.k8s.io [] [] [create get update]",
 	}
 	for ns, want := range map[string][]string{other: slices.Concat(cluster, everyone), chartNamespace: slices.Concat(cluster, own, everyone)} {
@@ -748,6 +749,12 @@ func TestRBACManagerPermissions(t *testing.T) {
 		{"create", "clusterrolebindings"},
 		{"escalate", "clusterroles"},
 		{"update", "mutatingwebhookconfigurations"},
+		// The chart installs the Job admission policies; the manager
+		// writes only their params, in its own namespace.
+		{"create", "mutatingadmissionpolicies.admissionregistration.k8s.io"},
+		{"update", "mutatingadmissionpolicybindings.admissionregistration.k8s.io"},
+		{"update", "jobttlparams.taskgate.dev", "-n", other},
+		{"delete", "jobttlparams.taskgate.dev", "-n", chartNamespace},
 		// RBAC cannot narrow these to the Apps' own Secrets.
 		{"list", "secrets", "-n", other},
 		{"watch", "secrets", "-n", other},

@@ -194,3 +194,15 @@ subjects:
   name: {{ include "taskgate.serviceAccountName" .root }}
   namespace: {{ .root.Release.Namespace }}
 {{- end -}}
+
+{{/* Who gives new Jobs their creation TTL, jobAdmission resolved: policy
+or webhook. auto is policy where the cluster serves
+MutatingAdmissionPolicy in admissionregistration.k8s.io/v1 (1.36+). */}}
+{{- define "taskgate.jobAdmission" -}}
+{{- $v := .Values.jobAdmission | default "auto" -}}
+{{- if eq $v "auto" -}}
+{{- ternary "policy" "webhook" (.Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy") -}}
+{{- else -}}
+{{- $v -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,178 @@
+package jobadmission
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/patch"
+	"github.com/taskgate/taskgate/policy"
+)
+
+// Name is the name the chart gives both policies and their bindings,
+// after the release's own name.
+const Name = "job-ttl"
+
+// matchJobCreates is the one request both policies see: a Job's create.
+var matchJobCreates = &admissionregistrationv1.MatchResources{
+	ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+		RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+			Rule: admissionregistrationv1.Rule{
+				APIGroups: []string{"batch"}, APIVersions: []string{"v1"}, Resources: []string{"jobs"},
+				Scope: ptr.To(admissionregistrationv1.NamespacedScope),
+			},
+		},
+	}},
+}
+
+var paramKind = &admissionregistrationv1.ParamKind{APIVersion: v1alpha1.GroupVersion.String(), Kind: "JobTTLParams"}
+
+// MutatingPolicy sets a new Job's TTL and its decision annotations as the
+// Job webhook does (patch.JobTTL of policy's CreationTTL), and removes a
+// completion-decided label the Job was created with (patch.JobUndecided).
+// It fails open, as the webhook does: a Job must never be refused for its
+// TTL.
+func MutatingPolicy() *admissionregistrationv1.MutatingAdmissionPolicy {
+	return &admissionregistrationv1.MutatingAdmissionPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: admissionregistrationv1.SchemeGroupVersion.String(), Kind: "MutatingAdmissionPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: Name},
+		Spec: admissionregistrationv1.MutatingAdmissionPolicySpec{
+			ParamKind:        paramKind,
+			MatchConstraints: matchJobCreates.DeepCopy(),
+			Variables:        decisionVariables(),
+			Mutations: []admissionregistrationv1.Mutation{
+				{PatchType: admissionregistrationv1.PatchTypeJSONPatch, JSONPatch: &admissionregistrationv1.JSONPatch{Expression: ttlPatch()}},
+				{PatchType: admissionregistrationv1.PatchTypeJSONPatch, JSONPatch: &admissionregistrationv1.JSONPatch{Expression: undecidedPatch()}},
+			},
+			FailurePolicy: ptr.To(admissionregistrationv1.Ignore),
+			// As the webhook's IfNeeded: a later webhook that changes the
+			// Job's labels gets the decision made again.
+			ReinvocationPolicy: admissionregistrationv1.IfNeededReinvocationPolicy,
+		},
+	}
+}
+
+// ValidatingPolicy gives the warnings the Job webhook gives: in audit
+// mode, what the mutating policy would have set; otherwise, that it
+// replaced a TTL the Job was created with. It sees the Job after the
+// mutating policy, so it decides again from the Job as admitted: audit
+// mode changes nothing that decision reads, and a replaced TTL shows in
+// the decision annotation the mutating policy wrote. Its audit annotation
+// puts each decision the policies made in the audit log.
+func ValidatingPolicy() *admissionregistrationv1.ValidatingAdmissionPolicy {
+	madeHere := variable("madeHere", fmt.Sprintf(`variables.audit ? variables.decides : (size(variables.best) > 0 && !variables.exempt &&
+  has(object.spec.ttlSecondsAfterFinished) && object.spec.ttlSecondsAfterFinished == variables.outcome.ttlSecondsAfterFinished &&
+  %s && %s in [variables.outcome.set, variables.outcome.replace])`,
+		annotationIs(policy.AnnotationTTLSource, strconv.Quote(policy.TTLSourcePolicy)), annotation(policy.AnnotationDecision)))
+	warns := variable("warns", fmt.Sprintf(`variables.madeHere && (variables.audit || %s == variables.outcome.replace)`, annotation(policy.AnnotationDecision)))
+	return &admissionregistrationv1.ValidatingAdmissionPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: admissionregistrationv1.SchemeGroupVersion.String(), Kind: "ValidatingAdmissionPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: Name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			ParamKind:        paramKind,
+			MatchConstraints: matchJobCreates.DeepCopy(),
+			Variables:        append(decisionVariables(), madeHere, warns),
+			Validations: []admissionregistrationv1.Validation{{
+				Expression:        "!variables.warns",
+				MessageExpression: `"taskgate: " + variables.message`,
+			}},
+			AuditAnnotations: []admissionregistrationv1.AuditAnnotation{{
+				Key:             "decision",
+				ValueExpression: fmt.Sprintf(`variables.madeHere ? string(%s) : ""`, annotation(policy.AnnotationDecision)),
+			}},
+			FailurePolicy: ptr.To(admissionregistrationv1.Ignore),
+		},
+	}
+}
+
+// decisionVariables decide a Job's creation TTL as policy.CreationTTL
+// does, from the Job, its namespace and the params: variables.decides says
+// whether a TTL is set, variables.outcome what, and variables.message the
+// decision in words.
+func decisionVariables() []admissionregistrationv1.Variable {
+	// holds is a label requirement q on the label map m.
+	holds := func(m string) string {
+		return fmt.Sprintf(`(q.operator == "Exists" ? q.key in %[1]s : q.operator == "DoesNotExist" ? !(q.key in %[1]s) :
+    (q.key in %[1]s && has(q.values) && %[1]s[q.key] in q.values) == (q.operator == "In"))`, m)
+	}
+	hooks := make([]string, 0, 2)
+	for _, k := range policy.HookAnnotations() {
+		hooks = append(hooks, strconv.Quote(k)+" in variables.annotations")
+	}
+	return []admissionregistrationv1.Variable{
+		variable("labels", `has(object.metadata.labels) ? object.metadata.labels : {}`),
+		variable("annotations", `has(object.metadata.annotations) ? object.metadata.annotations : {}`),
+		variable("namespaceLabels", `namespaceObject != null && has(namespaceObject.metadata.labels) ? namespaceObject.metadata.labels : {}`),
+		variable("audit", `has(params.spec.audit) && params.spec.audit`),
+		// policy.Exemption: a system, the manager's or an exempt
+		// namespace; the opt-out label on the Job or its namespace.
+		// Operator Jobs are exempt when no rule includes them, which the
+		// rules' own matching decides below.
+		variable("exempt", `params.spec.exemptNamespaces.exists(re, request.namespace.matches(re)) ||
+  (params.spec.optOutLabel in variables.labels && variables.labels[params.spec.optOutLabel] == "disabled") ||
+  (params.spec.optOutLabel in variables.namespaceLabels && variables.namespaceLabels[params.spec.optOutLabel] == "disabled")`),
+		variable("operatorJob", `has(object.metadata.ownerReferences) &&
+  object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller && r.kind != "CronJob")`),
+		// The author's TTL, which ttl.explicit: Respect keeps.
+		variable("explicit", fmt.Sprintf(`has(object.spec.ttlSecondsAfterFinished) &&
+  !(has(params.spec.overrideExplicit) && params.spec.overrideExplicit) && !%s`,
+			annotationIs(policy.AnnotationTTLSource, strconv.Quote(policy.TTLSourcePolicy)))),
+		// The rules that apply, in the policy's order.
+		variable("matching", fmt.Sprintf(`!has(params.spec.rules) ? [] : params.spec.rules.filter(r,
+  (has(r.includeOperatorJobs) && r.includeOperatorJobs || !variables.operatorJob) &&
+  (!has(r.namespaces) || r.namespaces.exists(re, request.namespace.matches(re))) &&
+  (!has(r.namespaceSelector) || r.namespaceSelector.all(q, %s)) &&
+  (!has(r.selector) || r.selector.all(q, %s)))`, holds("variables.namespaceLabels"), holds("variables.labels"))),
+		variable("created", `variables.matching.filter(r, r.when == "Created")`),
+		variable("succeeded", `variables.matching.filter(r, r.when in ["Succeeded", "Finished"]) + variables.created`),
+		variable("failed", `variables.matching.filter(r, r.when in ["Failed", "Finished"]) + variables.created`),
+		// The first Created rule and the rules for success and failure:
+		// the largest TTL wins, a tie goes to the earlier.
+		variable("candidates", `(size(variables.created) > 0 ? [variables.created[0]] : []) +
+  (size(variables.succeeded) > 0 ? [variables.succeeded[0]] : []) +
+  (size(variables.failed) > 0 ? [variables.failed[0]] : [])`),
+		variable("best", `variables.candidates.filter(c, variables.candidates.all(d, d.ttlSecondsAfterFinished <= c.ttlSecondsAfterFinished))`),
+		variable("outcome", fmt.Sprintf(`%s ? variables.best[0].hook : variables.best[0].plain`, strings.Join(hooks, " || "))),
+		variable("decides", `!variables.exempt && !variables.explicit && size(variables.best) > 0 &&
+  !(has(object.spec.ttlSecondsAfterFinished) && object.spec.ttlSecondsAfterFinished == variables.outcome.ttlSecondsAfterFinished)`),
+		variable("message", `has(object.spec.ttlSecondsAfterFinished) ? variables.outcome.replace : variables.outcome.set`),
+	}
+}
+
+// ttlPatch is patch.JobTTL's operations, in CEL.
+func ttlPatch() string {
+	decision, source := strconv.Quote(policy.AnnotationDecision), strconv.Quote(policy.AnnotationTTLSource)
+	return fmt.Sprintf(`!variables.decides ? [] :
+  (variables.audit ? [] : [JSONPatch{op: "add", path: "/spec/ttlSecondsAfterFinished", value: variables.outcome.ttlSecondsAfterFinished}]) +
+  (has(object.metadata.annotations) ?
+    [JSONPatch{op: "add", path: "/metadata/annotations/" + jsonpatch.escapeKey(%[1]s), value: variables.message}] +
+      (variables.audit ? [] : [JSONPatch{op: "add", path: "/metadata/annotations/" + jsonpatch.escapeKey(%[2]s), value: %[3]s}]) :
+    [JSONPatch{op: "add", path: "/metadata/annotations", value: variables.audit ? {%[1]s: string(variables.message)} : {%[1]s: string(variables.message), %[2]s: %[3]s}}])`,
+		decision, source, strconv.Quote(policy.TTLSourcePolicy))
+}
+
+// undecidedPatch is patch.JobUndecided's operation, in CEL.
+func undecidedPatch() string {
+	label := strconv.Quote(v1alpha1.LabelCompletionDecided)
+	return fmt.Sprintf(`has(object.metadata.labels) && %s in object.metadata.labels ?
+  [JSONPatch{op: "remove", path: %s}] : []`, label, strconv.Quote("/metadata/labels/"+patch.EscapeToken(v1alpha1.LabelCompletionDecided)))
+}
+
+func variable(name, expression string) admissionregistrationv1.Variable {
+	return admissionregistrationv1.Variable{Name: name, Expression: expression}
+}
+
+// annotation is the Job's annotation key, "" when it has none.
+func annotation(key string) string {
+	return fmt.Sprintf(`(%[1]s in variables.annotations ? variables.annotations[%[1]s] : "")`, strconv.Quote(key))
+}
+
+func annotationIs(key, value string) string {
+	return fmt.Sprintf(`(%[1]s in variables.annotations && variables.annotations[%[1]s] == %[2]s)`, strconv.Quote(key), value)
+}
