@@ -227,6 +227,10 @@ func New(cfg *rest.Config, opts Options, log logr.Logger) (*Manager, error) {
 		if err := mgr.Add(w); err != nil {
 			return nil, fmt.Errorf("adding the Job TTL params writer: %w", err)
 		}
+		counter := &jobDecisionCounter{cache: mgr.GetCache(), policy: m.Policy, namespaces: facts.NamespaceLabelsFrom(mgr.GetCache()), decided: m.Metrics.decided}
+		if err := mgr.Add(counter); err != nil {
+			return nil, fmt.Errorf("adding the Job decision counter: %w", err)
+		}
 	}
 	// Asking the manager for its webhook server is what adds it as a
 	// runnable.
