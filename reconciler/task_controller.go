@@ -49,9 +49,9 @@ type TaskReconciler struct {
 	written writtenTasks
 }
 
-// Tasks: watched and read; patched for the ID label and the completion
-// TTL (task_id.go, task_ttl.go); deleted when their TTL or the cap says
-// so (task_ttl.go). Status: patched with the outcome and the ID.
+// Tasks: watched and read; patched for the completion TTL, never for a
+// label; deleted when their TTL or the cap says so (task_ttl.go).
+// Status: patched with the outcome and the ID.
 // Finalizers: update is what OwnerReferencesPermissionEnforcement asks of
 // whoever sets blockOwnerDeletion on a PipelineRun owned by a Task.
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=get;list;watch;patch;delete

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -20,20 +19,17 @@ import (
 )
 
 // ensureID returns the Task's ID, the next of its App, gap-free and in
-// order, and labels the Task with it. An ID new to the Task is not in its
-// status yet: the caller writes it there with the Task's first status, one
-// write rather than two. It returns 0 when the App is gone, or is not the
-// App the Task was created for. TaskIDLedger is the protocol; this file
-// reads and writes what it decides.
+// order. An ID new to the Task is not in its status yet: the caller writes
+// it there with the Task's first status, one write rather than two. The
+// Task has no label for it, which would be a write of its own: clients
+// select status.id (v1alpha1.FieldTaskID). It returns 0 when the App is
+// gone, or is not the App the Task was created for. TaskIDLedger is the
+// protocol; this file reads and writes what it decides.
 func (r *TaskReconciler) ensureID(ctx context.Context, task *v1alpha1.Task) (int64, error) {
-	id := task.Status.ID
-	if id == 0 {
-		var err error
-		if id, err = r.takeID(ctx, task); err != nil || id == 0 {
-			return 0, err
-		}
+	if task.Status.ID != 0 {
+		return task.Status.ID, nil
 	}
-	return id, r.ensureIDLabel(ctx, task, id)
+	return r.takeID(ctx, task)
 }
 
 // takeID returns the ID promised to the Task, taking IDs for the App's
@@ -230,25 +226,6 @@ func wrapIDErr(err error, id int64) error {
 		return nil
 	}
 	return fmt.Errorf("writing task ID %d: %w", id, err)
-}
-
-// ensureIDLabel puts the ID in the taskgate.dev/task-id label, so
-// `kubectl get tasks -l taskgate.dev/task-id=7` finds a run.
-func (r *TaskReconciler) ensureIDLabel(ctx context.Context, task *v1alpha1.Task, id int64) error {
-	want := strconv.FormatInt(id, 10)
-	if task.Labels[v1alpha1.LabelTaskID] == want {
-		return nil
-	}
-	before := task.DeepCopy()
-	if task.Labels == nil {
-		task.Labels = map[string]string{}
-	}
-	task.Labels[v1alpha1.LabelTaskID] = want
-	if err := r.Client.Patch(ctx, task, client.MergeFrom(before)); err != nil {
-		return fmt.Errorf("labelling task ID: %w", err)
-	}
-	r.written.wrote(task, r.Clock.Now())
-	return nil
 }
 
 // ReasonNotOwnedByApp is the reason of the Warning Event on a Task that

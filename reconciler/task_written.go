@@ -59,7 +59,7 @@ func (w *writtenTasks) behind(cached *v1alpha1.Task, now time.Time) time.Duratio
 	}
 	wait := last.at.Add(maxCacheLag).Sub(now)
 	// The same resourceVersion is the write itself; the same status, a
-	// later write that kept it (the ID label, say).
+	// later write that kept it (the completion TTL, say).
 	caughtUp := last.uid != cached.UID || last.resourceVersion == cached.ResourceVersion ||
 		equality.Semantic.DeepEqual(last.status, cached.Status)
 	if caughtUp || wait <= 0 {

@@ -124,12 +124,15 @@ func (o *Options) findTask(ctx context.Context, ref taskRef, verb string) (*v1al
 		return nil, fmt.Errorf("Task %s not found in namespace %s; list the Tasks with kubectl task list", ref.name, o.namespace)
 	}
 
+	// The server selects on the CRD's selectable fields: the Task carries
+	// its ID only in status, with no label (that would be a write of its
+	// own).
 	var tasks v1alpha1.TaskList
-	if err := o.client.List(ctx, &tasks, client.InNamespace(o.namespace), client.MatchingLabels{
-		v1alpha1.LabelApp:    ref.app,
-		v1alpha1.LabelTaskID: strconv.FormatInt(ref.id, 10),
+	if err := o.client.List(ctx, &tasks, client.InNamespace(o.namespace), client.MatchingFields{
+		v1alpha1.FieldTaskApp: ref.app,
+		v1alpha1.FieldTaskID:  strconv.FormatInt(ref.id, 10),
 	}); err != nil {
-		return nil, fmt.Errorf("listing Tasks of App %s: %w", ref.app, apiError(err))
+		return nil, fmt.Errorf("listing Tasks of App %s: %w", ref.app, selectError(apiError(err)))
 	}
 	switch len(tasks.Items) {
 	case 0:
@@ -145,6 +148,16 @@ func (o *Options) findTask(ctx context.Context, ref taskRef, verb string) (*v1al
 		names = append(names, t.Name)
 	}
 	return nil, fmt.Errorf("several Tasks of App %s carry ID %d (%s); name one", ref.app, ref.id, strings.Join(names, ", "))
+}
+
+// selectError explains the API server's refusal of a field selector: a
+// Task CRD installed by a chart older than this plugin does not declare
+// the fields selectable.
+func selectError(err error) error {
+	if !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), "field label not supported") {
+		return err
+	}
+	return fmt.Errorf("%w: the cluster's Task CRD does not let this plugin select a Task by App and ID; upgrade taskgate's chart, or name the Task by its name (kubectl task list shows it)", err)
 }
 
 // podOf returns the name of the pod that runs or ran the Task, or "" if it

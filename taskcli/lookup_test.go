@@ -1,8 +1,11 @@
 package taskcli
 
 import (
+	"errors"
 	"fmt"
 	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/taskgate/taskgate/reconciler"
 )
@@ -34,6 +37,22 @@ func TestAppNotFoundMessage(t *testing.T) {
 				t.Errorf("appNotFoundMessage =\n%s\nwant\n%s", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSelectError(t *testing.T) {
+	// As kube-apiserver words it for a field the CRD does not declare
+	// selectable (apiextensions-apiserver's conversion.go).
+	old := apierrors.NewBadRequest("field label not supported: status.id")
+	other := apierrors.NewBadRequest("unable to parse requirement")
+	if got, want := selectError(old).Error(), "field label not supported: status.id: the cluster's Task CRD does not let this plugin select a Task by App and ID; upgrade taskgate's chart, or name the Task by its name (kubectl task list shows it)"; got != want {
+		t.Errorf("selectError(%v) =\n%s\nwant\n%s", old, got, want)
+	}
+	if !errors.Is(selectError(old), old) {
+		t.Errorf("selectError(%v) does not wrap it", old)
+	}
+	if got := selectError(other); got != other {
+		t.Errorf("selectError(%v) = %v, want it unchanged", other, got)
 	}
 }
 

@@ -6,7 +6,9 @@ const (
 	// LabelApp names the App a Task or Job belongs to. On a batch/v1 Job it
 	// asks the webhook to inject that App's configuration.
 	LabelApp = "taskgate.dev/app"
-	// LabelTaskID carries a Task's per-app ID on the Task and its pods.
+	// LabelTaskID carries a Task's per-app ID on its PipelineRun, TaskRun
+	// and pod, set when the PipelineRun is created. The Task itself has
+	// its ID in status.id, selectable as FieldTaskID.
 	LabelTaskID = "taskgate.dev/task-id"
 	// LabelTask names the Task that a PipelineRun or pod runs.
 	LabelTask = "taskgate.dev/task"

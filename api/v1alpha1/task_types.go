@@ -323,6 +323,17 @@ type TaskStatus struct {
 	FailureReason string `json:"failureReason,omitempty"`
 }
 
+// The Task fields the API server selects on (the CRD's selectableFields):
+// `kubectl get tasks --field-selector spec.appRef.name=shop,status.id=3`
+// finds Task 3 of App shop with no label on the Task, which would cost a
+// write of its own once the ID is known.
+const (
+	// FieldTaskApp selects the Tasks of an App.
+	FieldTaskApp = "spec.appRef.name"
+	// FieldTaskID selects a Task by its ID, once its status shows it.
+	FieldTaskID = "status.id"
+)
+
 // The printer columns are the table of `kubectl get tasks` and of
 // `kubectl task list`, which asks the server for the same Table:
 // cf tasks' columns, then taskgate's. JSONPath cannot compute, so two
@@ -351,6 +362,8 @@ type TaskStatus struct {
 // stops.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:selectablefield:JSONPath=`.spec.appRef.name`
+// +kubebuilder:selectablefield:JSONPath=`.status.id`
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="a Task's name must have at most 63 characters: its PipelineRun and pod carry it in the label taskgate.dev/task, and a label value has at most 63",fieldPath=".metadata"
 // +kubebuilder:resource:shortName=tgtask,categories=taskgate
 type Task struct {

@@ -113,8 +113,8 @@ func TestOrphanTaskTakesNoIDFromANewApp(t *testing.T) {
 	if err := c.Get(ctx, client.ObjectKeyFromObject(orphan), orphan); err != nil {
 		t.Fatal(err)
 	}
-	if orphan.Status.ID != 0 || orphan.Labels[v1alpha1.LabelTaskID] != "" {
-		t.Fatalf("the orphan has ID %d, label %q; want none", orphan.Status.ID, orphan.Labels[v1alpha1.LabelTaskID])
+	if orphan.Status.ID != 0 {
+		t.Fatalf("the orphan has ID %d; want none", orphan.Status.ID)
 	}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: orphan.Name}, &pipelinev1.PipelineRun{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("the orphan's PipelineRun: %v; want none", err)
