@@ -22,6 +22,10 @@ const (
 	SetupFixed  = "fixed-patch webhook"
 	SetupHook   = "taskgate webhook"
 	SetupPolicy = "MutatingAdmissionPolicy"
+	// SetupTaskgatePolicy is taskgate's generated admission policies
+	// (package jobadmission), which set the creation TTL inside
+	// kube-apiserver from the JobTTLParams compiled from benchPolicy.
+	SetupTaskgatePolicy = "taskgate policy"
 )
 
 // jobWebhook is the name of taskgate's Job webhook in the chart's
@@ -125,27 +129,31 @@ func benchJob(namespace, name string) *batchv1.Job {
 // to its own namespaces.
 const setupLabel = "bench.taskgate.dev/admission-setup"
 
-// setupLabel's values for the fixed-patch webhook, taskgate's webhook and
-// the policy.
+// setupLabel's values for the fixed-patch webhook, taskgate's webhook, the
+// hand-written policy and taskgate's generated policies.
 const (
-	keyFixed  = "fixed-patch"
-	keyHook   = "webhook"
-	keyPolicy = "policy"
+	keyFixed          = "fixed-patch"
+	keyHook           = "webhook"
+	keyPolicy         = "policy"
+	keyTaskgatePolicy = "taskgate-policy"
 )
 
 // setups are the admission setups, keyed as setupLabel's values.
 var setups = []struct{ name, key string }{
 	{SetupNone, "none"}, {SetupFixed, keyFixed}, {SetupHook, keyHook}, {SetupPolicy, keyPolicy},
+	{SetupTaskgatePolicy, keyTaskgatePolicy},
 }
 
 // Admission creates jobs Jobs per setup, one at a time, through the real
 // apiserver, rounds times. The setups take turns request by request, each
 // leading in turn, so drift in the machine's load, within a round as
-// across rounds, falls on all of them alike.
-func (e *Env) Admission(ctx context.Context, rounds, jobs int) (results []AdmissionResult, err error) {
+// across rounds, falls on all of them alike. Last, it stops the manager
+// and counts the Jobs that still get their TTL (ManagerStopped), and
+// starts it again.
+func (e *Env) Admission(ctx context.Context, rounds, jobs int) (results []AdmissionResult, stopped *ManagerStoppedResult, err error) {
 	hook, err := e.jobWebhookConfiguration(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() {
 		// Leave the cluster as Setup made it, however far scoping got.
@@ -154,24 +162,28 @@ func (e *Env) Admission(ctx context.Context, rounds, jobs int) (results []Admiss
 		}
 	}()
 	if err := e.scopeAdmission(ctx, hook); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fixed, err := e.startFixedPatchWebhook(ctx, hook)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer fixed.Stop(stopGrace)
 	for round := 1; round <= rounds; round++ {
 		res, err := e.admissionRound(ctx, round, jobs)
 		if err != nil {
-			return results, fmt.Errorf("round %d: %w", round, err)
+			return results, nil, fmt.Errorf("round %d: %w", round, err)
 		}
 		for _, r := range res {
 			e.Logf("admission: %s, round %d: p50 %v p99 %v, webhook call %v", r.Setup, round, Percentile(r.Latencies, 50), Percentile(r.Latencies, 99), r.WebhookCall)
 		}
 		results = append(results, res...)
 	}
-	return results, nil
+	if stopped, err = e.ManagerStopped(ctx, managerStoppedJobs); err != nil {
+		return results, nil, fmt.Errorf("with the manager stopped: %w", err)
+	}
+	e.Logf("admission: manager stopped: %d of %d Jobs got the TTL through taskgate's policy, %d through its webhook", stopped.PolicyTTL, stopped.Jobs, stopped.WebhookTTL)
+	return results, stopped, nil
 }
 
 // admissionRound measures one round of every setup, each in a namespace of
@@ -197,6 +209,8 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 		results[i] = AdmissionResult{Setup: s.name, Round: round, Latencies: make([]time.Duration, 0, jobs)}
 	}
 	const warmup = 50
+	// withTTL counts each setup's Jobs admitted with the creation TTL.
+	withTTL := make([]int, len(setups))
 	var calls0 map[string]webhookCalls
 	var profiled chan error
 	for n := range warmup + jobs {
@@ -224,6 +238,14 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 			if n >= warmup {
 				results[i].Latencies = append(results[i].Latencies, time.Since(start))
 			}
+			if hasCreationTTL(job) {
+				withTTL[i]++
+			}
+		}
+	}
+	for i, s := range setups {
+		if err := admittedAs(s.name, withTTL[i], warmup+jobs); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	calls1, err := e.webhookCalls(ctx)
@@ -256,9 +278,10 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 
 // waitForAdmission dry-runs a Job until kube-apiserver admits it as setup
 // does: mutated (TTL and the App's env) by either webhook and the policy,
-// or untouched.
+// given the TTL alone by taskgate's policy, or untouched.
 func (e *Env) waitForAdmission(ctx context.Context, ns, setup string) error {
-	mutated := setup != SetupNone
+	wantTTL := setup != SetupNone
+	wantEnv := wantTTL && setup != SetupTaskgatePolicy
 	var last string
 	err := poll(ctx, time.Minute, func() (bool, error) {
 		job := benchJob(ns, "probe")
@@ -270,12 +293,37 @@ func (e *Env) waitForAdmission(ctx context.Context, ns, setup string) error {
 			return false, fmt.Errorf("dry-running a Job: %w", err)
 		}
 		env := job.Spec.Template.Spec.Containers[0].Env
-		got := job.Spec.TTLSecondsAfterFinished != nil && *job.Spec.TTLSecondsAfterFinished == creationTTL && len(env) == 3
 		last = fmt.Sprintf("ttl %v, %d env vars", ptr.Deref(job.Spec.TTLSecondsAfterFinished, -1), len(env))
-		return got == mutated && (mutated || job.Spec.TTLSecondsAfterFinished == nil && len(env) == 0), nil
+		ttlOK := hasCreationTTL(job) == wantTTL && (wantTTL || job.Spec.TTLSecondsAfterFinished == nil)
+		envOK := wantEnv && len(env) == 3 || !wantEnv && len(env) == 0
+		return ttlOK && envOK, nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for admission to take effect (mutated=%v, last: %s): %w", mutated, last, err)
+		return fmt.Errorf("waiting for admission to take effect (TTL %v, env %v, last: %s): %w", wantTTL, wantEnv, last, err)
+	}
+	return nil
+}
+
+// hasCreationTTL says whether job was admitted with the creation TTL
+// every setup but none gives it.
+func hasCreationTTL(job *batchv1.Job) bool {
+	return ptr.Deref(job.Spec.TTLSecondsAfterFinished, -1) == creationTTL
+}
+
+// admittedAs checks that of created Jobs, the setup gave withTTL the
+// creation TTL as it should: all of them, or none with no admission. A
+// setup that fails open, as taskgate's policy and webhooks do, would
+// otherwise let its Jobs through untouched, faster than any mutation, and
+// the figure would read that as its cost.
+func admittedAs(setup string, withTTL, created int) error {
+	if setup == SetupNone {
+		if withTTL > 0 {
+			return fmt.Errorf("%d of %d Jobs got a TTL with no admission in place", withTTL, created)
+		}
+		return nil
+	}
+	if withTTL < created {
+		return fmt.Errorf("%d of %d Jobs were admitted without the creation TTL", created-withTTL, created)
 	}
 	return nil
 }

@@ -8,8 +8,13 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/jobadmission"
+	"github.com/taskgate/taskgate/policy"
 )
 
 // setupWebhooks names the webhook each setup calls, if any.
@@ -63,10 +68,11 @@ func (e *Env) webhookCalls(ctx context.Context) (map[string]webhookCalls, error)
 	return calls, nil
 }
 
-// scopeAdmission puts taskgate's Job webhook and the
-// MutatingAdmissionPolicy in place side by side, each for the namespaces of
-// its setup only: the webhook configuration, hook, as the chart made it but
-// for setupLabel, and the policy and its binding.
+// scopeAdmission puts taskgate's Job webhook, the hand-written
+// MutatingAdmissionPolicy and taskgate's generated policies in place side
+// by side, each for the namespaces of its setup only: the webhook
+// configuration, hook, as the chart made it but for setupLabel, and each
+// policy with its binding.
 func (e *Env) scopeAdmission(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) error {
 	scoped := hook.DeepCopy()
 	for i := range scoped.Webhooks {
@@ -77,21 +83,85 @@ func (e *Env) scopeAdmission(ctx context.Context, hook *admissionregistrationv1.
 	if err := e.replaceWebhookConfiguration(ctx, scoped); err != nil {
 		return fmt.Errorf("scoping the Job webhook: %w", err)
 	}
-	var policy admissionregistrationv1.MutatingAdmissionPolicy
-	if err := yaml.UnmarshalStrict([]byte(mutatingPolicy), &policy); err != nil {
+	var handWritten admissionregistrationv1.MutatingAdmissionPolicy
+	if err := yaml.UnmarshalStrict([]byte(mutatingPolicy), &handWritten); err != nil {
 		return fmt.Errorf("decoding the MutatingAdmissionPolicy: %w", err)
 	}
-	policy.Spec.MatchConstraints.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{setupLabel: keyPolicy}}
+	handWritten.Spec.MatchConstraints.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{setupLabel: keyPolicy}}
 	var binding admissionregistrationv1.MutatingAdmissionPolicyBinding
 	if err := yaml.UnmarshalStrict([]byte(mutatingPolicyBinding), &binding); err != nil {
 		return fmt.Errorf("decoding its binding: %w", err)
 	}
-	for _, o := range []client.Object{&policy, &binding} {
+	for _, o := range []client.Object{&handWritten, &binding} {
 		if err := client.IgnoreAlreadyExists(e.Client.Create(ctx, o)); err != nil {
 			return fmt.Errorf("creating the MutatingAdmissionPolicy: %w", err)
 		}
 	}
+	objs, err := taskgatePolicies()
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := client.IgnoreAlreadyExists(e.Client.Create(ctx, o)); err != nil {
+			return fmt.Errorf("creating taskgate's admission policies: %w", err)
+		}
+	}
 	return nil
+}
+
+// taskgatePolicy names taskgate's generated admission policies, their
+// bindings and their JobTTLParams in the bench.
+const taskgatePolicy = "bench-taskgate-job-ttl"
+
+// taskgatePolicies are taskgate's generated admission policies, the
+// mutating one and the validating one for its warnings, bound as the chart
+// binds them (params in the manager's namespace, the policy's opt-out label
+// as an object selector) but to the taskgate policy setup's namespaces, and
+// the JobTTLParams compiled from benchPolicy, the policy the manager runs
+// with. The manager runs with its Job webhook, so it writes no params of
+// its own: the bench writes them.
+func taskgatePolicies() ([]client.Object, error) {
+	p, err := policy.Load([]byte(benchPolicy))
+	if err != nil {
+		return nil, fmt.Errorf("loading the bench policy: %w", err)
+	}
+	p.ManagerNamespace = managerNamespace
+	spec, errs := jobadmission.Params(p)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("compiling the bench policy for admission: %w", errs.ToAggregate())
+	}
+	optOut := p.Exemptions.OptOutLabel
+	if optOut == "" {
+		optOut = policy.DefaultOptOutLabel
+	}
+	match := &admissionregistrationv1.MatchResources{
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{setupLabel: keyTaskgatePolicy}},
+		ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+			{Key: optOut, Operator: metav1.LabelSelectorOpNotIn, Values: []string{policy.OptOutValue}},
+		}},
+	}
+	paramRef := &admissionregistrationv1.ParamRef{
+		Name: taskgatePolicy, Namespace: managerNamespace,
+		ParameterNotFoundAction: ptr.To(admissionregistrationv1.AllowAction),
+	}
+	mutating, validating := jobadmission.MutatingPolicy(), jobadmission.ValidatingPolicy()
+	mutating.Name, validating.Name = taskgatePolicy, taskgatePolicy
+	return []client.Object{
+		&taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{Namespace: managerNamespace, Name: taskgatePolicy}, Spec: spec},
+		mutating,
+		&admissionregistrationv1.MutatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: taskgatePolicy},
+			Spec:       admissionregistrationv1.MutatingAdmissionPolicyBindingSpec{PolicyName: taskgatePolicy, ParamRef: paramRef, MatchResources: match},
+		},
+		validating,
+		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: taskgatePolicy},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+				PolicyName: taskgatePolicy, ParamRef: paramRef.DeepCopy(), MatchResources: match.DeepCopy(),
+				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Warn},
+			},
+		},
+	}, nil
 }
 
 // scopeTo narrows w to the namespaces of the setup keyed key.
@@ -105,8 +175,8 @@ func scopeTo(w *admissionregistrationv1.MutatingWebhook, key string) {
 }
 
 // unscopeAdmission undoes scopeAdmission and the fixed-patch webhook's
-// registration: hook as it was, and neither the policy nor the fixed-patch
-// webhook registered.
+// registration: hook as it was, and none of the policies nor the
+// fixed-patch webhook registered.
 func (e *Env) unscopeAdmission(ctx context.Context, hook *admissionregistrationv1.MutatingWebhookConfiguration) error {
 	if err := e.replaceWebhookConfiguration(ctx, hook.DeepCopy()); err != nil {
 		return fmt.Errorf("restoring the Job webhook: %w", err)
@@ -117,9 +187,14 @@ func (e *Env) unscopeAdmission(ctx context.Context, hook *admissionregistrationv
 	for _, o := range []client.Object{
 		&admissionregistrationv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: "bench-app-env"}},
 		&admissionregistrationv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "bench-app-env"}},
+		&admissionregistrationv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: taskgatePolicy}},
+		&admissionregistrationv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: taskgatePolicy}},
+		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: taskgatePolicy}},
+		&admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: taskgatePolicy}},
+		&taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{Namespace: managerNamespace, Name: taskgatePolicy}},
 	} {
 		if err := client.IgnoreNotFound(e.Client.Delete(ctx, o)); err != nil {
-			return fmt.Errorf("deleting the MutatingAdmissionPolicy: %w", err)
+			return fmt.Errorf("deleting the admission policies: %w", err)
 		}
 	}
 	return nil

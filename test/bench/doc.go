@@ -1,7 +1,9 @@
 // Package bench measures taskgate on a local control plane, side by side
 // with the baseline each figure is judged against, in the same run on the
-// same machine: admission latency with no webhook, with taskgate's webhook
-// and with the same mutation as a MutatingAdmissionPolicy; the admission
+// same machine: admission latency with no webhook, with taskgate's webhook,
+// with the same mutation as a MutatingAdmissionPolicy and with taskgate's
+// generated admission policies, and the share of Jobs that still get their
+// TTL while the manager is stopped; the admission
 // handlers' own cost; Task throughput against PipelineRuns created
 // directly; cap convergence; a Task's time to start and finish its
 // process on a real node against a bare PipelineRun of the same step; and
@@ -12,6 +14,7 @@
 // handlers, throughput, cap, realnode, memory), and <figure>_report.go
 // turns its results into the report's rows, table-tested beside it.
 // admission_setups.go and fixedpatch.go put the admission setups in place,
+// admission_stopped.go creates Jobs with the manager stopped,
 // memory_fill.go fills the cluster for the memory figure, and cpu.go reads
 // each process's CPU time for the throughput figure. Several figures share
 // watch.go (Tasks and PipelineRuns as they run), apiserver.go

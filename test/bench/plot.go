@@ -15,10 +15,11 @@ import (
 )
 
 var setupColors = map[string]color.Color{
-	SetupNone:   color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff},
-	SetupFixed:  color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	SetupHook:   color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	SetupPolicy: color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	SetupNone:           color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff},
+	SetupFixed:          color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	SetupHook:           color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	SetupPolicy:         color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
+	SetupTaskgatePolicy: color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
 }
 
 // WritePlot draws the latency distributions as cumulative curves: Job
