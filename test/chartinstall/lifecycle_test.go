@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -80,6 +82,7 @@ func TestChartLifecycle(t *testing.T) {
 	runTask(t, c, "first")
 	webhookDenies(t, c)
 	labelledJob(t, c)
+	jobTTLWithoutManager(t, c)
 
 	restartManager(t, c)
 	runTask(t, c, "after-restart")
@@ -208,6 +211,66 @@ func labelledJob(t *testing.T, c client.Client) {
 	}
 }
 
+// jobTTLWithoutManager checks that, on this 1.36 cluster, jobAdmission:
+// auto has kube-apiserver give new Jobs their TTL: the manager compiled the
+// policy into its JobTTLParams, owned by the policy ConfigMap, and with
+// every manager pod gone a Job still gets the rule's TTL and decision.
+func jobTTLWithoutManager(t *testing.T, c client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	params := &v1alpha1.JobTTLParams{}
+	eventually(t, time.Minute, "the manager to write the JobTTLParams", func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: v1alpha1.JobTTLParamsName}, params); err != nil {
+			return false, err
+		}
+		return len(params.Spec.Rules) == 1 && params.Spec.Rules[0].Name == "jobs-day", fmt.Errorf("rules %+v", params.Spec.Rules)
+	})
+	if owners := params.OwnerReferences; len(owners) != 1 || owners[0].Kind != "ConfigMap" || owners[0].Name != "taskgate-policy" {
+		t.Errorf("the JobTTLParams' owners are %+v, want the ConfigMap taskgate-policy", owners)
+	}
+
+	dep := &appsv1.Deployment{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: releaseName}, dep); err != nil {
+		t.Fatal(err)
+	}
+	scale := func(n int32) {
+		t.Helper()
+		if err := c.Patch(ctx, dep, client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"spec":{"replicas":%d}}`, n))); err != nil {
+			t.Fatalf("scaling the manager to %d: %v", n, err)
+		}
+	}
+	scale(0)
+	eventually(t, 2*time.Minute, "every manager pod to go", func() (bool, error) {
+		var pods corev1.PodList
+		err := c.List(ctx, &pods, client.InNamespace(releaseNamespace), client.MatchingLabels(dep.Spec.Selector.MatchLabels))
+		return err == nil && len(pods.Items) == 0, fmt.Errorf("%d pods (%v)", len(pods.Items), err)
+	})
+	job := localcluster.RealNodeJob(tenant, "nightly", "", "true")
+	delete(job.Labels, v1alpha1.LabelApp)
+	if err := c.Create(ctx, job, client.DryRunAll); err != nil {
+		t.Fatalf("creating a Job with no manager running: %v", err)
+	}
+	want := map[string]string{
+		"taskgate.dev/policy-decision": "set ttlSecondsAfterFinished=86400 (rule jobs-day)",
+		"taskgate.dev/ttl-source":      "policy",
+	}
+	if got := job.Spec.TTLSecondsAfterFinished; got == nil || *got != 86400 || !maps.Equal(job.Annotations, want) {
+		t.Errorf("with no manager running, a new Job got ttlSecondsAfterFinished %v and annotations %v; want 86400 and %v", ptr.Deref(got, -1), job.Annotations, want)
+	}
+	scale(2)
+	pods := managerPods(t, c, 2)
+	// The last pod to stop released the Lease; the next steps need a
+	// leader.
+	lease := &coordinationv1.Lease{}
+	eventually(t, time.Minute, "a manager pod to hold the leader Lease again", func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: releaseNamespace, Name: releaseName + "-manager"}, lease); err != nil {
+			return false, err
+		}
+		holder := strings.SplitN(ptr.Deref(lease.Spec.HolderIdentity, ""), "_", 2)[0]
+		return slices.ContainsFunc(pods, func(p corev1.Pod) bool { return p.Name == holder }), fmt.Errorf("holder %q", holder)
+	})
+}
+
 // restartManager deletes the leader's pod and checks that the Deployment
 // replaces it, the lease moves to a live pod, and no container restarted.
 func restartManager(t *testing.T, c client.Client) {
@@ -322,6 +385,8 @@ func uninstall(t *testing.T, c client.Client) {
 		{Group: "cert-manager.io", Version: "v1", Kind: "Issuer"}:                nil,
 		{Group: "discovery.k8s.io", Version: "v1", Kind: "EndpointSlice"}:        nil,
 		{Group: "taskgate.dev", Version: "v1alpha1", Kind: "Task"}:               nil,
+		// Garbage-collected with the policy ConfigMap, its owner.
+		{Group: "taskgate.dev", Version: "v1alpha1", Kind: "JobTTLParams"}: nil,
 	}
 	eventually(t, 2*time.Minute, "the release namespace to hold only what stays", func() (bool, error) {
 		for gvk, want := range namespaced {
@@ -337,13 +402,17 @@ func uninstall(t *testing.T, c client.Client) {
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding"},
 		{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingWebhookConfiguration"},
 		{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "ValidatingWebhookConfiguration"},
+		{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingAdmissionPolicy"},
+		{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "MutatingAdmissionPolicyBinding"},
+		{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "ValidatingAdmissionPolicy"},
+		{Group: "admissionregistration.k8s.io", Version: "v1", Kind: "ValidatingAdmissionPolicyBinding"},
 	} {
 		if got := names(t, c, gvk, "", instance); len(got) != 0 {
 			t.Errorf("after helm uninstall these %ss of the release remain: %v", gvk.Kind, got)
 		}
 	}
 	// The CRDs stay, and with them the developers' objects.
-	if got, want := names(t, c, schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}, "", instance), []string{"apps.taskgate.dev", "tasks.taskgate.dev", "taskschedules.taskgate.dev"}; !slices.Equal(got, want) {
+	if got, want := names(t, c, schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}, "", instance), []string{"apps.taskgate.dev", "jobttlparams.taskgate.dev", "tasks.taskgate.dev", "taskschedules.taskgate.dev"}; !slices.Equal(got, want) {
 		t.Errorf("after helm uninstall the release's CRDs are %v, want %v kept", got, want)
 	}
 	if got, want := names(t, c, schema.GroupVersionKind{Group: "taskgate.dev", Version: "v1alpha1", Kind: "Task"}, tenant, nil), []string{"after-restart", "after-upgrade", "first"}; !slices.Equal(got, want) {
