@@ -195,8 +195,8 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 		if err := e.createNamespace(ctx, namespaces[i], map[string]string{setupLabel: s.key}); err != nil {
 			return nil, err
 		}
-		if err := e.Client.Create(ctx, benchApp(namespaces[i])); err != nil {
-			return nil, fmt.Errorf("creating the App: %w", err)
+		if err := e.createApp(ctx, namespaces[i]); err != nil {
+			return nil, err
 		}
 	}
 	for i, s := range setups {
@@ -274,6 +274,22 @@ func (e *Env) admissionRound(ctx context.Context, round, jobs int) ([]AdmissionR
 		}
 	}
 	return results, nil
+}
+
+// createApp creates benchApp in ns. The manager's App webhook looks the
+// namespace up in its cache, which may not have seen a namespace just
+// created: the webhook then refuses the App as in no namespace, and it is
+// created again once the cache has it.
+func (e *Env) createApp(ctx context.Context, ns string) error {
+	var last error
+	err := poll(ctx, 30*time.Second, func() (bool, error) {
+		last = e.Client.Create(ctx, benchApp(ns))
+		return last == nil, client.IgnoreNotFound(last)
+	})
+	if err != nil {
+		return fmt.Errorf("creating the App in %s (last: %v): %w", ns, last, err)
+	}
+	return nil
 }
 
 // waitForAdmission dry-runs a Job until kube-apiserver admits it as setup

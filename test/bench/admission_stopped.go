@@ -35,8 +35,8 @@ func (e *Env) ManagerStopped(ctx context.Context, jobs int) (res *ManagerStopped
 		}
 		// The App's webhook fails closed: create it while the manager
 		// serves.
-		if err := e.Client.Create(ctx, benchApp(namespaces[i])); err != nil {
-			return nil, fmt.Errorf("creating the App: %w", err)
+		if err := e.createApp(ctx, namespaces[i]); err != nil {
+			return nil, err
 		}
 		if err := e.waitForAdmission(ctx, namespaces[i], names[i]); err != nil {
 			return nil, fmt.Errorf("%s: %w", names[i], err)
