@@ -278,6 +278,7 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 	register := func(path string, h http.Handler) { server.Register(path, webhook.RequireReviewV1(h)) }
 	register(PathMutateJob, &crwebhook.Admission{Handler: &webhook.JobDefaulter{
 		Policy: m.Policy, Namespaces: namespaces, Apps: apps, Decided: m.Metrics.decided,
+		TTLByAdmissionPolicies: m.opts.JobAdmission == JobAdmissionPolicy,
 	}, RecoverPanic: ptr.To(true)})
 	register(PathMutateTask, &crwebhook.Admission{Handler: &webhook.TaskDefaulter{
 		Policy: m.Policy, Namespaces: namespaces, NamespaceUIDs: namespaceUIDs, Apps: apps, Decided: m.Metrics.decided,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"gomodules.xyz/jsonpatch/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -28,6 +29,11 @@ type JobDefaulter struct {
 	Apps       AppGetter
 	// Decided, when set, is told every decision, for metrics.
 	Decided facts.Decided
+	// TTLByAdmissionPolicies is true when kube-apiserver's admission
+	// policies give Jobs their creation TTL (the chart's jobAdmission:
+	// policy): the webhook then only injects Apps' configuration, and
+	// neither decides a TTL again nor counts one.
+	TTLByAdmissionPolicies bool
 }
 
 // Handle answers one AdmissionReview for a Job.
@@ -42,18 +48,21 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 	if job.Namespace == "" {
 		job.Namespace = req.Namespace
 	}
-	nsLabels, err := h.Namespaces(ctx, job.Namespace)
-	if err != nil {
-		// The Job webhook fails open; the reconciler applies the TTL
-		// once the Job finishes.
-		return admission.Allowed("").WithWarnings("taskgate: TTL policy not applied at creation: " + err.Error())
-	}
-	d := h.Policy.Current().CreationTTL(facts.Object(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
-	h.Decided.Report(policy.KindJob, d.Rule, d.Outcome)
-	patches := append(patch.JobTTL(job, d), patch.JobUndecided(job)...)
+	var patches []jsonpatch.JsonPatchOperation
 	var warnings []string
-	if d.Audit && d.TTL != nil || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
-		warnings = append(warnings, "taskgate: "+d.String())
+	if !h.TTLByAdmissionPolicies {
+		nsLabels, err := h.Namespaces(ctx, job.Namespace)
+		if err != nil {
+			// The Job webhook fails open; the reconciler applies the TTL
+			// once the Job finishes.
+			return admission.Allowed("").WithWarnings("taskgate: TTL policy not applied at creation: " + err.Error())
+		}
+		d := h.Policy.Current().CreationTTL(facts.Object(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
+		h.Decided.Report(policy.KindJob, d.Rule, d.Outcome)
+		patches = append(patch.JobTTL(job, d), patch.JobUndecided(job)...)
+		if d.Audit && d.TTL != nil || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
+			warnings = append(warnings, "taskgate: "+d.String())
+		}
 	}
 	if name, ok := job.Labels[v1alpha1.LabelApp]; ok {
 		app, err := h.Apps(ctx, job.Namespace, name)
