@@ -28,6 +28,7 @@ import (
 	"github.com/taskgate/taskgate/jobadmission"
 	"github.com/taskgate/taskgate/patch"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/test/localcluster"
 )
 
 // conformanceLabel marks the namespaces the conformance test's policy
@@ -309,30 +310,10 @@ func expectedJob(t *testing.T, job *batchv1.Job, d policy.TTLDecision) (conforma
 func installConformancePolicies(ctx context.Context, t *testing.T, c client.Client, paramsNS string) {
 	t.Helper()
 	const name = "e2e-conformance-job-ttl"
-	mutating, validating := jobadmission.MutatingPolicy(), jobadmission.ValidatingPolicy()
-	mutating.Name, validating.Name = name, name
 	match := &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
 		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: conformanceLabel, Operator: metav1.LabelSelectorOpExists}},
 	}}
-	paramRef := &admissionregistrationv1.ParamRef{
-		Name: taskgatev1alpha1.JobTTLParamsName, Namespace: paramsNS,
-		ParameterNotFoundAction: ptr.To(admissionregistrationv1.AllowAction),
-	}
-	objs := []client.Object{
-		mutating,
-		&admissionregistrationv1.MutatingAdmissionPolicyBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec:       admissionregistrationv1.MutatingAdmissionPolicyBindingSpec{PolicyName: name, ParamRef: paramRef, MatchResources: match},
-		},
-		validating,
-		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
-				PolicyName: name, ParamRef: paramRef, MatchResources: match,
-				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Warn},
-			},
-		},
-	}
+	objs := localcluster.JobAdmissionPolicies(name, match, paramsNS, taskgatev1alpha1.JobTTLParamsName)
 	for _, o := range objs {
 		o.SetResourceVersion("")
 		if err := c.Create(ctx, o); err != nil {
