@@ -8,13 +8,13 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
 	"github.com/taskgate/taskgate/jobadmission"
 	"github.com/taskgate/taskgate/policy"
+	"github.com/taskgate/taskgate/test/localcluster"
 )
 
 // setupWebhooks names the webhook each setup calls, if any.
@@ -115,8 +115,9 @@ const taskgatePolicy = "bench-taskgate-job-ttl"
 
 // taskgatePolicies are taskgate's generated admission policies, the
 // mutating one and the validating one for its warnings, bound as the chart
-// binds them (params in the manager's namespace, the policy's opt-out label
-// as an object selector) but to the taskgate policy setup's namespaces, and
+// binds them (localcluster.JobAdmissionPolicies: params in the manager's
+// namespace, the policy's opt-out label as an object selector) but to the
+// taskgate policy setup's namespaces, and
 // the JobTTLParams compiled from benchPolicy, the policy the manager runs
 // with. The manager runs with its Job webhook, so it writes no params of
 // its own: the bench writes them.
@@ -140,28 +141,8 @@ func taskgatePolicies() ([]client.Object, error) {
 			{Key: optOut, Operator: metav1.LabelSelectorOpNotIn, Values: []string{policy.OptOutValue}},
 		}},
 	}
-	paramRef := &admissionregistrationv1.ParamRef{
-		Name: taskgatePolicy, Namespace: managerNamespace,
-		ParameterNotFoundAction: ptr.To(admissionregistrationv1.AllowAction),
-	}
-	mutating, validating := jobadmission.MutatingPolicy(), jobadmission.ValidatingPolicy()
-	mutating.Name, validating.Name = taskgatePolicy, taskgatePolicy
-	return []client.Object{
-		&taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{Namespace: managerNamespace, Name: taskgatePolicy}, Spec: spec},
-		mutating,
-		&admissionregistrationv1.MutatingAdmissionPolicyBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: taskgatePolicy},
-			Spec:       admissionregistrationv1.MutatingAdmissionPolicyBindingSpec{PolicyName: taskgatePolicy, ParamRef: paramRef, MatchResources: match},
-		},
-		validating,
-		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: taskgatePolicy},
-			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
-				PolicyName: taskgatePolicy, ParamRef: paramRef.DeepCopy(), MatchResources: match.DeepCopy(),
-				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Warn},
-			},
-		},
-	}, nil
+	params := &taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{Namespace: managerNamespace, Name: taskgatePolicy}, Spec: spec}
+	return append([]client.Object{params}, localcluster.JobAdmissionPolicies(taskgatePolicy, match, managerNamespace, taskgatePolicy)...), nil
 }
 
 // scopeTo narrows w to the namespaces of the setup keyed key.
