@@ -24,6 +24,19 @@ const (
 	maxValues           = 32
 )
 
+// WarningsLabel marks the JobTTLParams of a policy whose Jobs may be
+// warned of (audit mode, or ttl.explicit: Override): the only params the
+// ValidatingPolicy's binding selects.
+const WarningsLabel = "taskgate.dev/job-ttl-warnings"
+
+// Labels are the labels a JobTTLParams of spec carries.
+func Labels(spec v1alpha1.JobTTLParamsSpec) map[string]string {
+	if ptr.Deref(spec.Audit, false) || ptr.Deref(spec.OverrideExplicit, false) {
+		return map[string]string{WarningsLabel: "true"}
+	}
+	return nil
+}
+
 // Params compiles the Job part of p into the JobTTLParams spec the
 // admission policies read. Its errors are at the policy document's paths,
 // for a policy larger than the params can hold.

@@ -134,3 +134,23 @@ func TestParamsTooLarge(t *testing.T) {
 		})
 	}
 }
+
+// TestLabels checks that only params whose Jobs may be warned of carry
+// WarningsLabel, the only ones the warnings' binding selects.
+func TestLabels(t *testing.T) {
+	for doc, want := range map[string]map[string]string{
+		"":                                    nil,
+		"mode: audit":                         {WarningsLabel: "true"},
+		"ttl: {explicit: Override}":           {WarningsLabel: "true"},
+		"ttl: {explicit: Respect}":            nil,
+		"mode: enforce\nttl: {minSeconds: 5}": nil,
+	} {
+		spec, errs := Params(load(t, doc))
+		if len(errs) > 0 {
+			t.Fatal(errs.ToAggregate())
+		}
+		if got := Labels(spec); !cmp.Equal(got, want) {
+			t.Errorf("policy %q: Labels = %v, want %v", doc, got, want)
+		}
+	}
+}

@@ -46,10 +46,11 @@ func MutatingPolicy() *admissionregistrationv1.MutatingAdmissionPolicy {
 			ParamKind:        paramKind,
 			MatchConstraints: matchJobCreates.DeepCopy(),
 			Variables:        decisionVariables(),
-			Mutations: []admissionregistrationv1.Mutation{
-				{PatchType: admissionregistrationv1.PatchTypeJSONPatch, JSONPatch: &admissionregistrationv1.JSONPatch{Expression: ttlPatch()}},
-				{PatchType: admissionregistrationv1.PatchTypeJSONPatch, JSONPatch: &admissionregistrationv1.JSONPatch{Expression: undecidedPatch()}},
-			},
+			// One mutation: kube-apiserver converts the Job for each.
+			Mutations: []admissionregistrationv1.Mutation{{
+				PatchType: admissionregistrationv1.PatchTypeJSONPatch,
+				JSONPatch: &admissionregistrationv1.JSONPatch{Expression: ttlPatch() + " +\n" + undecidedPatch()},
+			}},
 			FailurePolicy: ptr.To(admissionregistrationv1.Ignore),
 			// As the webhook's IfNeeded: a later webhook that changes the
 			// Job's labels gets the decision made again.
@@ -59,12 +60,16 @@ func MutatingPolicy() *admissionregistrationv1.MutatingAdmissionPolicy {
 }
 
 // ValidatingPolicy gives the warnings the Job webhook gives: in audit
-// mode, what the mutating policy would have set; otherwise, that it
-// replaced a TTL the Job was created with. It sees the Job after the
+// mode, what the mutating policy would have set; with ttl.explicit:
+// Override, that it replaced the author's TTL. It sees the Job after the
 // mutating policy, so it decides again from the Job as admitted: audit
 // mode changes nothing that decision reads, and a replaced TTL shows in
 // the decision annotation the mutating policy wrote. Its audit annotation
-// puts each decision the policies made in the audit log.
+// puts each decision the policies made in the audit log. As a Job can
+// warn only in those two modes, its binding selects the params by
+// WarningsLabel, which Params' labels carry only then: in the others
+// kube-apiserver finds no params and skips the policy, which would cost
+// every Job create a second conversion and decision.
 func ValidatingPolicy() *admissionregistrationv1.ValidatingAdmissionPolicy {
 	madeHere := variable("madeHere", fmt.Sprintf(`variables.audit ? variables.decides : (size(variables.best) > 0 && !variables.exempt &&
   has(object.spec.ttlSecondsAfterFinished) && object.spec.ttlSecondsAfterFinished == variables.outcome.ttlSecondsAfterFinished &&
@@ -80,7 +85,9 @@ func ValidatingPolicy() *admissionregistrationv1.ValidatingAdmissionPolicy {
 			Variables:        append(decisionVariables(), madeHere, warns),
 			Validations: []admissionregistrationv1.Validation{{
 				Expression:        "!variables.warns",
-				MessageExpression: `"taskgate: " + variables.message`,
+				// Admitted, a replaced TTL is policy's: the message is the
+				// replacement's, which the Job's annotation says it was.
+				MessageExpression: `"taskgate: " + (variables.audit ? variables.message : variables.outcome.replace)`,
 			}},
 			AuditAnnotations: []admissionregistrationv1.AuditAnnotation{{
 				Key:             "decision",
@@ -119,10 +126,11 @@ func decisionVariables() []admissionregistrationv1.Variable {
   (params.spec.optOutLabel in variables.namespaceLabels && variables.namespaceLabels[params.spec.optOutLabel] == "disabled")`),
 		variable("operatorJob", `has(object.metadata.ownerReferences) &&
   object.metadata.ownerReferences.exists(r, has(r.controller) && r.controller && r.kind != "CronJob")`),
-		// The author's TTL, which ttl.explicit: Respect keeps.
-		variable("explicit", fmt.Sprintf(`has(object.spec.ttlSecondsAfterFinished) &&
-  !(has(params.spec.overrideExplicit) && params.spec.overrideExplicit) && !%s`,
+		// The author's TTL: ttl.explicit: Respect keeps it, Override
+		// replaces it, and says so.
+		variable("authorTTL", fmt.Sprintf(`has(object.spec.ttlSecondsAfterFinished) && !%s`,
 			annotationIs(policy.AnnotationTTLSource, strconv.Quote(policy.TTLSourcePolicy)))),
+		variable("explicit", `variables.authorTTL && !(has(params.spec.overrideExplicit) && params.spec.overrideExplicit)`),
 		// The rules that apply, in the policy's order.
 		variable("matching", fmt.Sprintf(`!has(params.spec.rules) ? [] : params.spec.rules.filter(r,
   (has(r.includeOperatorJobs) && r.includeOperatorJobs || !variables.operatorJob) &&
@@ -141,27 +149,27 @@ func decisionVariables() []admissionregistrationv1.Variable {
 		variable("outcome", fmt.Sprintf(`%s ? variables.best[0].hook : variables.best[0].plain`, strings.Join(hooks, " || "))),
 		variable("decides", `!variables.exempt && !variables.explicit && size(variables.best) > 0 &&
   !(has(object.spec.ttlSecondsAfterFinished) && object.spec.ttlSecondsAfterFinished == variables.outcome.ttlSecondsAfterFinished)`),
-		variable("message", `has(object.spec.ttlSecondsAfterFinished) ? variables.outcome.replace : variables.outcome.set`),
+		variable("message", `variables.authorTTL ? variables.outcome.replace : variables.outcome.set`),
 	}
 }
 
-// ttlPatch is patch.JobTTL's operations, in CEL.
+// ttlPatch is patch.JobTTL's operations, in CEL, a list.
 func ttlPatch() string {
 	decision, source := strconv.Quote(policy.AnnotationDecision), strconv.Quote(policy.AnnotationTTLSource)
-	return fmt.Sprintf(`!variables.decides ? [] :
+	return fmt.Sprintf(`(!variables.decides ? [] :
   (variables.audit ? [] : [JSONPatch{op: "add", path: "/spec/ttlSecondsAfterFinished", value: variables.outcome.ttlSecondsAfterFinished}]) +
   (has(object.metadata.annotations) ?
     [JSONPatch{op: "add", path: "/metadata/annotations/" + jsonpatch.escapeKey(%[1]s), value: variables.message}] +
       (variables.audit ? [] : [JSONPatch{op: "add", path: "/metadata/annotations/" + jsonpatch.escapeKey(%[2]s), value: %[3]s}]) :
-    [JSONPatch{op: "add", path: "/metadata/annotations", value: variables.audit ? {%[1]s: string(variables.message)} : {%[1]s: string(variables.message), %[2]s: %[3]s}}])`,
+    [JSONPatch{op: "add", path: "/metadata/annotations", value: variables.audit ? {%[1]s: string(variables.message)} : {%[1]s: string(variables.message), %[2]s: %[3]s}}]))`,
 		decision, source, strconv.Quote(policy.TTLSourcePolicy))
 }
 
-// undecidedPatch is patch.JobUndecided's operation, in CEL.
+// undecidedPatch is patch.JobUndecided's operation, in CEL, a list.
 func undecidedPatch() string {
 	label := strconv.Quote(v1alpha1.LabelCompletionDecided)
-	return fmt.Sprintf(`has(object.metadata.labels) && %s in object.metadata.labels ?
-  [JSONPatch{op: "remove", path: %s}] : []`, label, strconv.Quote("/metadata/labels/"+patch.EscapeToken(v1alpha1.LabelCompletionDecided)))
+	return fmt.Sprintf(`(has(object.metadata.labels) && %s in object.metadata.labels ?
+  [JSONPatch{op: "remove", path: %s}] : [])`, label, strconv.Quote("/metadata/labels/"+patch.EscapeToken(v1alpha1.LabelCompletionDecided)))
 }
 
 func variable(name, expression string) admissionregistrationv1.Variable {

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -100,7 +101,9 @@ func (w *jobTTLParamsWriter) write(ctx context.Context) error {
 	live := &taskgatev1alpha1.JobTTLParams{}
 	switch err := w.reader.Get(ctx, w.key, live); {
 	case apierrors.IsNotFound(err):
-		params := &taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{Namespace: w.key.Namespace, Name: w.key.Name}, Spec: spec}
+		params := &taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{
+			Namespace: w.key.Namespace, Name: w.key.Name, Labels: jobadmission.Labels(spec),
+		}, Spec: spec}
 		if err := w.ownedByConfigMap(ctx, params); err != nil {
 			return err
 		}
@@ -112,10 +115,11 @@ func (w *jobTTLParamsWriter) write(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("reading %s: %w", w.key, err)
 	}
-	if equality.Semantic.DeepEqual(live.Spec, spec) {
+	labels := jobadmission.Labels(spec)
+	if equality.Semantic.DeepEqual(live.Spec, spec) && maps.Equal(live.Labels, labels) {
 		return nil
 	}
-	live.Spec = spec
+	live.Spec, live.Labels = spec, labels
 	if err := w.client.Update(ctx, live); err != nil {
 		return fmt.Errorf("updating %s: %w", w.key, err)
 	}

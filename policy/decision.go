@@ -111,9 +111,9 @@ type TTLDecision struct {
 	// Audit is true in audit mode: report the decision, change nothing.
 	Audit bool
 	// Replaced is true when an OutcomeSet decision replaces a TTL the
-	// object was created with (ttl.explicit: Override, or a TTL marked as
-	// policy's). Its message says so, which is what the admission policy
-	// that warns of it reads.
+	// object's author set (ttl.explicit: Override). Its message says so,
+	// and admission warns the author; a TTL marked as policy's is not the
+	// author's, and replacing it is a plain Set.
 	Replaced bool
 }
 

@@ -82,7 +82,7 @@ func (p *Policy) CreationTTL(f ObjectFacts) TTLDecision {
 	if f.TTL != nil && *f.TTL == ttl {
 		d.Outcome = OutcomeUnchanged
 	} else {
-		d.Outcome, d.TTL, d.Replaced = OutcomeSet, &ttl, f.TTL != nil
+		d.Outcome, d.TTL, d.Replaced = OutcomeSet, &ttl, f.TTL != nil && f.Annotations[AnnotationTTLSource] != TTLSourcePolicy
 	}
 	return p.decision(d)
 }

@@ -60,7 +60,7 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 		d := h.Policy.Current().CreationTTL(facts.Object(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
 		h.Decided.Report(policy.KindJob, d.Rule, d.Outcome)
 		patches = append(patch.JobTTL(job, d), patch.JobUndecided(job)...)
-		if d.Audit && d.TTL != nil || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
+		if d.Audit && d.TTL != nil || d.Replaced {
 			warnings = append(warnings, "taskgate: "+d.String())
 		}
 	}

@@ -141,7 +141,7 @@ func taskgatePolicies() ([]client.Object, error) {
 			{Key: optOut, Operator: metav1.LabelSelectorOpNotIn, Values: []string{policy.OptOutValue}},
 		}},
 	}
-	params := &taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{Namespace: managerNamespace, Name: taskgatePolicy}, Spec: spec}
+	params := &taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{Namespace: managerNamespace, Name: taskgatePolicy, Labels: jobadmission.Labels(spec)}, Spec: spec}
 	return append([]client.Object{params}, localcluster.JobAdmissionPolicies(taskgatePolicy, match, managerNamespace, taskgatePolicy)...), nil
 }
 

@@ -298,7 +298,7 @@ func expectedJob(t *testing.T, job *batchv1.Job, d policy.TTLDecision) (conforma
 		}
 	}
 	var warnings []string
-	if d.Audit && d.TTL != nil || d.Outcome == policy.OutcomeSet && job.Spec.TTLSecondsAfterFinished != nil {
+	if d.Audit && d.TTL != nil || d.Replaced {
 		warnings = append(warnings, "taskgate: "+d.String())
 	}
 	return conformanceOutcome(want), warnings
@@ -344,7 +344,7 @@ func writeConformanceParams(ctx context.Context, t *testing.T, c client.Client, 
 	t.Helper()
 	params := &taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: taskgatev1alpha1.JobTTLParamsName}}
 	err := c.Get(ctx, client.ObjectKeyFromObject(params), params)
-	params.Spec = spec
+	params.Spec, params.Labels = spec, jobadmission.Labels(spec)
 	switch {
 	case apierrors.IsNotFound(err):
 		err = c.Create(ctx, params)

@@ -11,7 +11,8 @@ import (
 
 // JobAdmissionPolicies are taskgate's generated Job admission policies,
 // named name, with bindings as the chart makes them but selecting what
-// match selects and reading the JobTTLParams paramsName in paramsNamespace:
+// match selects and reading the JobTTLParams paramsName in paramsNamespace
+// (the validating one, those there with jobadmission.WarningsLabel):
 // for tests and the bench, which scope them to namespaces of their own.
 func JobAdmissionPolicies(name string, match *admissionregistrationv1.MatchResources, paramsNamespace, paramsName string) []client.Object {
 	paramRef := &admissionregistrationv1.ParamRef{
@@ -30,7 +31,11 @@ func JobAdmissionPolicies(name string, match *admissionregistrationv1.MatchResou
 		&admissionregistrationv1.ValidatingAdmissionPolicyBinding{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
-				PolicyName: name, ParamRef: paramRef.DeepCopy(), MatchResources: match.DeepCopy(),
+				PolicyName: name, MatchResources: match.DeepCopy(),
+				ParamRef: &admissionregistrationv1.ParamRef{
+					Namespace: paramsNamespace, ParameterNotFoundAction: ptr.To(admissionregistrationv1.AllowAction),
+					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{jobadmission.WarningsLabel: "true"}},
+				},
 				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Warn},
 			},
 		},
