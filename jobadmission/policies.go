@@ -84,7 +84,7 @@ func ValidatingPolicy() *admissionregistrationv1.ValidatingAdmissionPolicy {
 			MatchConstraints: matchJobCreates.DeepCopy(),
 			Variables:        append(decisionVariables(), madeHere, warns),
 			Validations: []admissionregistrationv1.Validation{{
-				Expression:        "!variables.warns",
+				Expression: "!variables.warns",
 				// Admitted, a replaced TTL is policy's: the message is the
 				// replacement's, which the Job's annotation says it was.
 				MessageExpression: `"taskgate: " + (variables.audit ? variables.message : variables.outcome.replace)`,
