@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -94,4 +95,27 @@ func NamespaceUIDFrom(r client.Reader) NamespaceUID {
 		}
 		return ns.UID, nil
 	}
+}
+
+// CachedFirst reads through cached and, for an object cached has not seen,
+// through live. Admission reads namespaces from the manager's cache, which
+// sees a new namespace a moment after it is created: an App or Task sent
+// in that moment (kubectl apply of a namespace and its App) must not be
+// refused for it.
+func CachedFirst(cached, live client.Reader) client.Reader {
+	return cachedFirst{cached: cached, live: live}
+}
+
+type cachedFirst struct{ cached, live client.Reader }
+
+func (r cachedFirst) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	err := r.cached.Get(ctx, key, obj, opts...)
+	if apierrors.IsNotFound(err) {
+		return r.live.Get(ctx, key, obj, opts...)
+	}
+	return err
+}
+
+func (r cachedFirst) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return r.cached.List(ctx, list, opts...)
 }

@@ -271,8 +271,9 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 	if err != nil {
 		return err
 	}
-	namespaces := facts.NamespaceLabelsFrom(m.GetCache())
-	namespaceUIDs := facts.NamespaceUIDFrom(m.GetCache())
+	namespaceReader := facts.CachedFirst(m.GetCache(), m.GetAPIReader())
+	namespaces := facts.NamespaceLabelsFrom(namespaceReader)
+	namespaceUIDs := facts.NamespaceUIDFrom(namespaceReader)
 	apps := webhook.CachedApps(m.GetCache(), m.GetAPIReader())
 	workloads := webhook.ReadWorkloads(m.GetAPIReader())
 	register := func(path string, h http.Handler) { server.Register(path, webhook.RequireReviewV1(h)) }

@@ -67,7 +67,7 @@ type Options struct {
 	KubeAPIBurst int
 
 	// TaskWorkers is how many Tasks the reconciler works on at once. A
-	// Task's first reconcile waits on four writes in a row (its ID, its
+	// Task's first reconcile waited on four writes in a row (its ID, its
 	// ID label, its PipelineRun, its status), so with 4 workers and the
 	// client budget half used a thousand Tasks took 75 s to get their
 	// PipelineRuns (docs/performance.md, run 5).

@@ -9,6 +9,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	taskgatev1alpha1 "github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/jobadmission"
 )
 
 func TestCallsMade(t *testing.T) {
@@ -96,7 +97,11 @@ func TestTaskgatePolicies(t *testing.T) {
 			checkBinding(t, o.Spec.PolicyName, o.Spec.ParamRef, o.Spec.MatchResources)
 		case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
 			kinds = append(kinds, "validating binding")
-			checkBinding(t, o.Spec.PolicyName, o.Spec.ParamRef, o.Spec.MatchResources)
+			// The warnings' policy reads only params that may warn.
+			if ref := o.Spec.ParamRef; ref == nil || ref.Selector == nil || ref.Selector.MatchLabels[jobadmission.WarningsLabel] != "true" {
+				t.Errorf("validating binding's paramRef %+v, want params selected by %s", ref, jobadmission.WarningsLabel)
+			}
+			checkBinding(t, o.Spec.PolicyName, &admissionregistrationv1.ParamRef{Name: taskgatePolicy, Namespace: o.Spec.ParamRef.Namespace}, o.Spec.MatchResources)
 			if !slices.Equal(o.Spec.ValidationActions, []admissionregistrationv1.ValidationAction{admissionregistrationv1.Warn}) {
 				t.Errorf("validating binding's actions %v, want [Warn]", o.Spec.ValidationActions)
 			}
