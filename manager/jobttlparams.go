@@ -98,11 +98,12 @@ func (w *jobTTLParamsWriter) write(ctx context.Context) error {
 			"The policy does not fit the admission policies that set new Jobs' TTLs; they keep the last one that did: %s", errs.ToAggregate().Error())
 		return fmt.Errorf("compiling the policy for admission: %w", errs.ToAggregate())
 	}
+	labels := jobadmission.Labels(spec)
 	live := &taskgatev1alpha1.JobTTLParams{}
 	switch err := w.reader.Get(ctx, w.key, live); {
 	case apierrors.IsNotFound(err):
 		params := &taskgatev1alpha1.JobTTLParams{ObjectMeta: metav1.ObjectMeta{
-			Namespace: w.key.Namespace, Name: w.key.Name, Labels: jobadmission.Labels(spec),
+			Namespace: w.key.Namespace, Name: w.key.Name, Labels: labels,
 		}, Spec: spec}
 		if err := w.ownedByConfigMap(ctx, params); err != nil {
 			return err
@@ -115,7 +116,6 @@ func (w *jobTTLParamsWriter) write(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("reading %s: %w", w.key, err)
 	}
-	labels := jobadmission.Labels(spec)
 	if equality.Semantic.DeepEqual(live.Spec, spec) && maps.Equal(live.Labels, labels) {
 		return nil
 	}

@@ -131,10 +131,8 @@ func taskgatePolicies() ([]client.Object, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("compiling the bench policy for admission: %w", errs.ToAggregate())
 	}
-	optOut := p.Exemptions.OptOutLabel
-	if optOut == "" {
-		optOut = policy.DefaultOptOutLabel
-	}
+	// The params name the label, defaulted, as the chart's selector does.
+	optOut := spec.OptOutLabel
 	match := &admissionregistrationv1.MatchResources{
 		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{setupLabel: keyTaskgatePolicy}},
 		ObjectSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{

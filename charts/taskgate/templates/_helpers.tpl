@@ -195,6 +195,12 @@ subjects:
   namespace: {{ .root.Release.Namespace }}
 {{- end -}}
 
+{{/* The objectSelector requirement that keeps Jobs carrying the policy's
+opt-out label from the Job webhook and the Job admission policies. */}}
+{{- define "taskgate.jobOptOut" -}}
+{{- toYaml (dict "key" (dig "exemptions" "optOutLabel" "taskgate.dev/policy" .Values.policy) "operator" "NotIn" "values" (list "disabled")) -}}
+{{- end -}}
+
 {{/* Who gives new Jobs their creation TTL, jobAdmission resolved: policy
 or webhook. auto is policy where the cluster serves
 MutatingAdmissionPolicy in admissionregistration.k8s.io/v1 (1.36+). */}}
