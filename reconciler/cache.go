@@ -82,9 +82,11 @@ func stripRunMeta(meta *metav1.ObjectMeta) {
 // size: spec.resolved, since its run is over and nothing builds from it
 // again, and the annotations policy does not decide by (kubectl's
 // last-applied-configuration copies the whole Task), since only TTL policy
-// reads them after the run is built. Tasks are only ever patched with
-// diffs of their status, labels or annotations, and read live before a
-// delete, so nothing written or deleted depends on a dropped field.
+// reads them after the run is built, for the TTL in force (CompletionTTL),
+// which reads the labels, owner, spec TTL and status kept here. The
+// reconciler writes only diffs of a Task's status, and reads it live
+// before a delete, so nothing written or deleted depends on a dropped
+// field.
 // Every Task's spec.env goes too: the run is built from spec.resolved.
 func TaskFacts(obj any) (any, error) {
 	task, ok := obj.(*v1alpha1.Task)

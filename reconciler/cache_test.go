@@ -4,15 +4,18 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"knative.dev/pkg/apis"
 	duckv1 "knative.dev/pkg/apis/duck/v1"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
+	"github.com/taskgate/taskgate/policy"
 )
 
 func TestPipelineRunFactsKeepsWhatTheReconcilerReads(t *testing.T) {
@@ -99,9 +102,19 @@ func TestTaskFactsDropsTheResolvedRunOfFinishedTasks(t *testing.T) {
 						Labels: maps.Clone(labels), Annotations: maps.Clone(annotations),
 					},
 					Spec: v1alpha1.TaskSpec{AppRef: v1alpha1.AppReference{Name: "shop"}, Env: []corev1.EnvVar{{Name: "RAILS_ENV", Value: "test"}},
-						Resolved: &v1alpha1.ResolvedRun{Image: "shop:v1"}},
+						Resolved: &v1alpha1.ResolvedRun{Image: "shop:v1"}, TTLSecondsAfterFinished: ptr.To[int32](604800)},
 					Status: v1alpha1.TaskStatus{State: state},
 				}
+				if state.IsFinished() {
+					in.Status.TTLSecondsAfterFinished, in.Status.TTLDecision = ptr.To[int32](3600), "set ttlSecondsAfterFinished=3600 (rule succeeded-hour)"
+				}
+				// What the TTL in force is computed from, before the trim.
+				p, err := policy.Load([]byte("apiVersion: taskgate.dev/v1alpha1\nkind: Policy\nttl:\n  rules:\n  - {name: any-hour, kinds: [Task], when: Finished, ttlSecondsAfterFinished: 3600}\n"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				now := time.Now()
+				wantTTL, wantDecision := CompletionTTL(p, in, &in.Status, now)
 				want := &v1alpha1.Task{
 					ObjectMeta: metav1.ObjectMeta{Name: "migrate", Labels: labels, Annotations: annotations},
 					Spec:       *in.Spec.DeepCopy(), Status: in.Status,
@@ -121,6 +134,10 @@ func TestTaskFactsDropsTheResolvedRunOfFinishedTasks(t *testing.T) {
 				}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("TaskFacts() (-want +got):\n%s", diff)
+				}
+				trimmed := got.(*v1alpha1.Task)
+				if ttl, decision := CompletionTTL(p, trimmed, &trimmed.Status, now); !ptr.Equal(ttl, wantTTL) || decision != wantDecision {
+					t.Errorf("CompletionTTL() of the cached Task = %s, %q; of the Task = %s, %q", ptrString(ttl), decision, ptrString(wantTTL), wantDecision)
 				}
 			})
 		}

@@ -49,12 +49,12 @@ type TaskReconciler struct {
 	written writtenTasks
 }
 
-// Tasks: watched and read; patched for the completion TTL, never for a
-// label; deleted when their TTL or the cap says so (task_ttl.go).
-// Status: patched with the outcome and the ID.
+// Tasks: watched and read, never written; deleted when their TTL or the
+// cap says so (task_ttl.go).
+// Status: patched with the outcome, the ID and the TTL in force.
 // Finalizers: update is what OwnerReferencesPermissionEnforcement asks of
 // whoever sets blockOwnerDeletion on a PipelineRun owned by a Task.
-// +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=get;list;watch;patch;delete
+// +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/status,verbs=patch
 // +kubebuilder:rbac:groups=taskgate.dev,resources=tasks/finalizers,verbs=update
 // App status: the next Task ID is taken with an optimistic-lock update
@@ -225,17 +225,14 @@ func (r *TaskReconciler) reportRunError(ctx context.Context, task *v1alpha1.Task
 func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, in StatusInput) error {
 	in.Task, in.Now, in.PendingDeadline = task, r.Clock.Now(), r.pendingDeadline()
 	status := ComputeTaskStatus(in)
+	if status.State.IsFinished() {
+		// The TTL in force travels with the final status rather than in a
+		// write of its own, and is written again only when a changed spec
+		// TTL or policy changes it.
+		status.TTLSecondsAfterFinished, status.TTLDecision = CompletionTTL(r.Policy.Current(), task, &status, in.Now)
+	}
 	if equality.Semantic.DeepEqual(status, task.Status) {
 		return nil
-	}
-	if status.State.IsFinished() && !task.Status.State.IsFinished() {
-		// The completion TTL goes first. It changes the spec, so the final
-		// status names the generation that has it, rather than being
-		// written again for it.
-		if err := r.applyCompletionTTL(ctx, task, &status); err != nil {
-			return err
-		}
-		status = ComputeTaskStatus(in)
 	}
 	before := task.DeepCopy()
 	task.Status = status

@@ -25,68 +25,78 @@ const (
 	DeleteReasonCap = "cap"
 )
 
-// expire applies the completion-time TTL policy to a finished Task and
-// deletes it once its TTL has passed, the way the in-tree
-// TTL-after-finished controller treats Jobs: requeue at expiry, read
-// fresh, check again, delete with a UID precondition.
+// expire deletes a finished Task once the TTL in force (its status's,
+// see CompletionTTL) has passed, the way the in-tree TTL-after-finished
+// controller treats Jobs: requeue at expiry, read fresh, check again,
+// delete with a UID precondition.
 func (r *TaskReconciler) expire(ctx context.Context, task *v1alpha1.Task) (ctrl.Result, error) {
-	done := finishedAt(&task.Status)
-	if err := r.applyCompletionTTL(ctx, task, &task.Status); err != nil {
-		return ctrl.Result{}, err
+	ttl := task.Status.TTLSecondsAfterFinished
+	if ttl == nil {
+		// Finished under a manager whose status had no TTL; this
+		// reconcile's status write gave it one if it has one.
+		ttl = task.Spec.TTLSecondsAfterFinished
 	}
-	if task.Spec.TTLSecondsAfterFinished == nil {
+	if ttl == nil {
 		return ctrl.Result{}, nil
 	}
-	if left := remaining(task, done, r.Clock.Now()); left > 0 {
+	if left := remaining(*ttl, finishedAt(&task.Status), r.Clock.Now()); left > 0 {
 		return ctrl.Result{RequeueAfter: left}, nil
 	}
-	// The cache may be stale: the TTL may have been raised or the Task
-	// replaced by another of the same name.
+	// The cache may be stale: the TTL may have been raised, the policy
+	// changed, or the Task replaced by another of the same name.
 	fresh := &v1alpha1.Task{}
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(task), fresh); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !fresh.Status.State.IsFinished() || fresh.Spec.TTLSecondsAfterFinished == nil {
+	if !fresh.Status.State.IsFinished() {
 		return ctrl.Result{}, nil
 	}
-	if left := remaining(fresh, finishedAt(&fresh.Status), r.Clock.Now()); left > 0 {
+	ttl, _ = CompletionTTL(r.Policy.Current(), fresh, &fresh.Status, r.Clock.Now())
+	if ttl == nil {
+		return ctrl.Result{}, nil
+	}
+	if left := remaining(*ttl, finishedAt(&fresh.Status), r.Clock.Now()); left > 0 {
 		return ctrl.Result{RequeueAfter: left}, nil
 	}
 	if err := DeleteTask(ctx, r.Client, fresh); err != nil {
 		return ctrl.Result{}, err
 	}
-	ctrl.LoggerFrom(ctx).Info("Deleted expired Task", "Task", klog.KObj(fresh), "ttlSecondsAfterFinished", *fresh.Spec.TTLSecondsAfterFinished)
+	ctrl.LoggerFrom(ctx).Info("Deleted expired Task", "Task", klog.KObj(fresh), "ttlSecondsAfterFinished", *ttl)
 	if r.Deleted != nil {
 		r.Deleted(DeleteReasonTTL)
 	}
 	return ctrl.Result{}, nil
 }
 
-// applyCompletionTTL shortens the Task's TTL when a completion-time rule
-// for its outcome, in status (final, or about to be written), says so, or
-// gives it one when it has none.
-func (r *TaskReconciler) applyCompletionTTL(ctx context.Context, task *v1alpha1.Task, status *v1alpha1.TaskStatus) error {
+// CompletionTTL returns the TTL in force for a Task that finished as final
+// says (its state and finish time), and the completion-time TTL policy's
+// decision that set it: what p's rule for the outcome makes of the spec's
+// TTL, or the spec's TTL and "" when the decision writes none (no rule,
+// exempt, the author's own TTL, audit mode, or a rule no shorter).
+//
+// The decision is made again on every reconcile, so that a changed spec
+// TTL or policy shows; task.Status holds the one in force so far. A late
+// decision's grace floor counts from now and would move the TTL on with
+// every reconcile, past its expiry: a TTL in force that it would not
+// shorten stays, with its decision.
+func CompletionTTL(p *policy.Policy, task *v1alpha1.Task, final *v1alpha1.TaskStatus, now time.Time) (*int32, string) {
 	result := policy.ResultFailed
-	if status.State == v1alpha1.TaskStateSucceeded {
+	if final.State == v1alpha1.TaskStateSucceeded {
 		result = policy.ResultSucceeded
 	}
 	// No namespace labels: this decision has never read them, and reading
 	// them now would change which rules match a finished Task.
 	f := facts.Object(policy.KindTask, &task.ObjectMeta, nil, task.Spec.TTLSecondsAfterFinished)
-	d := r.Policy.Current().CompletionTTL(f, policy.Completion{Result: result, FinishedAt: finishedAt(status), Now: r.Clock.Now()})
+	d := p.CompletionTTL(f, policy.Completion{Result: result, FinishedAt: finishedAt(final), Now: now})
 	ttl, ok := d.WriteTTL()
-	if !ok || task.Spec.TTLSecondsAfterFinished != nil && *task.Spec.TTLSecondsAfterFinished == ttl {
-		return nil
+	if !ok {
+		return copyTTL(task.Spec.TTLSecondsAfterFinished), ""
 	}
-	before := task.DeepCopy()
-	task.Spec.TTLSecondsAfterFinished = ptr.To(ttl)
-	for k, v := range d.Annotations() {
-		metav1.SetMetaDataAnnotation(&task.ObjectMeta, k, v)
+	if was := task.Status.TTLSecondsAfterFinished; d.Bound == policy.BoundCompletionGraceSeconds &&
+		task.Status.TTLDecision != "" && was != nil && *was <= ttl {
+		return copyTTL(was), task.Status.TTLDecision
 	}
-	if err := r.Client.Patch(ctx, task, client.MergeFrom(before)); err != nil {
-		return fmt.Errorf("setting completion TTL: %w", err)
-	}
-	return nil
+	return ptr.To(ttl), d.Annotations()[policy.AnnotationDecision]
 }
 
 // DeleteTask deletes a Task that was just read from the API server, only
@@ -112,7 +122,15 @@ func finishedAt(status *v1alpha1.TaskStatus) time.Time {
 	return time.Time{}
 }
 
-func remaining(task *v1alpha1.Task, finishedAt, now time.Time) time.Duration {
-	expiry := finishedAt.Add(time.Duration(*task.Spec.TTLSecondsAfterFinished) * time.Second)
-	return expiry.Sub(now)
+func copyTTL(ttl *int32) *int32 {
+	if ttl == nil {
+		return nil
+	}
+	return ptr.To(*ttl)
+}
+
+// remaining is how long a Task that finished at finishedAt has left to
+// live with ttl.
+func remaining(ttl int32, finishedAt, now time.Time) time.Duration {
+	return finishedAt.Add(time.Duration(ttl) * time.Second).Sub(now)
 }

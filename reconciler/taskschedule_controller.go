@@ -24,7 +24,9 @@ import (
 
 // +kubebuilder:rbac:groups=taskgate.dev,resources=taskschedules,verbs=get;list;watch
 // +kubebuilder:rbac:groups=taskgate.dev,resources=taskschedules/status,verbs=patch
-// +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=create
+// Tasks: created at each tick, and patched to cancel one that
+// concurrencyPolicy Replace replaces (spec.desiredState).
+// +kubebuilder:rbac:groups=taskgate.dev,resources=tasks,verbs=create;patch
 
 // TaskScheduleReconciler starts a schedule's Task at each tick and
 // mirrors the schedule's Tasks into its status. It wakes at the next tick

@@ -127,7 +127,9 @@ type TaskSpec struct {
 
 	// ttlSecondsAfterFinished deletes the Task, with its PipelineRun, pod
 	// and logs, this many seconds after it finishes. Cluster policy may
-	// supply or shorten it. It may be changed at any time.
+	// supply it at creation, and shorten it when the Task finishes: the
+	// TTL in force then is status.ttlSecondsAfterFinished. It may be
+	// changed at any time.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
@@ -321,6 +323,22 @@ type TaskStatus struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
 	FailureReason string `json:"failureReason,omitempty"`
+
+	// ttlSecondsAfterFinished is the TTL in force since the Task finished:
+	// spec.ttlSecondsAfterFinished, or what the completion-time TTL policy
+	// made of it. The Task is deleted this many seconds after it finished.
+	// Unset while the Task runs, and when neither gives one.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+
+	// ttlDecision is the completion-time TTL policy's decision that set
+	// ttlSecondsAfterFinished, for example "set ttlSecondsAfterFinished=3600
+	// (rule succeeded-hour)". Empty when no completion rule decided it.
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	TTLDecision string `json:"ttlDecision,omitempty"`
 }
 
 // The Task fields the API server selects on (the CRD's selectableFields):

@@ -755,6 +755,9 @@ func TestRBACManagerPermissions(t *testing.T) {
 		{"update", "mutatingadmissionpolicybindings.admissionregistration.k8s.io"},
 		{"update", "jobttlparams.taskgate.dev", "-n", other},
 		{"delete", "jobttlparams.taskgate.dev", "-n", chartNamespace},
+		// A Task's TTL in force is in its status; the only write of a
+		// Task's spec is a TaskSchedule's cancel, a patch.
+		{"update", "tasks.taskgate.dev", "-n", other},
 		// RBAC cannot narrow these to the Apps' own Secrets.
 		{"list", "secrets", "-n", other},
 		{"watch", "secrets", "-n", other},

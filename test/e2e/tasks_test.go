@@ -343,6 +343,10 @@ func TestTaskTTLDeletesRunAndPod(t *testing.T) {
 		task.Spec.TTLSecondsAfterFinished = ptr.To[int32](2)
 	})
 	done := waitForState(t, c, task, v1alpha1.TaskStateSucceeded, time.Minute)
+	// The author's TTL is the one in force: no completion rule decided it.
+	if !ptr.Equal(done.Status.TTLSecondsAfterFinished, ptr.To[int32](2)) || done.Status.TTLDecision != "" {
+		t.Fatalf("finished Task's status: TTL %s, decision %q; want 2, none", ttlString(done.Status.TTLSecondsAfterFinished), done.Status.TTLDecision)
+	}
 	tr := done.Name + "-run"
 	gone := func(obj client.Object, name string) func() (bool, error) {
 		return func() (bool, error) {
