@@ -2,9 +2,9 @@ package jobadmission
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -53,15 +53,13 @@ func Params(p *policy.Policy) (v1alpha1.JobTTLParamsSpec, field.ErrorList) {
 	if p.TTL.Explicit == policy.ExplicitOverride {
 		spec.OverrideExplicit = ptr.To(true)
 	}
-	exempt := []string{"kube-system", "kube-node-lease"}
+	spec.ExemptNamespaces.Names = []string{"kube-system", "kube-node-lease"}
 	if p.ManagerNamespace != "" {
-		exempt = append(exempt, p.ManagerNamespace)
+		spec.ExemptNamespaces.Names = append(spec.ExemptNamespaces.Names, p.ManagerNamespace)
 	}
-	for _, ns := range exempt {
-		spec.ExemptNamespaces = append(spec.ExemptNamespaces, "^"+regexp.QuoteMeta(ns)+"$")
-	}
-	globs, globErrs := regexps(p.Exemptions.Namespaces, field.NewPath("exemptions", "namespaces"), maxExemptNamespaces-len(exempt))
-	spec.ExemptNamespaces = append(spec.ExemptNamespaces, globs...)
+	exempt, globErrs := namespaceMatch(p.Exemptions.Namespaces, field.NewPath("exemptions", "namespaces"), maxExemptNamespaces-len(spec.ExemptNamespaces.Names))
+	spec.ExemptNamespaces.Names = append(spec.ExemptNamespaces.Names, exempt.Names...)
+	spec.ExemptNamespaces.Prefixes, spec.ExemptNamespaces.Patterns = exempt.Prefixes, exempt.Patterns
 	errs = append(errs, globErrs...)
 
 	rulesPath := field.NewPath("ttl", "rules")
@@ -93,7 +91,11 @@ func compileRule(p *policy.Policy, r *policy.TTLRule, audit bool, path *field.Pa
 		rule.IncludeOperatorJobs = ptr.To(true)
 	}
 	var errs, more field.ErrorList
-	rule.Namespaces, errs = regexps(r.Namespaces, path.Child("namespaces"), maxNamespaces)
+	if len(r.Namespaces) > 0 {
+		var m v1alpha1.NamespaceMatch
+		m, errs = namespaceMatch(r.Namespaces, path.Child("namespaces"), maxNamespaces)
+		rule.Namespaces = &m
+	}
 	rule.NamespaceSelector, more = requirements(r.NamespaceSelector, path.Child("namespaceSelector"))
 	errs = append(errs, more...)
 	rule.Selector, more = requirements(r.Selector, path.Child("selector"))
@@ -111,22 +113,35 @@ func outcome(p *policy.Policy, r *policy.TTLRule, audit, hook bool) v1alpha1.Job
 	return o
 }
 
-func regexps(globs []string, path *field.Path, most int) ([]string, field.ErrorList) {
+// namespaceMatch compiles globs into the cheapest tests that match the
+// same namespaces (v1alpha1.NamespaceMatch).
+func namespaceMatch(globs []string, path *field.Path, most int) (v1alpha1.NamespaceMatch, field.ErrorList) {
+	var m v1alpha1.NamespaceMatch
 	if len(globs) > most {
-		return nil, field.ErrorList{tooMany(path, len(globs), most, "namespaces")}
+		return m, field.ErrorList{tooMany(path, len(globs), most, "namespaces")}
 	}
-	var out []string
 	var errs field.ErrorList
 	for i, g := range globs {
-		re, err := policy.GlobRegexp(g)
-		if err != nil {
-			errs = append(errs, field.Invalid(path.Index(i), g, err.Error()))
-			continue
+		literal, wildcard := strings.CutSuffix(g, "*")
+		switch {
+		case !strings.ContainsAny(g, globMeta):
+			m.Names = append(m.Names, g)
+		case wildcard && !strings.ContainsAny(literal, globMeta):
+			m.Prefixes = append(m.Prefixes, literal)
+		default:
+			re, err := policy.GlobRegexp(g)
+			if err != nil {
+				errs = append(errs, field.Invalid(path.Index(i), g, err.Error()))
+				continue
+			}
+			m.Patterns = append(m.Patterns, re)
 		}
-		out = append(out, re)
 	}
-	return out, errs
+	return m, errs
 }
+
+// globMeta are the characters path.Match gives a meaning in a glob.
+const globMeta = `*?[\`
 
 // requirements writes sel as requirements, matchLabels as In with one
 // value, in key order, then matchExpressions in theirs.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
@@ -33,7 +34,7 @@ ttl:
   - {name: tasks, kinds: [Task], when: Created, ttlSecondsAfterFinished: 5}
   - name: team
     kinds: [Task, Job]
-    namespaces: ["team-*"]
+    namespaces: ["team-*", ops, "x-*-y"]
     namespaceSelector: {matchLabels: {tier: prod, a: b}, matchExpressions: [{key: zone, operator: NotIn, values: [x, z]}]}
     selector: {matchExpressions: [{key: batch, operator: Exists}]}
     when: Failed
@@ -41,7 +42,7 @@ ttl:
   - {name: ops, kinds: [Job], when: Created, includeOperatorJobs: true, ttlSecondsAfterFinished: 60}
 exemptions:
   optOutLabel: example.com/ttl
-  namespaces: ["sandbox-?"]
+  namespaces: ["sandbox-?", scratch, "tmp-*"]
 `)
 	got, errs := Params(p)
 	if len(errs) > 0 {
@@ -51,10 +52,14 @@ exemptions:
 		Audit:            ptr.To(true),
 		OverrideExplicit: ptr.To(true),
 		OptOutLabel:      "example.com/ttl",
-		ExemptNamespaces: []string{`^kube-system$`, `^kube-node-lease$`, `^taskgate-system$`, `^(?:sandbox-[^/])$`},
+		ExemptNamespaces: v1alpha1.NamespaceMatch{
+			Names:    []string{"kube-system", "kube-node-lease", "taskgate-system", "scratch"},
+			Prefixes: []string{"tmp-"},
+			Patterns: []string{`^(?:sandbox-[^/])$`},
+		},
 		Rules: []v1alpha1.JobTTLParamsRule{{
 			Name: "team", When: "Failed", TTLSecondsAfterFinished: ptr.To[int32](100000),
-			Namespaces: []string{`^(?:team-[^/]*)$`},
+			Namespaces: &v1alpha1.NamespaceMatch{Names: []string{"ops"}, Prefixes: []string{"team-"}, Patterns: []string{`^(?:x-[^/]*-y)$`}},
 			NamespaceSelector: []v1alpha1.LabelRequirement{
 				{Key: "a", Operator: "In", Values: []string{"b"}},
 				{Key: "tier", Operator: "In", Values: []string{"prod"}},
@@ -97,10 +102,43 @@ func TestParamsDefaults(t *testing.T) {
 	}
 	want := v1alpha1.JobTTLParamsSpec{
 		OptOutLabel:      policy.DefaultOptOutLabel,
-		ExemptNamespaces: []string{`^kube-system$`, `^kube-node-lease$`, `^taskgate-system$`},
+		ExemptNamespaces: v1alpha1.NamespaceMatch{Names: []string{"kube-system", "kube-node-lease", "taskgate-system"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Params (-want +got):\n%s", diff)
+	}
+}
+
+// TestNamespaceMatch checks that each glob gets the cheapest test that
+// matches the names path.Match does.
+func TestNamespaceMatch(t *testing.T) {
+	tests := []struct {
+		glob string
+		want v1alpha1.NamespaceMatch
+	}{
+		{"team-a", v1alpha1.NamespaceMatch{Names: []string{"team-a"}}},
+		{"team-*", v1alpha1.NamespaceMatch{Prefixes: []string{"team-"}}},
+		{"*", v1alpha1.NamespaceMatch{Prefixes: []string{""}}},
+		{"*-prod", v1alpha1.NamespaceMatch{Patterns: []string{`^(?:[^/]*-prod)$`}}},
+		{"team-**", v1alpha1.NamespaceMatch{Patterns: []string{`^(?:team-[^/]*[^/]*)$`}}},
+		{"team-?*", v1alpha1.NamespaceMatch{Patterns: []string{`^(?:team-[^/][^/]*)$`}}},
+		{"team-[ab]*", v1alpha1.NamespaceMatch{Patterns: []string{`^(?:team-[\x{61}-\x{61}\x{62}-\x{62}][^/]*)$`}}},
+		{`team\*`, v1alpha1.NamespaceMatch{Patterns: []string{`^(?:team\*)$`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.glob, func(t *testing.T) {
+			got, errs := namespaceMatch([]string{tt.glob}, field.NewPath("namespaces"), 1)
+			if len(errs) > 0 {
+				t.Fatal(errs.ToAggregate())
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("namespaceMatch(%q) (-want +got):\n%s", tt.glob, diff)
+			}
+		})
+	}
+	_, errs := namespaceMatch([]string{"ok", "team-[a"}, field.NewPath("namespaces"), 2)
+	if want := `namespaces[1]: Invalid value: "team-[a": glob "team-[a": syntax error in pattern`; errs.ToAggregate() == nil || errs.ToAggregate().Error() != want {
+		t.Errorf("namespaceMatch of a malformed glob: %v; want %s", errs.ToAggregate(), want)
 	}
 }
 

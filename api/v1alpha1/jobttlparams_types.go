@@ -11,7 +11,8 @@ const JobTTLParamsName = "taskgate-job-ttl"
 // JobTTLParamsSpec is the Job part of the taskgate policy, compiled for the
 // admission policies that set a new Job's ttlSecondsAfterFinished inside
 // kube-apiserver. Everything a decision needs is decided here in advance:
-// globs are regular expressions, label selectors lists of requirements,
+// globs are names, prefixes or regular expressions, label selectors lists
+// of requirements,
 // and each rule's bounded TTLs and decision messages are computed, so the
 // policies' CEL only matches and picks.
 type JobTTLParamsSpec struct {
@@ -32,16 +33,11 @@ type JobTTLParamsSpec struct {
 	// +kubebuilder:validation:MaxLength=317
 	OptOutLabel string `json:"optOutLabel,omitempty"`
 
-	// exemptNamespaces are anchored RE2 expressions of the namespaces TTL
-	// policy never touches: kube-system, kube-node-lease, the manager's
-	// own and exemptions.namespaces.
+	// exemptNamespaces are the namespaces TTL policy never touches:
+	// kube-system, kube-node-lease, the manager's own and
+	// exemptions.namespaces.
 	// +required
-	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=64
-	// +listType=atomic
-	// +kubebuilder:validation:items:MinLength=1
-	// +kubebuilder:validation:items:MaxLength=512
-	ExemptNamespaces []string `json:"exemptNamespaces,omitempty"`
+	ExemptNamespaces NamespaceMatch `json:"exemptNamespaces,omitzero"`
 
 	// rules are the policy's rules for Jobs, in its order.
 	// +optional
@@ -69,14 +65,10 @@ type JobTTLParamsRule struct {
 	// +kubebuilder:validation:Minimum=0
 	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
 
-	// namespaces are anchored RE2 expressions; any one must match. None
-	// match every namespace.
+	// namespaces are the rule's namespaces. Unset matches every
+	// namespace.
 	// +optional
-	// +kubebuilder:validation:MaxItems=32
-	// +listType=atomic
-	// +kubebuilder:validation:items:MinLength=1
-	// +kubebuilder:validation:items:MaxLength=512
-	Namespaces []string `json:"namespaces,omitempty"`
+	Namespaces *NamespaceMatch `json:"namespaces,omitempty"`
 
 	// namespaceSelector must all hold for the namespace's labels.
 	// +optional
@@ -125,6 +117,37 @@ type JobTTLOutcome struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
 	Replace string `json:"replace,omitempty"`
+}
+
+// NamespaceMatch is a list of namespace globs, each compiled to the
+// cheapest test that matches the same names: a glob without wildcards to
+// a name, one whose only wildcard is a trailing * to a prefix, any other
+// to an anchored RE2 expression. kube-apiserver compiles a regular
+// expression that comes from params on every evaluation, so only the
+// globs that need one get one. A namespace matches when any entry does.
+type NamespaceMatch struct {
+	// names are namespaces matched exactly.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=63
+	Names []string `json:"names,omitempty"`
+
+	// prefixes match the namespaces that start with them.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	// +kubebuilder:validation:items:MaxLength=63
+	Prefixes []string `json:"prefixes,omitempty"`
+
+	// patterns are anchored RE2 expressions.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +listType=atomic
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=512
+	Patterns []string `json:"patterns,omitempty"`
 }
 
 // LabelRequirement is one requirement of a label selector, with

@@ -63,6 +63,7 @@ ttl:
   - {name: stage-succeeded, kinds: [Job], when: Succeeded, selector: {matchExpressions: [{key: stage, operator: In, values: [qa, test]}]}, ttlSecondsAfterFinished: 7200}
   - {name: operators, kinds: [Job], when: Created, includeOperatorJobs: true, selector: {matchLabels: {operated: "yes"}}, ttlSecondsAfterFinished: 30}
   - {name: everything-else, kinds: [Job], when: Created, namespaces: ["conformance-?", "conformance-[a-c]x*"], ttlSecondsAfterFinished: 900}
+  - {name: bx1-succeeded, kinds: [Job], when: Succeeded, namespaces: [conformance-bx1], ttlSecondsAfterFinished: 5000}
 exemptions:
   optOutLabel: ` + conformanceOptOut + `
   namespaces: ["conformance-exempt*"]
@@ -75,6 +76,7 @@ ttl:
   - {name: hooks, kinds: [Job], when: Failed, selector: {matchLabels: {app: web}}, ttlSecondsAfterFinished: 10}
 exemptions:
   optOutLabel: ` + conformanceOptOut + `
+  namespaces: [conformance-b]
 `,
 	"audit": `
 mode: audit
