@@ -134,7 +134,7 @@ func decisionVariables() []admissionregistrationv1.Variable {
 		// namespace; the opt-out label on the Job or its namespace.
 		// Operator Jobs are exempt when no rule includes them, which the
 		// rules' own matching decides below.
-		variable("exempt", inNamespaces("params.spec.exemptNamespaces")+` ||
+		variable("exempt", `has(params.spec.exemptNamespaces) && `+inNamespaces("params.spec.exemptNamespaces")+` ||
   (params.spec.optOutLabel in variables.labels && variables.labels[params.spec.optOutLabel] == "disabled") ||
   (params.spec.optOutLabel in variables.namespaceLabels && variables.namespaceLabels[params.spec.optOutLabel] == "disabled")`),
 		variable("operatorJob", `has(object.metadata.ownerReferences) &&

@@ -36,7 +36,7 @@ type JobTTLParamsSpec struct {
 	// exemptNamespaces are the namespaces TTL policy never touches:
 	// kube-system, kube-node-lease, the manager's own and
 	// exemptions.namespaces.
-	// +required
+	// +optional
 	ExemptNamespaces NamespaceMatch `json:"exemptNamespaces,omitzero"`
 
 	// rules are the policy's rules for Jobs, in its order.
