@@ -53,13 +53,13 @@ func Params(p *policy.Policy) (v1alpha1.JobTTLParamsSpec, field.ErrorList) {
 	if p.TTL.Explicit == policy.ExplicitOverride {
 		spec.OverrideExplicit = ptr.To(true)
 	}
-	spec.ExemptNamespaces.Names = []string{"kube-system", "kube-node-lease"}
+	system := []string{"kube-system", "kube-node-lease"}
 	if p.ManagerNamespace != "" {
-		spec.ExemptNamespaces.Names = append(spec.ExemptNamespaces.Names, p.ManagerNamespace)
+		system = append(system, p.ManagerNamespace)
 	}
-	exempt, globErrs := namespaceMatch(p.Exemptions.Namespaces, field.NewPath("exemptions", "namespaces"), maxExemptNamespaces-len(spec.ExemptNamespaces.Names))
-	spec.ExemptNamespaces.Names = append(spec.ExemptNamespaces.Names, exempt.Names...)
-	spec.ExemptNamespaces.Prefixes, spec.ExemptNamespaces.Patterns = exempt.Prefixes, exempt.Patterns
+	exempt, globErrs := namespaceMatch(p.Exemptions.Namespaces, field.NewPath("exemptions", "namespaces"), maxExemptNamespaces-len(system))
+	exempt.Names = append(system, exempt.Names...)
+	spec.ExemptNamespaces = &exempt
 	errs = append(errs, globErrs...)
 
 	rulesPath := field.NewPath("ttl", "rules")

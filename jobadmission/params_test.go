@@ -52,7 +52,7 @@ exemptions:
 		Audit:            ptr.To(true),
 		OverrideExplicit: ptr.To(true),
 		OptOutLabel:      "example.com/ttl",
-		ExemptNamespaces: v1alpha1.NamespaceMatch{
+		ExemptNamespaces: &v1alpha1.NamespaceMatch{
 			Names:    []string{"kube-system", "kube-node-lease", "taskgate-system", "scratch"},
 			Prefixes: []string{"tmp-"},
 			Patterns: []string{`^(?:sandbox-[^/])$`},
@@ -102,7 +102,7 @@ func TestParamsDefaults(t *testing.T) {
 	}
 	want := v1alpha1.JobTTLParamsSpec{
 		OptOutLabel:      policy.DefaultOptOutLabel,
-		ExemptNamespaces: v1alpha1.NamespaceMatch{Names: []string{"kube-system", "kube-node-lease", "taskgate-system"}},
+		ExemptNamespaces: &v1alpha1.NamespaceMatch{Names: []string{"kube-system", "kube-node-lease", "taskgate-system"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Params (-want +got):\n%s", diff)

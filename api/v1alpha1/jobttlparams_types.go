@@ -37,7 +37,7 @@ type JobTTLParamsSpec struct {
 	// kube-system, kube-node-lease, the manager's own and
 	// exemptions.namespaces.
 	// +optional
-	ExemptNamespaces NamespaceMatch `json:"exemptNamespaces,omitzero"`
+	ExemptNamespaces *NamespaceMatch `json:"exemptNamespaces,omitempty"`
 
 	// rules are the policy's rules for Jobs, in its order.
 	// +optional

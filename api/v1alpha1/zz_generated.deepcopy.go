@@ -340,7 +340,11 @@ func (in *JobTTLParamsSpec) DeepCopyInto(out *JobTTLParamsSpec) {
 		*out = new(bool)
 		**out = **in
 	}
-	in.ExemptNamespaces.DeepCopyInto(&out.ExemptNamespaces)
+	if in.ExemptNamespaces != nil {
+		in, out := &in.ExemptNamespaces, &out.ExemptNamespaces
+		*out = new(NamespaceMatch)
+		(*in).DeepCopyInto(*out)
+	}
 	if in.Rules != nil {
 		in, out := &in.Rules, &out.Rules
 		*out = make([]JobTTLParamsRule, len(*in))
