@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/pod"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -144,17 +145,21 @@ func checkBuildable(task *v1alpha1.Task) error {
 }
 
 // pipelineRunLabels are the Task labels policy allows, then the
-// security-group labels from resolved.podLabels, then taskgate's own: each
-// wins over the ones before. Tekton copies them onto the TaskRun and pod.
+// security-group labels from resolved.podLabels, then taskgate's own and
+// Tekton's pipeline label: each wins over the ones before. Tekton copies them onto the TaskRun and pod.
 // They are validated here because a value over 63 characters (a long Task
 // or App name) would otherwise fail later inside Tekton.
 func pipelineRunLabels(task *v1alpha1.Task, allowed map[string]string) (map[string]string, error) {
-	labels := make(map[string]string, len(allowed)+len(task.Spec.Resolved.PodLabels)+3)
+	labels := make(map[string]string, len(allowed)+len(task.Spec.Resolved.PodLabels)+4)
 	maps.Copy(labels, allowed)
 	maps.Copy(labels, task.Spec.Resolved.PodLabels)
 	labels[v1alpha1.LabelApp] = task.Spec.AppRef.Name
 	labels[v1alpha1.LabelTask] = task.Name
 	labels[v1alpha1.LabelTaskID] = strconv.FormatInt(task.Status.ID, 10)
+	// What Tekton labels a PipelineRun with an embedded pipeline: with the
+	// label set at create, Tekton's first reconcile finds nothing to add
+	// and does not update the PipelineRun, one write less per Task.
+	labels[pipeline.PipelineLabelKey] = task.Name
 
 	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(labels)) {

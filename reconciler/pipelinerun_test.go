@@ -43,6 +43,7 @@ func minimalPipelineRun() *pipelinev1.PipelineRun {
 				"taskgate.dev/app":     "web",
 				"taskgate.dev/task":    "migrate",
 				"taskgate.dev/task-id": "7",
+				"tekton.dev/pipeline":  "migrate",
 			},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "taskgate.dev/v1alpha1", Kind: "Task", Name: "migrate", UID: "uid-1",
@@ -150,6 +151,7 @@ func TestBuildPipelineRun(t *testing.T) {
 							"taskgate.dev/task-id":           "7",
 							"taskgate.dev/sg-public-egress":  "true",
 							"taskgate.dev/sg-postgres-reach": "true",
+							"tekton.dev/pipeline":            "migrate",
 						},
 						OwnerReferences: []metav1.OwnerReference{{
 							APIVersion: "taskgate.dev/v1alpha1", Kind: "Task", Name: "migrate", UID: "uid-1",

@@ -173,6 +173,25 @@ func TestTaskSucceeds(t *testing.T) {
 	if task.Status.PipelineRunName != "migrate" {
 		t.Fatalf("pipelineRunName = %q, want migrate", task.Status.PipelineRunName)
 	}
+	// The PipelineRun is created with the pipeline label Tekton would add,
+	// so Tekton never updates it: its only writers are taskgate (the
+	// create and the recorded label) and Tekton's status writes.
+	pr := &pipelinev1.PipelineRun{}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "migrate"}, pr); err != nil {
+		t.Fatal(err)
+	}
+	if pr.Labels["tekton.dev/pipeline"] != "migrate" {
+		t.Errorf("PipelineRun label tekton.dev/pipeline = %q, want migrate", pr.Labels["tekton.dev/pipeline"])
+	}
+	var writers []string
+	for _, m := range pr.ManagedFields {
+		if m.Subresource == "" {
+			writers = append(writers, m.Manager)
+		}
+	}
+	if len(writers) != 1 {
+		t.Errorf("the PipelineRun itself was written by %v; want only taskgate, its creator", writers)
+	}
 	// The pod of a finished task is kept, so its logs can be read.
 	pod := &corev1.Pod{}
 	if err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: task.Status.PodName}, pod); err != nil {
