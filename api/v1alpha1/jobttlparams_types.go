@@ -131,14 +131,14 @@ type NamespaceMatch struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
 	// +kubebuilder:validation:items:MinLength=1
-	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:MaxLength=512
 	Names []string `json:"names,omitempty"`
 
 	// prefixes match the namespaces that start with them.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
 	// +listType=atomic
-	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:MaxLength=512
 	Prefixes []string `json:"prefixes,omitempty"`
 
 	// patterns are anchored RE2 expressions.
