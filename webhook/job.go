@@ -51,17 +51,11 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 	var patches []jsonpatch.JsonPatchOperation
 	var warnings []string
 	if !h.TTLByAdmissionPolicies {
-		nsLabels, err := h.Namespaces(ctx, job.Namespace)
-		if err != nil {
+		var err error
+		if patches, warnings, err = h.creationTTL(ctx, job); err != nil {
 			// The Job webhook fails open; the reconciler applies the TTL
 			// once the Job finishes.
 			return admission.Allowed("").WithWarnings("taskgate: TTL policy not applied at creation: " + err.Error())
-		}
-		d := h.Policy.Current().CreationTTL(facts.Object(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
-		h.Decided.Report(policy.KindJob, d.Rule, d.Outcome)
-		patches = append(patch.JobTTL(job, d), patch.JobUndecided(job)...)
-		if d.Audit && d.TTL != nil || d.Replaced {
-			warnings = append(warnings, "taskgate: "+d.String())
 		}
 	}
 	if name, ok := job.Labels[v1alpha1.LabelApp]; ok {
@@ -81,4 +75,21 @@ func (h *JobDefaulter) Handle(ctx context.Context, req admission.Request) admiss
 		return admission.Allowed("").WithWarnings(warnings...)
 	}
 	return admission.Patched("", patches...).WithWarnings(warnings...)
+}
+
+// creationTTL decides job's creation TTL by policy: the patch that writes
+// it (and drops a stale completion-decided label), and the warning the
+// author gets in audit mode or when their own TTL is replaced.
+func (h *JobDefaulter) creationTTL(ctx context.Context, job *batchv1.Job) ([]jsonpatch.JsonPatchOperation, []string, error) {
+	nsLabels, err := h.Namespaces(ctx, job.Namespace)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := h.Policy.Current().CreationTTL(facts.Object(policy.KindJob, &job.ObjectMeta, nsLabels, job.Spec.TTLSecondsAfterFinished))
+	h.Decided.Report(policy.KindJob, d.Rule, d.Outcome)
+	var warnings []string
+	if d.Audit && d.TTL != nil || d.Replaced {
+		warnings = []string{"taskgate: " + d.String()}
+	}
+	return append(patch.JobTTL(job, d), patch.JobUndecided(job)...), warnings, nil
 }
