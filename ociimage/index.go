@@ -14,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -79,7 +80,7 @@ func writeLayout(path string, idx v1.ImageIndex, refName string, created time.Ti
 	if err != nil {
 		return err
 	}
-	desc, err := descriptorOf(idx)
+	desc, err := partial.Descriptor(idx)
 	if err != nil {
 		return err
 	}
@@ -225,21 +226,4 @@ func indexBlobs(idx v1.ImageIndex) (map[v1.Hash]blob, error) {
 		}
 	}
 	return blobs, nil
-}
-
-// descriptorOf is idx's descriptor: media type, digest and size.
-func descriptorOf(idx v1.ImageIndex) (*v1.Descriptor, error) {
-	mt, err := idx.MediaType()
-	if err != nil {
-		return nil, err
-	}
-	d, err := idx.Digest()
-	if err != nil {
-		return nil, err
-	}
-	size, err := idx.Size()
-	if err != nil {
-		return nil, err
-	}
-	return &v1.Descriptor{MediaType: mt, Digest: d, Size: size}, nil
 }
