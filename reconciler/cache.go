@@ -16,53 +16,56 @@ import (
 // Nothing updates a PipelineRun from the cache (cancelling and the
 // recorded label are JSON patches), so no write can drop what was stripped.
 func PipelineRunFacts(obj any) (any, error) {
-	pr, ok := obj.(*pipelinev1.PipelineRun)
-	if !ok {
-		return obj, nil
-	}
-	stripRunMeta(&pr.ObjectMeta)
-	pr.Spec = pipelinev1.PipelineRunSpec{Status: pr.Spec.Status, Timeouts: pr.Spec.Timeouts}
-	pr.Status = pipelinev1.PipelineRunStatus{
-		Status: pr.Status.Status,
-		PipelineRunStatusFields: pipelinev1.PipelineRunStatusFields{
-			StartTime: pr.Status.StartTime, CompletionTime: pr.Status.CompletionTime, ChildReferences: pr.Status.ChildReferences,
-		},
-	}
-	return pr, nil
+	return transform(obj, func(pr *pipelinev1.PipelineRun) {
+		stripRunMeta(&pr.ObjectMeta)
+		pr.Spec = pipelinev1.PipelineRunSpec{Status: pr.Spec.Status, Timeouts: pr.Spec.Timeouts}
+		pr.Status = pipelinev1.PipelineRunStatus{
+			Status: pr.Status.Status,
+			PipelineRunStatusFields: pipelinev1.PipelineRunStatusFields{
+				StartTime: pr.Status.StartTime, CompletionTime: pr.Status.CompletionTime, ChildReferences: pr.Status.ChildReferences,
+			},
+		}
+	})
 }
 
 // TaskRunFacts, a cache transform, strips a cached TaskRun likewise: its pod, its times, its
 // steps' states, how many times it was retried and the label naming its
 // Task, but not the task spec it carries twice.
 func TaskRunFacts(obj any) (any, error) {
-	tr, ok := obj.(*pipelinev1.TaskRun)
-	if !ok {
-		return obj, nil
+	return transform(obj, func(tr *pipelinev1.TaskRun) {
+		stripRunMeta(&tr.ObjectMeta)
+		tr.Spec = pipelinev1.TaskRunSpec{Status: tr.Spec.Status, Timeout: tr.Spec.Timeout}
+		retries := make(pipelinev1.RetriesStatus, len(tr.Status.RetriesStatus))
+		for i, r := range tr.Status.RetriesStatus {
+			retries[i] = pipelinev1.TaskRunStatus{Status: r.Status}
+		}
+		steps := make([]pipelinev1.StepState, len(tr.Status.Steps))
+		for i, st := range tr.Status.Steps {
+			steps[i] = pipelinev1.StepState{Name: st.Name, Container: st.Container, ContainerState: st.ContainerState}
+		}
+		if len(retries) == 0 {
+			retries = nil
+		}
+		if len(steps) == 0 {
+			steps = nil
+		}
+		tr.Status = pipelinev1.TaskRunStatus{
+			Status: tr.Status.Status,
+			TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
+				PodName: tr.Status.PodName, StartTime: tr.Status.StartTime, CompletionTime: tr.Status.CompletionTime,
+				Steps: steps, RetriesStatus: retries,
+			},
+		}
+	})
+}
+
+// transform strips obj with strip when it is a T; anything else the
+// informer hands a transform passes through untouched.
+func transform[T any](obj any, strip func(T)) (any, error) {
+	if t, ok := obj.(T); ok {
+		strip(t)
 	}
-	stripRunMeta(&tr.ObjectMeta)
-	tr.Spec = pipelinev1.TaskRunSpec{Status: tr.Spec.Status, Timeout: tr.Spec.Timeout}
-	retries := make(pipelinev1.RetriesStatus, len(tr.Status.RetriesStatus))
-	for i, r := range tr.Status.RetriesStatus {
-		retries[i] = pipelinev1.TaskRunStatus{Status: r.Status}
-	}
-	steps := make([]pipelinev1.StepState, len(tr.Status.Steps))
-	for i, st := range tr.Status.Steps {
-		steps[i] = pipelinev1.StepState{Name: st.Name, Container: st.Container, ContainerState: st.ContainerState}
-	}
-	if len(retries) == 0 {
-		retries = nil
-	}
-	if len(steps) == 0 {
-		steps = nil
-	}
-	tr.Status = pipelinev1.TaskRunStatus{
-		Status: tr.Status.Status,
-		TaskRunStatusFields: pipelinev1.TaskRunStatusFields{
-			PodName: tr.Status.PodName, StartTime: tr.Status.StartTime, CompletionTime: tr.Status.CompletionTime,
-			Steps: steps, RetriesStatus: retries,
-		},
-	}
-	return tr, nil
+	return obj, nil
 }
 
 // stripRunMeta keeps, of a run's labels, the one naming its Task, which
@@ -89,19 +92,16 @@ func stripRunMeta(meta *metav1.ObjectMeta) {
 // field.
 // Every Task's spec.env goes too: the run is built from spec.resolved.
 func TaskFacts(obj any) (any, error) {
-	task, ok := obj.(*v1alpha1.Task)
-	if !ok {
-		return obj, nil
-	}
-	task.ManagedFields = nil
-	// Only admission reads it, to resolve; spec.resolved has a copy, and
-	// it may be 64 Ki characters.
-	task.Spec.Env = nil
-	if task.Status.State.IsFinished() {
-		task.Spec.Resolved = nil
-		task.Annotations = policyAnnotations(task.Annotations)
-	}
-	return task, nil
+	return transform(obj, func(task *v1alpha1.Task) {
+		task.ManagedFields = nil
+		// Only admission reads it, to resolve; spec.resolved has a copy,
+		// and it may be 64 Ki characters.
+		task.Spec.Env = nil
+		if task.Status.State.IsFinished() {
+			task.Spec.Resolved = nil
+			task.Annotations = policyAnnotations(task.Annotations)
+		}
+	})
 }
 
 // policyAnnotations returns a new map of the annotations in a that policy

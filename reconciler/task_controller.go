@@ -141,27 +141,18 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task, id 
 	if name == "" {
 		return in, nil
 	}
-	tr := &pipelinev1.TaskRun{}
-	key := types.NamespacedName{Namespace: task.Namespace, Name: name}
-	err = r.Client.Get(ctx, key, tr)
 	// The PipelineRun names a TaskRun the cache has not caught up with,
 	// or one it still shows going after the PipelineRun ended (Tekton
 	// ends the TaskRun first; the TaskRun's watch can lag, after an API
 	// server restart say). A finished Task's status is written once, so
 	// its pod and exit code are read live rather than lost. Once written,
 	// they are not read again, and a recorded TaskRun is out of the cache.
-	behind := apierrors.IsNotFound(err) || (err == nil && pr.IsDone() && !tr.IsDone())
-	if behind && !task.Status.State.IsFinished() {
-		tr = &pipelinev1.TaskRun{}
-		err = r.APIReader.Get(ctx, key, tr)
-	}
-	switch {
-	case apierrors.IsNotFound(err):
-		return in, nil
-	case err != nil:
+	in.TaskRun, err = readRun(ctx, r, task, name, func(tr *pipelinev1.TaskRun, err error) bool {
+		return apierrors.IsNotFound(err) || (err == nil && pr.IsDone() && !tr.IsDone())
+	})
+	if err != nil {
 		return in, fmt.Errorf("reading TaskRun: %w", err)
 	}
-	in.TaskRun = tr
 	return in, nil
 }
 
@@ -170,19 +161,37 @@ func (r *TaskReconciler) ensureRun(ctx context.Context, task *v1alpha1.Task, id 
 // Task has seen that is gone ends the Task as failed: so only a live read
 // says it is gone.
 func (r *TaskReconciler) getRun(ctx context.Context, task *v1alpha1.Task) (*pipelinev1.PipelineRun, error) {
-	key := types.NamespacedName{Namespace: task.Namespace, Name: task.Name}
-	pr := &pipelinev1.PipelineRun{}
-	err := r.Client.Get(ctx, key, pr)
-	if apierrors.IsNotFound(err) && task.Status.PipelineRunName != "" && !task.Status.State.IsFinished() {
-		err = r.APIReader.Get(ctx, key, pr)
+	pr, err := readRun(ctx, r, task, task.Name, func(_ *pipelinev1.PipelineRun, err error) bool {
+		return apierrors.IsNotFound(err) && task.Status.PipelineRunName != ""
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading PipelineRun: %w", err)
+	}
+	return pr, nil
+}
+
+// readRun reads the Task's run of that name, nil when there is none: from
+// the cache, then, when behind says the cache's answer may be stale and
+// the Task is unfinished, from the API server. A finished Task's status
+// is final, so its runs are never worth a live read.
+func readRun[T any, PT interface {
+	*T
+	client.Object
+}](ctx context.Context, r *TaskReconciler, task *v1alpha1.Task, name string, behind func(PT, error) bool) (PT, error) {
+	key := types.NamespacedName{Namespace: task.Namespace, Name: name}
+	run := PT(new(T))
+	err := r.Client.Get(ctx, key, run)
+	if behind(run, err) && !task.Status.State.IsFinished() {
+		run = PT(new(T))
+		err = r.APIReader.Get(ctx, key, run)
 	}
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("reading PipelineRun: %w", err)
+		return nil, err
 	}
-	return pr, nil
+	return run, nil
 }
 
 // createRun creates the Task's PipelineRun, labelled with its ID, which
