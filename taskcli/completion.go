@@ -25,7 +25,7 @@ func completeAppThenID(o *Options, withID bool) cobra.CompletionFunc {
 		}
 		var out []string
 		if len(args) == 0 {
-			out = o.appNames(cmd.Context())
+			out = o.names(cmd.Context(), namedApps)
 		} else {
 			var tasks v1alpha1.TaskList
 			if err := o.client.List(cmd.Context(), &tasks, client.InNamespace(o.namespace), client.MatchingLabels{v1alpha1.LabelApp: args[0]}); err != nil {

@@ -77,7 +77,7 @@ func (o *Options) runGet(ctx context.Context, printFlags *get.PrintFlags, args [
 	}
 	// Read again as kubectl get would, for the server's Table row or the
 	// object as the server serves it.
-	obj, err := o.readTasks(taskQuery{namespace: t.Namespace, name: t.Name}, tablePrinting(printFlags))
+	obj, err := o.readTasks(taskQuery{name: t.Name}, tablePrinting(printFlags))
 	if err != nil {
 		return fmt.Errorf("reading Task %s: %w", t.Name, err)
 	}

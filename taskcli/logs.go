@@ -72,17 +72,8 @@ func (o *Options) logs(ctx context.Context, ref taskRef, follow bool, to *logTar
 		// it ended.
 		return o.outcome(o.ErrOut, done)
 	}
-	pod, err := o.podOf(ctx, t)
-	if err == nil && pod == "" {
-		err = errNoPod
-	}
-	if err == nil {
-		s := o.streamLogs(ctx, pod, false, to)
-		<-s.finished
-		err = s.err
-	}
-	if err != nil {
-		return fmt.Errorf("cannot show the logs of %s: %w", describe(t), logsUnavailable(t, err))
+	if err := o.showLogs(ctx, t, to); err != nil {
+		return fmt.Errorf("cannot show the logs of %s: %w", describe(t), err)
 	}
 	if follow {
 		// A Task that had already ended: -f still exits with its result.

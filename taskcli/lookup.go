@@ -2,6 +2,7 @@ package taskcli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -10,30 +11,99 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/taskgate/taskgate/api/v1alpha1"
 )
 
-// maxListedApps bounds how many App names an error message lists.
-const maxListedApps = 10
+// maxListedNames bounds how many names an error message lists.
+const maxListedNames = 10
 
 // appNotFoundMessage says that an App does not exist and how to create
 // it, listing the namespace's Apps when they are known (apps is nil when
 // they could not be read).
 func appNotFoundMessage(app, namespace string, apps []string) string {
+	return notFoundMessage("App", app, namespace, apps, "kubectl apply -f app.yaml")
+}
+
+// notFoundMessage says that the namespace has no object of kind named
+// name and that create creates one, listing the namespace's objects of
+// the kind when they are known (names is nil when they could not be
+// read).
+func notFoundMessage(kind, name, namespace string, names []string, create string) string {
 	var there string
 	switch {
-	case apps == nil:
-	case len(apps) == 0:
-		there = ", which has no Apps"
-	case len(apps) > maxListedApps:
-		there = fmt.Sprintf("; its Apps include %s and %d more", strings.Join(apps[:maxListedApps], ", "), len(apps)-maxListedApps)
+	case names == nil:
+	case len(names) == 0:
+		there = ", which has no " + kind + "s"
+	case len(names) > maxListedNames:
+		there = fmt.Sprintf("; its %ss include %s and %d more", kind, strings.Join(names[:maxListedNames], ", "), len(names)-maxListedNames)
 	default:
-		there = "; its Apps are " + strings.Join(apps, ", ")
+		there = "; its " + kind + "s are " + strings.Join(names, ", ")
 	}
-	return fmt.Sprintf("App %s not found in namespace %s%s. Create it with kubectl apply -f app.yaml, or choose the namespace with -n", app, namespace, there)
+	return fmt.Sprintf("%s %s not found in namespace %s%s. Create it with %s, or choose the namespace with -n", kind, name, namespace, there, create)
+}
+
+// namedKind is a kind of object that commands read by a name the user
+// gives: when the namespace has none of that name, the error says how to
+// create one and lists those it has.
+type namedKind struct {
+	// kind names the kind in errors.
+	kind string
+	// newList returns an empty list of the kind.
+	newList func() client.ObjectList
+	// notFoundMessage words the error for a name the namespace does not
+	// have, given the names it has (nil when they could not be read).
+	notFoundMessage func(name, namespace string, names []string) string
+	// explain is apiError, or the kind's own.
+	explain func(error) error
+}
+
+// namedApps are Apps, as commands read them by name.
+var namedApps = namedKind{
+	kind:            "App",
+	newList:         func() client.ObjectList { return &v1alpha1.AppList{} },
+	notFoundMessage: appNotFoundMessage,
+	explain:         apiError,
+}
+
+// get reads the namespace's object of kind k named name into obj, or
+// returns an error that says how to create it.
+func (o *Options) get(ctx context.Context, k namedKind, name string, obj client.Object) error {
+	err := o.client.Get(ctx, types.NamespacedName{Namespace: o.namespace, Name: name}, obj)
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsNotFound(err):
+		return o.notFound(ctx, k, name)
+	}
+	return fmt.Errorf("reading %s %s: %w", k.kind, name, k.explain(err))
+}
+
+// notFound is the error for a name of kind k that the namespace does not
+// have.
+func (o *Options) notFound(ctx context.Context, k namedKind, name string) error {
+	return errors.New(k.notFoundMessage(name, o.namespace, o.names(ctx, k)))
+}
+
+// names lists the names of the namespace's objects of kind k, sorted, or
+// returns nil if they cannot be read.
+func (o *Options) names(ctx context.Context, k namedKind) []string {
+	list := k.newList()
+	if err := o.client.List(ctx, list, client.InNamespace(o.namespace)); err != nil {
+		return nil
+	}
+	names := make([]string, 0, meta.LenList(list))
+	// A typed list's items are client.Objects, and fn fails on none.
+	_ = meta.EachListItem(list, func(obj runtime.Object) error {
+		names = append(names, obj.(client.Object).GetName())
+		return nil
+	})
+	slices.Sort(names)
+	return names
 }
 
 // taskRef is how a command names a Task: by its App and ID, as
@@ -79,31 +149,14 @@ func parseTaskRef(args []string) (taskRef, error) {
 // then has the last word.
 func (o *Options) getApp(ctx context.Context, name string) (*v1alpha1.App, error) {
 	app := &v1alpha1.App{}
-	err := o.client.Get(ctx, types.NamespacedName{Namespace: o.namespace, Name: name}, app)
-	switch {
-	case err == nil:
-		return app, nil
+	switch err := o.get(ctx, namedApps, name, app); {
 	case apierrors.IsForbidden(err):
+		// get wraps the API error.
 		return nil, nil
-	case apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("%s", appNotFoundMessage(name, o.namespace, o.appNames(ctx)))
+	case err != nil:
+		return nil, err
 	}
-	return nil, fmt.Errorf("reading App %s: %w", name, apiError(err))
-}
-
-// appNames lists the namespace's Apps, or returns nil if they cannot be
-// read.
-func (o *Options) appNames(ctx context.Context) []string {
-	var apps v1alpha1.AppList
-	if err := o.client.List(ctx, &apps, client.InNamespace(o.namespace)); err != nil {
-		return nil
-	}
-	names := make([]string, 0, len(apps.Items))
-	for _, a := range apps.Items {
-		names = append(names, a.Name)
-	}
-	slices.Sort(names)
-	return names
+	return app, nil
 }
 
 // findTask returns the Task that ref names; verb is the command, for the

@@ -146,7 +146,6 @@ func (p orderedPrinter) order(obj runtime.Object) error {
 // taskQuery names the Tasks that list and get read: one by name, or an
 // App's, or all, in the namespace or in every namespace.
 type taskQuery struct {
-	namespace     string
 	allNamespaces bool
 	app           string
 	// schedule selects the Tasks of a TaskSchedule, by their label.
@@ -173,7 +172,7 @@ func (o *Options) readTasks(q taskQuery, table bool) (runtime.Object, error) {
 	}
 	return o.read(readRequest{
 		kind: v1alpha1.GroupVersion.WithKind("Task"), what: "Tasks", args: args,
-		namespace: q.namespace, allNamespaces: q.allNamespaces, selector: selector, table: table,
+		namespace: o.namespace, allNamespaces: q.allNamespaces, selector: selector, table: table,
 		explain: apiError,
 	})
 }

@@ -3,7 +3,6 @@ package taskcli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -142,9 +141,7 @@ func buildSchedule(app, name, expr string, f *scheduleFlags) (*v1alpha1.TaskSche
 }
 
 func newScheduleCommand(o *Options) *cobra.Command {
-	f := &scheduleFlags{}
-	printFlags := genericclioptions.NewPrintFlags("created")
-	cmd := &cobra.Command{
+	return o.creatingSchedule(&cobra.Command{
 		Use:   `schedule APP NAME "CRON" [-c COMMAND]`,
 		Short: "Start a Task of an App at each tick of a cron schedule",
 		Long: `Create a TaskSchedule named NAME that starts a Task of APP at each tick of CRON,
@@ -169,29 +166,14 @@ or template is refused with the cluster's message.`,
 
   # Every 15 minutes, never two at once
   kubectl task schedule shop sync "*/15 * * * *" -c "bin/sync" --concurrency-policy Forbid`,
-		Args:              cobra.ExactArgs(3),
-		ValidArgsFunction: completeAppThenID(o, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f.retriesSet = cmd.Flags().Changed("retries")
-			ts, err := buildSchedule(args[0], args[1], args[2], f)
-			if err != nil {
-				return err
-			}
-			return o.createSchedule(cmd.Context(), ts, printFlags)
-		},
-	}
-	bindScheduleFlags(cmd.Flags(), f, false)
-	printFlags.AddFlags(cmd)
-	return cmd
+	}, false)
 }
 
 // newCreateJobCommand is Kf's create-job: the command is an argument, -c
 // the concurrency policy and -s the schedule. Without -s the schedule is
 // created suspended, as Kf's job to run with run-job, until schedule-job.
 func newCreateJobCommand(o *Options) *cobra.Command {
-	f := &scheduleFlags{}
-	printFlags := genericclioptions.NewPrintFlags("created")
-	cmd := &cobra.Command{
+	return o.creatingSchedule(&cobra.Command{
 		Use:   `create-job APP NAME "COMMAND" [--schedule "CRON"]`,
 		Short: "Kf's create-job: a TaskSchedule, suspended unless --schedule is given",
 		Long: `Create a TaskSchedule as kf create-job creates a Job, with Kf's flags: COMMAND is
@@ -203,18 +185,30 @@ schedule-job NAME "CRON", which resumes it. kubectl task schedule is the same
 in one step.`,
 		Example: `  kubectl task create-job shop report "bin/report"
   kubectl task schedule-job report "0 3 * * *"`,
-		Args:              cobra.ExactArgs(3),
-		ValidArgsFunction: completeAppThenID(o, false),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f.retriesSet = cmd.Flags().Changed("retries")
-			ts, err := buildJob(args[0], args[1], args[2], f)
-			if err != nil {
-				return err
-			}
-			return o.createSchedule(cmd.Context(), ts, printFlags)
-		},
+	}, true)
+}
+
+// creatingSchedule makes cmd, schedule or with kf Kf's create-job, create
+// the TaskSchedule that its three arguments and its flags describe, as
+// buildSchedule or with kf buildJob reads them.
+func (o *Options) creatingSchedule(cmd *cobra.Command, kf bool) *cobra.Command {
+	f := &scheduleFlags{}
+	printFlags := genericclioptions.NewPrintFlags("created")
+	build := buildSchedule
+	if kf {
+		build = buildJob
 	}
-	bindScheduleFlags(cmd.Flags(), f, true)
+	cmd.Args = cobra.ExactArgs(3)
+	cmd.ValidArgsFunction = completeAppThenID(o, false)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		f.retriesSet = cmd.Flags().Changed("retries")
+		ts, err := build(args[0], args[1], args[2], f)
+		if err != nil {
+			return err
+		}
+		return o.createSchedule(cmd.Context(), ts, printFlags)
+	}
+	bindScheduleFlags(cmd.Flags(), f, kf)
 	printFlags.AddFlags(cmd)
 	return cmd
 }
@@ -301,21 +295,4 @@ checked again, as the one who changes it, as when it was created.`,
 			return nil
 		},
 	}
-}
-
-// scheduleNotFoundMessage says that a TaskSchedule does not exist and
-// how to create one, listing the namespace's schedules when they are known
-// (names is nil when they could not be read).
-func scheduleNotFoundMessage(name, namespace string, names []string) string {
-	var there string
-	switch {
-	case names == nil:
-	case len(names) == 0:
-		there = ", which has no TaskSchedules"
-	case len(names) > maxListedApps:
-		there = fmt.Sprintf("; its TaskSchedules include %s and %d more", strings.Join(names[:maxListedApps], ", "), len(names)-maxListedApps)
-	default:
-		there = "; its TaskSchedules are " + strings.Join(names, ", ")
-	}
-	return fmt.Sprintf("TaskSchedule %s not found in namespace %s%s. Create it with kubectl task schedule APP %s \"CRON\" -c COMMAND, or choose the namespace with -n", name, namespace, there, name)
 }

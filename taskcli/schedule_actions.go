@@ -118,7 +118,7 @@ list --schedule NAME, and cancel a running one with kubectl task terminate.`,
 			ts := &v1alpha1.TaskSchedule{ObjectMeta: metav1.ObjectMeta{Namespace: o.namespace, Name: args[0]}}
 			switch err := o.client.Delete(cmd.Context(), ts); {
 			case apierrors.IsNotFound(err):
-				return fmt.Errorf("%s", scheduleNotFoundMessage(ts.Name, o.namespace, o.scheduleNames(cmd.Context())))
+				return o.notFound(cmd.Context(), namedSchedules, ts.Name)
 			case err != nil:
 				return fmt.Errorf("deleting TaskSchedule %s: %w", ts.Name, scheduleAPIError(err))
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,28 +46,13 @@ The output flags are kubectl get's, as for kubectl task list.`,
   kubectl task schedules -o custom-columns=NAME:.metadata.name,NEXT:.status.nextScheduleTime`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			printer, err := schedulePrinter(printFlags, allNamespaces)
-			if err != nil {
-				return err
-			}
-			if err := o.complete(); err != nil {
-				return err
-			}
-			where := "namespace " + o.namespace
-			if allNamespaces {
-				where = "any namespace"
-			}
-			table := tablePrinting(printFlags)
-			obj, err := o.readSchedules(allNamespaces, table)
-			if err != nil {
-				return fmt.Errorf("listing TaskSchedules in %s: %w", where, err)
-			}
-			if countTasks(obj) == 0 && table {
-				// An empty table prints nothing, not even its header.
-				fmt.Fprintf(o.ErrOut, "No TaskSchedules found in %s; create one with kubectl task schedule APP NAME \"CRON\" -c COMMAND\n", where)
-				return nil
-			}
-			return printer.PrintObj(obj, o.Out)
+			return o.printList(printFlags, allNamespaces, listing{
+				newPrinter: schedulePrinter, what: "TaskSchedules",
+				read: func(table bool) (runtime.Object, error) { return o.readSchedules(allNamespaces, table) },
+				none: func(where string) (string, error) {
+					return fmt.Sprintf("No TaskSchedules found in %s; create one with kubectl task schedule APP NAME \"CRON\" -c COMMAND", where), nil
+				},
+			})
 		},
 	}
 	printFlags.AddFlags(cmd)
@@ -103,33 +87,29 @@ func scheduleAPIError(err error) error {
 	return err
 }
 
+// namedSchedules are TaskSchedules, as commands read them by name.
+var namedSchedules = namedKind{
+	kind:            "TaskSchedule",
+	newList:         func() client.ObjectList { return &v1alpha1.TaskScheduleList{} },
+	notFoundMessage: scheduleNotFoundMessage,
+	explain:         scheduleAPIError,
+}
+
+// scheduleNotFoundMessage says that a TaskSchedule does not exist and
+// how to create one, listing the namespace's schedules when they are known
+// (names is nil when they could not be read).
+func scheduleNotFoundMessage(name, namespace string, names []string) string {
+	return notFoundMessage("TaskSchedule", name, namespace, names, `kubectl task schedule APP `+name+` "CRON" -c COMMAND`)
+}
+
 // getSchedule returns the namespace's TaskSchedule name, or an error that
 // lists the namespace's schedules when it does not exist.
 func (o *Options) getSchedule(ctx context.Context, name string) (*v1alpha1.TaskSchedule, error) {
 	ts := &v1alpha1.TaskSchedule{}
-	err := o.client.Get(ctx, types.NamespacedName{Namespace: o.namespace, Name: name}, ts)
-	switch {
-	case err == nil:
-		return ts, nil
-	case apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("%s", scheduleNotFoundMessage(name, o.namespace, o.scheduleNames(ctx)))
+	if err := o.get(ctx, namedSchedules, name, ts); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("reading TaskSchedule %s: %w", name, scheduleAPIError(err))
-}
-
-// scheduleNames lists the namespace's TaskSchedules, or returns nil if
-// they cannot be read.
-func (o *Options) scheduleNames(ctx context.Context) []string {
-	var list v1alpha1.TaskScheduleList
-	if err := o.client.List(ctx, &list, client.InNamespace(o.namespace)); err != nil {
-		return nil
-	}
-	names := make([]string, 0, len(list.Items))
-	for _, ts := range list.Items {
-		names = append(names, ts.Name)
-	}
-	slices.Sort(names)
-	return names
+	return ts, nil
 }
 
 // schedulePatch is the JSON merge patch that sets only the given fields
@@ -157,7 +137,7 @@ func (o *Options) patchSchedule(ctx context.Context, name string, patch []byte) 
 	case err == nil:
 		return ts, nil
 	case apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("%s", scheduleNotFoundMessage(name, o.namespace, o.scheduleNames(ctx)))
+		return nil, o.notFound(ctx, namedSchedules, name)
 	}
 	// The webhook checks a changed spec as its writer; its refusal says why.
 	return nil, scheduleAPIError(err)

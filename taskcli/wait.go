@@ -145,17 +145,8 @@ func (o *Options) waitTask(ctx context.Context, t *v1alpha1.Task, logs *logTarge
 	case !logsEnd:
 		// The Task ended before its logs could be followed: show them
 		// now, if its pod is still there.
-		pod, err := o.podOf(ctx, t)
-		if err == nil && pod == "" {
-			err = errNoPod
-		}
-		if err == nil {
-			s := o.streamLogs(ctx, pod, false, logs)
-			<-s.finished
-			err = s.err
-		}
-		if err != nil {
-			fmt.Fprintf(o.ErrOut, "warning: cannot show the logs of %s: %v\n", describe(t), logsUnavailable(t, err))
+		if err := o.showLogs(ctx, t, logs); err != nil {
+			fmt.Fprintf(o.ErrOut, "warning: cannot show the logs of %s: %v\n", describe(t), err)
 		}
 	case logsErr != nil:
 		fmt.Fprintf(o.ErrOut, "warning: the logs of %s were cut short: %v\n", describe(t), logsErr)
@@ -218,6 +209,25 @@ func (s *logStream) close() {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+// showLogs copies the logs that t's pod has so far to the target, or
+// returns why it cannot, as logsUnavailable words it.
+func (o *Options) showLogs(ctx context.Context, t *v1alpha1.Task, to *logTarget) error {
+	pod, err := o.podOf(ctx, t)
+	switch {
+	case err != nil:
+	case pod == "":
+		err = errNoPod
+	default:
+		s := o.streamLogs(ctx, pod, false, to)
+		<-s.finished
+		err = s.err
+	}
+	if err != nil {
+		return logsUnavailable(t, err)
+	}
+	return nil
+}
 
 // logsUnavailable explains why a Task's logs cannot be read, where the
 // API error alone would not say.
