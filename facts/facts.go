@@ -63,6 +63,14 @@ func ReadNamespace(ctx context.Context, r client.Reader, name string) (*corev1.N
 // namespaces by label. The manager backs it with its informer cache.
 type NamespaceLabels func(ctx context.Context, namespace string) (map[string]string, error)
 
+// Get returns the namespace's labels, or none for a nil NamespaceLabels.
+func (f NamespaceLabels) Get(ctx context.Context, namespace string) (map[string]string, error) {
+	if f == nil {
+		return nil, nil
+	}
+	return f(ctx, namespace)
+}
+
 // NamespaceLabelsFrom reads namespace labels through r.
 func NamespaceLabelsFrom(r client.Reader) NamespaceLabels {
 	return func(ctx context.Context, namespace string) (map[string]string, error) {

@@ -63,12 +63,9 @@ func (v *AppValidator) ValidateDelete(context.Context, *v1alpha1.App) (admission
 }
 
 func (v *AppValidator) validate(ctx context.Context, app *v1alpha1.App, review bool) (admission.Warnings, error) {
-	var nsLabels map[string]string
-	if v.Namespaces != nil {
-		var err error
-		if nsLabels, err = v.Namespaces(ctx, app.Namespace); err != nil {
-			return nil, err
-		}
+	nsLabels, err := v.Namespaces.Get(ctx, app.Namespace)
+	if err != nil {
+		return nil, err
 	}
 	var forbidden field.ErrorList
 	if review {

@@ -266,10 +266,8 @@ func (s taskSources) read(ctx context.Context, task *v1alpha1.Task) (taskFacts, 
 	if f.app == nil {
 		return f, invalidTask(task, field.ErrorList{appNotFound(task)})
 	}
-	if s.labels != nil {
-		if f.ns.Labels, err = s.labels(ctx, task.Namespace); err != nil {
-			return f, err
-		}
+	if f.ns.Labels, err = s.labels.Get(ctx, task.Namespace); err != nil {
+		return f, err
 	}
 	if f.ns.UID, err = s.uids.Get(ctx, task.Namespace); err != nil {
 		return f, err

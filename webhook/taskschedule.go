@@ -80,11 +80,9 @@ func (v *TaskScheduleValidator) validate(ctx context.Context, ts *v1alpha1.TaskS
 		return nil, invalidSchedule(ts, errs)
 	}
 	task := schedule.NewTask(ts, "")
-	var nsLabels map[string]string
-	if v.Namespaces != nil {
-		if nsLabels, err = v.Namespaces(ctx, ts.Namespace); err != nil {
-			return nil, err
-		}
+	nsLabels, err := v.Namespaces.Get(ctx, ts.Namespace)
+	if err != nil {
+		return nil, err
 	}
 	// What both Task webhooks resolve and check, in-process.
 	p := v.Policy.Current()
