@@ -302,14 +302,16 @@ func (m *Manager) registerWebhooks(server crwebhook.Server, scheme *runtime.Sche
 }
 
 func (m *Manager) setupReconcilers() error {
+	namespaces := facts.NamespaceLabelsFrom(m.GetCache())
 	tasks := &reconciler.TaskReconciler{
-		Client:    m.GetClient(),
-		APIReader: m.GetAPIReader(),
-		Policy:    m.Policy,
-		Recorder:  m.GetEventRecorder("taskgate"),
-		Clock:     clock.RealClock{},
-		Deleted:   m.Metrics.deleted,
-		Workers:   m.opts.TaskWorkers,
+		Client:     m.GetClient(),
+		APIReader:  m.GetAPIReader(),
+		Policy:     m.Policy,
+		Recorder:   m.GetEventRecorder("taskgate"),
+		Clock:      clock.RealClock{},
+		Namespaces: namespaces,
+		Deleted:    m.Metrics.deleted,
+		Workers:    m.opts.TaskWorkers,
 	}
 	if err := tasks.SetupWithManager(m); err != nil {
 		return fmt.Errorf("setting up the Task reconciler: %w", err)
@@ -323,7 +325,7 @@ func (m *Manager) setupReconcilers() error {
 	}
 	jobs := &reconciler.JobTTLReconciler{
 		Client: m.GetClient(), Policy: m.Policy, Recorder: m.GetEventRecorder("taskgate"),
-		Clock: clock.RealClock{}, Namespaces: facts.NamespaceLabelsFrom(m.GetCache()), Decided: m.Metrics.decided,
+		Clock: clock.RealClock{}, Namespaces: namespaces, Decided: m.Metrics.decided,
 		Workers: m.opts.JobWorkers,
 	}
 	if err := jobs.SetupWithManager(m); err != nil {

@@ -114,7 +114,7 @@ func TestTaskFactsDropsTheResolvedRunOfFinishedTasks(t *testing.T) {
 					t.Fatal(err)
 				}
 				now := time.Now()
-				wantTTL, wantDecision := CompletionTTL(p, in, &in.Status, now)
+				wantTTL, wantDecision := CompletionTTL(p, in, &in.Status, nil, now)
 				want := &v1alpha1.Task{
 					ObjectMeta: metav1.ObjectMeta{Name: "migrate", Labels: labels, Annotations: annotations},
 					Spec:       *in.Spec.DeepCopy(), Status: in.Status,
@@ -136,7 +136,7 @@ func TestTaskFactsDropsTheResolvedRunOfFinishedTasks(t *testing.T) {
 					t.Errorf("TaskFacts() (-want +got):\n%s", diff)
 				}
 				trimmed := got.(*v1alpha1.Task)
-				if ttl, decision := CompletionTTL(p, trimmed, &trimmed.Status, now); !ptr.Equal(ttl, wantTTL) || decision != wantDecision {
+				if ttl, decision := CompletionTTL(p, trimmed, &trimmed.Status, nil, now); !ptr.Equal(ttl, wantTTL) || decision != wantDecision {
 					t.Errorf("CompletionTTL() of the cached Task = %s, %q; of the Task = %s, %q", ptrString(ttl), decision, ptrString(wantTTL), wantDecision)
 				}
 			})

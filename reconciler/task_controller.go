@@ -37,6 +37,9 @@ type TaskReconciler struct {
 	Policy    facts.PolicySource
 	Recorder  recorder.EventRecorder
 	Clock     clock.PassiveClock
+	// Namespaces gives a Task's namespace labels, which a finished Task's
+	// TTL decision matches as admission's did; nil matches none by label.
+	Namespaces facts.NamespaceLabels
 	// Deleted, when set, is told of every Task deleted, with the reason
 	// ("ttl" or "cap"), for metrics.
 	Deleted func(reason string)
@@ -238,7 +241,11 @@ func (r *TaskReconciler) updateStatus(ctx context.Context, task *v1alpha1.Task, 
 		// The TTL in force travels with the final status rather than in a
 		// write of its own, and is written again only when a changed spec
 		// TTL or policy changes it.
-		status.TTLSecondsAfterFinished, status.TTLDecision = CompletionTTL(r.Policy.Current(), task, &status, in.Now)
+		nsLabels, err := r.Namespaces.Get(ctx, task.Namespace)
+		if err != nil {
+			return err
+		}
+		status.TTLSecondsAfterFinished, status.TTLDecision = CompletionTTL(r.Policy.Current(), task, &status, nsLabels, in.Now)
 	}
 	if equality.Semantic.DeepEqual(status, task.Status) {
 		return nil

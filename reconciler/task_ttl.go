@@ -51,7 +51,11 @@ func (r *TaskReconciler) expire(ctx context.Context, task *v1alpha1.Task) (ctrl.
 	if !fresh.Status.State.IsFinished() {
 		return ctrl.Result{}, nil
 	}
-	ttl, _ = CompletionTTL(r.Policy.Current(), fresh, &fresh.Status, r.Clock.Now())
+	nsLabels, err := r.Namespaces.Get(ctx, fresh.Namespace)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	ttl, _ = CompletionTTL(r.Policy.Current(), fresh, &fresh.Status, nsLabels, r.Clock.Now())
 	if ttl == nil {
 		return ctrl.Result{}, nil
 	}
@@ -69,8 +73,8 @@ func (r *TaskReconciler) expire(ctx context.Context, task *v1alpha1.Task) (ctrl.
 }
 
 // CompletionTTL returns the TTL in force for a Task that finished as final
-// says (its state and finish time), and the completion-time TTL policy's
-// decision that set it: what p's rule for the outcome makes of the spec's
+// says (its state and finish time), in a namespace labelled nsLabels, and
+// the completion-time TTL policy's decision that set it: what p's rule for the outcome makes of the spec's
 // TTL, or the spec's TTL and "" when the decision writes none (no rule,
 // exempt, the author's own TTL, audit mode, or a rule no shorter).
 //
@@ -79,14 +83,14 @@ func (r *TaskReconciler) expire(ctx context.Context, task *v1alpha1.Task) (ctrl.
 // decision's grace floor counts from now and would move the TTL on with
 // every reconcile, past its expiry: a TTL in force that it would not
 // shorten stays, with its decision.
-func CompletionTTL(p *policy.Policy, task *v1alpha1.Task, final *v1alpha1.TaskStatus, now time.Time) (*int32, string) {
+func CompletionTTL(p *policy.Policy, task *v1alpha1.Task, final *v1alpha1.TaskStatus, nsLabels map[string]string, now time.Time) (*int32, string) {
 	result := policy.ResultFailed
 	if final.State == v1alpha1.TaskStateSucceeded {
 		result = policy.ResultSucceeded
 	}
-	// No namespace labels: this decision has never read them, and reading
-	// them now would change which rules match a finished Task.
-	f := facts.Object(policy.KindTask, &task.ObjectMeta, nil, task.Spec.TTLSecondsAfterFinished)
+	// The namespace's labels, as admission read them: a namespace opted out
+	// is exempt, and namespaceSelector rules match, at completion too.
+	f := facts.Object(policy.KindTask, &task.ObjectMeta, nsLabels, task.Spec.TTLSecondsAfterFinished)
 	d := p.CompletionTTL(f, policy.Completion{Result: result, FinishedAt: finishedAt(final), Now: now})
 	ttl, ok := d.WriteTTL()
 	if !ok {

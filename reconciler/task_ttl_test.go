@@ -30,6 +30,7 @@ func TestCompletionTTL(t *testing.T) {
 		spec        *int32
 		annotations map[string]string
 		labels      map[string]string
+		nsLabels    map[string]string // the namespace's
 		was         *int32
 		wasDecision string
 		after       time.Duration // from the finish to now
@@ -55,6 +56,17 @@ func TestCompletionTTL(t *testing.T) {
 		{name: "opted out", state: v1alpha1.TaskStateSucceeded, spec: ptr.To[int32](604800), annotations: policyTTL,
 			labels: map[string]string{"taskgate.dev/policy": "disabled"}, after: time.Second,
 			want: ptr.To[int32](604800)},
+		{name: "the namespace opted out", state: v1alpha1.TaskStateSucceeded,
+			nsLabels: map[string]string{"taskgate.dev/policy": "disabled"}, after: time.Second},
+		{name: "the namespace opted out: admission's TTL stays", state: v1alpha1.TaskStateSucceeded, spec: ptr.To[int32](604800), annotations: policyTTL,
+			nsLabels: map[string]string{"taskgate.dev/policy": "disabled"}, after: time.Second,
+			want: ptr.To[int32](604800)},
+		{name: "a rule for the namespace's labels", policy: "ttl:\n  rules:\n  - {name: scratch-minute, kinds: [Task], when: Succeeded, namespaceSelector: {matchLabels: {tier: scratch}}, ttlSecondsAfterFinished: 60}\n" + rules[len("ttl:\n  rules:\n"):],
+			state: v1alpha1.TaskStateSucceeded, spec: ptr.To[int32](604800), annotations: policyTTL, nsLabels: map[string]string{"tier": "scratch"}, after: time.Second,
+			want: ptr.To[int32](60), decision: "shortened ttlSecondsAfterFinished to 60 (rule scratch-minute)"},
+		{name: "a rule for other namespaces' labels", policy: "ttl:\n  rules:\n  - {name: scratch-minute, kinds: [Task], when: Succeeded, namespaceSelector: {matchLabels: {tier: scratch}}, ttlSecondsAfterFinished: 60}\n" + rules[len("ttl:\n  rules:\n"):],
+			state: v1alpha1.TaskStateSucceeded, spec: ptr.To[int32](604800), annotations: policyTTL, nsLabels: map[string]string{"tier": "prod"}, after: time.Second,
+			want: ptr.To[int32](3600), decision: "shortened ttlSecondsAfterFinished to 3600 (rule succeeded-hour)"},
 		{name: "audit mode writes nothing", policy: "mode: audit\n" + rules, state: v1alpha1.TaskStateSucceeded, after: time.Second},
 		{name: "late: the grace floor", state: v1alpha1.TaskStateSucceeded, after: 2 * time.Hour,
 			want: ptr.To[int32](7260), decision: "set ttlSecondsAfterFinished=7260 (rule succeeded-hour, raised by ttl.completionGraceSeconds)"},
@@ -101,7 +113,7 @@ func TestCompletionTTL(t *testing.T) {
 				}}},
 			}
 			final := task.Status.DeepCopy()
-			got, decision := CompletionTTL(p, task, final, finished.Add(tc.after))
+			got, decision := CompletionTTL(p, task, final, tc.nsLabels, finished.Add(tc.after))
 			if !ptr.Equal(got, tc.want) || decision != tc.decision {
 				t.Errorf("CompletionTTL() = %v, %q; want %v, %q", ptrString(got), decision, ptrString(tc.want), tc.decision)
 			}
