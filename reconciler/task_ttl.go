@@ -74,9 +74,10 @@ func (r *TaskReconciler) expire(ctx context.Context, task *v1alpha1.Task) (ctrl.
 
 // CompletionTTL returns the TTL in force for a Task that finished as final
 // says (its state and finish time), in a namespace labelled nsLabels, and
-// the completion-time TTL policy's decision that set it: what p's rule for the outcome makes of the spec's
-// TTL, or the spec's TTL and "" when the decision writes none (no rule,
-// exempt, the author's own TTL, audit mode, or a rule no shorter).
+// the completion-time TTL policy's decision that set it: what p's rule for
+// the outcome makes of the spec's TTL, or the spec's TTL and "" when the
+// decision writes none (no rule, exempt, the author's own TTL, audit mode,
+// or a rule no shorter).
 //
 // The decision is made again on every reconcile, so that a changed spec
 // TTL or policy shows; task.Status holds the one in force so far. A late

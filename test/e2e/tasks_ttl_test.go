@@ -94,11 +94,13 @@ ttl:
 	// behind the writes: wait until it gives what they select, 7200 in
 	// the scratch namespace (3600 without its label) and none in the one
 	// opted out (3600 without its label).
+	apps := map[string]*v1alpha1.App{}
 	for _, want := range []struct {
 		ns  string
 		ttl *int32
 	}{{scratch, ptr.To[int32](7200)}, {optedOut, nil}} {
 		app := newApp(t, c, want.ns, "shop")
+		apps[want.ns] = app
 		eventually(t, 30*time.Second, "admission to read namespace "+want.ns+"'s labels", func() (bool, error) {
 			probe := &v1alpha1.Task{
 				ObjectMeta: metav1.ObjectMeta{Namespace: want.ns, Name: "probe"},
@@ -113,7 +115,7 @@ ttl:
 
 	// The scratch namespace's rule shortens the TTL when the Task
 	// succeeds, and the Task goes after it.
-	task := newTask(t, c, &v1alpha1.App{ObjectMeta: metav1.ObjectMeta{Namespace: scratch, Name: "shop"}}, "quick", nil)
+	task := newTask(t, c, apps[scratch], "quick", nil)
 	if !ptr.Equal(task.Spec.TTLSecondsAfterFinished, ptr.To[int32](7200)) {
 		t.Fatalf("admitted Task in %s: TTL %s, want 7200", scratch, ttlString(task.Spec.TTLSecondsAfterFinished))
 	}
@@ -129,7 +131,7 @@ ttl:
 
 	// A Task of the namespace opted out finishes with no TTL: neither
 	// admission nor completion gave it one.
-	kept := newTask(t, c, &v1alpha1.App{ObjectMeta: metav1.ObjectMeta{Namespace: optedOut, Name: "shop"}}, "kept", nil)
+	kept := newTask(t, c, apps[optedOut], "kept", nil)
 	done = waitForState(t, c, kept, v1alpha1.TaskStateSucceeded, time.Minute)
 	if done.Spec.TTLSecondsAfterFinished != nil || done.Status.TTLSecondsAfterFinished != nil || done.Status.TTLDecision != "" {
 		t.Fatalf("finished Task in the opted-out namespace %s: spec TTL %s, status TTL %s, decision %q; want none, none, \"\"",
