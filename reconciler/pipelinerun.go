@@ -146,9 +146,10 @@ func checkBuildable(task *v1alpha1.Task) error {
 
 // pipelineRunLabels are the Task labels policy allows, then the
 // security-group labels from resolved.podLabels, then taskgate's own and
-// Tekton's pipeline label: each wins over the ones before. Tekton copies them onto the TaskRun and pod.
-// They are validated here because a value over 63 characters (a long Task
-// or App name) would otherwise fail later inside Tekton.
+// Tekton's pipeline label: each wins over the ones before. Tekton copies
+// them onto the TaskRun and pod. They are validated here because a value
+// over 63 characters (a long Task or App name) would otherwise fail later
+// inside Tekton.
 func pipelineRunLabels(task *v1alpha1.Task, allowed map[string]string) (map[string]string, error) {
 	labels := make(map[string]string, len(allowed)+len(task.Spec.Resolved.PodLabels)+4)
 	maps.Copy(labels, allowed)
